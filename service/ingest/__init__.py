@@ -1,0 +1,120 @@
+"""Reading threads: format detection, parsing, live fetching, and the checked reply tree.
+
+``read_thread`` turns input bytes into a :class:`~service.models.Thread`; ``load_thread`` also
+accepts a file path, ``-`` for standard input, or a Hacker News / Reddit URL (fetched live).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, LimitError, UsageError
+from ..models import RawThread, Thread
+from ..settings import Settings
+from .detect import FORMATS, decode, detect, load_json
+from .tree import build_thread
+
+__all__ = ["FORMATS", "load_thread", "load_thread_async", "parse_raw", "read_thread"]
+
+
+def _parse(fmt: str, decoded: str, data: Any) -> RawThread:
+    # Parsers are imported on use: a CLI run reads one format.
+    if fmt == "text":
+        from . import text
+
+        return text.parse(decoded)
+    if fmt == "native":
+        from . import native
+
+        return native.parse(data)
+    if fmt == "hn-algolia":
+        from . import hn_algolia
+
+        return hn_algolia.parse(data)
+    if fmt == "hn-firebase":
+        from . import hn_firebase
+
+        return hn_firebase.parse(data)
+    from . import reddit
+
+    return reddit.parse(data)
+
+
+def parse_raw(content: bytes | str, fmt: str = "auto", *, max_bytes: int | None = None) -> RawThread:
+    """Parse input in ``fmt`` (or detect it) into a :class:`RawThread`, unchecked."""
+    if fmt != "auto" and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
+    size = len(content) if isinstance(content, bytes) else len(content.encode())
+    if max_bytes is not None and size > max_bytes:
+        raise LimitError(f"input is {size} bytes, over the limit of {max_bytes}")
+    decoded = decode(content)
+    data: Any = None
+    if fmt == "auto":
+        fmt, data = detect(decoded)
+    elif fmt != "text":
+        data = load_json(decoded, fmt)
+    return _parse(fmt, decoded, data)
+
+
+def _check(raw: RawThread, settings: Settings) -> Thread:
+    return build_thread(
+        raw,
+        max_comments=settings.max_comments,
+        max_depth=settings.max_depth,
+        parent_policy=settings.parent_policy,
+    )
+
+
+def read_thread(
+    content: bytes | str, fmt: str = "auto", settings: Settings | None = None
+) -> Thread:
+    """Parse and check a thread given as bytes or text."""
+    settings = settings or Settings()
+    return _check(parse_raw(content, fmt, max_bytes=settings.max_bytes), settings)
+
+
+def _read_source(target: str, max_bytes: int) -> bytes:
+    if target == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+    else:
+        path = Path(target)
+        if not path.exists():
+            raise InputError(f"no such file: {target}")
+        if path.is_dir():
+            raise InputError(f"is a directory, not a thread file: {target}")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LimitError(f"{target} is {size} bytes, over the limit of {max_bytes}")
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise LimitError(f"input is over the limit of {max_bytes} bytes")
+    return data
+
+
+async def load_thread_async(
+    target: str, fmt: str = "auto", settings: Settings | None = None
+) -> Thread:
+    """Load a thread from a path, ``-`` (stdin), or an HN/Reddit URL or HN item id."""
+    from .fetch import fetch_thread, parse_target
+
+    settings = settings or Settings()
+    is_file = target == "-" or Path(target).exists()
+    fetchable = None if is_file else parse_target(target)
+    if fetchable is not None:
+        if fmt not in ("auto",):
+            raise UsageError("--format applies to files and standard input, not to URLs")
+        raw = await fetch_thread(fetchable, settings)
+        return _check(raw, settings)
+    content = await asyncio.to_thread(_read_source, target, settings.max_bytes)
+    return read_thread(content, fmt, settings)
+
+
+def load_thread(
+    target: str | Path, fmt: str = "auto", settings: Settings | None = None
+) -> Thread:
+    """Synchronous :func:`load_thread_async`, for scripts and notebooks."""
+    return asyncio.run(load_thread_async(str(target), fmt, settings))

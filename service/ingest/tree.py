@@ -1,0 +1,143 @@
+"""Check a parsed thread and build the ordered, keyed reply tree.
+
+Every input format ends here, so every structural check lives here once: empty threads,
+size limits, duplicate ids, parents that do not exist, cycles, depth. Comments come out
+depth-first with siblings in source order, keyed ``c1…cN``, their text split into sentences
+``c<n>.<k>``.
+"""
+
+from __future__ import annotations
+
+from ..errors import EmptyThreadError, LimitError, ThreadStructureError
+from ..models import Comment, RawThread, Sentence, Thread
+from ..sentences import split_sentences
+from ..settings import ParentPolicy
+
+_LIST_SHOWN = 5
+
+
+def _some(items: list[str]) -> str:
+    shown = ", ".join(items[:_LIST_SHOWN])
+    more = len(items) - _LIST_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def build_thread(
+    raw: RawThread,
+    *,
+    max_comments: int,
+    max_depth: int,
+    parent_policy: ParentPolicy = "attach",
+) -> Thread:
+    """Check ``raw`` and return the :class:`Thread`, or raise a clear :class:`InputError`."""
+    comments = raw.comments
+    if not comments:
+        raise EmptyThreadError("empty thread: no comments found")
+    if len(comments) > max_comments:
+        raise LimitError(
+            f"thread has {len(comments)} comments, over the limit of {max_comments}"
+        )
+
+    warnings = list(raw.warnings)
+    by_id: dict[str, int] = {}
+    dupes: list[str] = []
+    for i, c in enumerate(comments):
+        if c.id in by_id:
+            dupes.append(c.id)
+        else:
+            by_id[c.id] = i
+    if dupes:
+        raise ThreadStructureError(f"duplicate comment id: {_some(sorted(set(dupes)))}")
+
+    parent: dict[str, str | None] = {}
+    orphans: list[str] = []
+    for c in comments:
+        p = c.parent_id
+        if p is not None and p == raw.id and p not in by_id:
+            p = None
+        if p is not None and p not in by_id:
+            orphans.append(f"{c.id} (parent {p})")
+            p = None
+        parent[c.id] = p
+    if orphans:
+        if parent_policy == "reject":
+            raise ThreadStructureError(f"unknown parent for comment {_some(orphans)}")
+        warnings.append(
+            f"{len(orphans)} comment(s) reply to a parent not in the thread and were attached "
+            f"at the top level: {_some(orphans)}"
+        )
+
+    children: dict[str | None, list[str]] = {}
+    for c in comments:
+        children.setdefault(parent[c.id], []).append(c.id)
+
+    # Depth-first, iterative (threads can be deep), siblings in source order.
+    order: list[tuple[str, int]] = []
+    stack: list[tuple[str, int]] = [(cid, 1) for cid in reversed(children.get(None, []))]
+    while stack:
+        cid, depth = stack.pop()
+        if depth > max_depth:
+            raise LimitError(f"reply nesting is {depth} deep, over the limit of {max_depth}")
+        order.append((cid, depth))
+        stack.extend((k, depth + 1) for k in reversed(children.get(cid, [])))
+
+    if len(order) < len(comments):
+        raise ThreadStructureError(f"reply cycle: {_describe_cycle(parent, order)}")
+
+    built: list[Comment] = []
+    for n, (cid, depth) in enumerate(order, start=1):
+        rc = comments[by_id[cid]]
+        key = f"c{n}"
+        text = rc.text
+        sentences: tuple[Sentence, ...] = ()
+        if rc.status == "ok" and text:
+            sentences = tuple(
+                Sentence(id=f"{key}.{k}", text=text[s:e], start=s, end=e)
+                for k, (s, e) in enumerate(split_sentences(text), start=1)
+            )
+        built.append(
+            Comment(
+                id=cid,
+                key=key,
+                parent_id=parent[cid],
+                author=rc.author,
+                depth=depth,
+                text=text,
+                created_at=rc.created_at,
+                score=rc.score,
+                status=rc.status,
+                url=rc.url,
+                children=tuple(children.get(cid, ())),
+                sentences=sentences,
+            )
+        )
+    if raw.unloaded:
+        warnings.append(
+            f"{raw.unloaded} comment(s) were not loaded by the source (collapsed 'more' "
+            "replies) and are not in this summary"
+        )
+    return Thread(
+        id=raw.id,
+        source=raw.source,
+        format=raw.format,
+        title=raw.title,
+        url=raw.url,
+        text=raw.text,
+        comments=tuple(built),
+        warnings=tuple(warnings),
+        unloaded=raw.unloaded,
+    )
+
+
+def _describe_cycle(parent: dict[str, str | None], reached: list[tuple[str, int]]) -> str:
+    seen = {cid for cid, _ in reached}
+    start = next(cid for cid in parent if cid not in seen)
+    path: list[str] = []
+    index: dict[str, int] = {}
+    node: str | None = start
+    while node is not None and node not in index:
+        index[node] = len(path)
+        path.append(node)
+        node = parent[node]
+    loop = path[index[node]:] if node is not None else path
+    return " → ".join([*loop, loop[0]]) if loop else start

@@ -1,0 +1,244 @@
+"""Data models shared by every part of threadsum: threads, comments, sentences and chunks.
+
+These are plain pydantic models with no behaviour that does I/O. A :class:`Thread` is always
+complete and checked: it is only built by :func:`service.ingest.tree.build_thread`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Source = Literal["native", "hn", "reddit", "text"]
+CommentStatus = Literal["ok", "deleted", "dead", "removed"]
+
+
+class Sentence(BaseModel):
+    """One sentence of a comment: ``text == comment.text[start:end]``, always."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # "c<n>.<k>"
+    text: str
+    start: int
+    end: int
+
+
+class RawComment(BaseModel):
+    """A comment as a parser read it, before the tree is checked and ordered."""
+
+    id: str
+    parent_id: str | None = None
+    author: str | None = None
+    text: str = ""
+    created_at: datetime | None = None
+    score: int | None = None
+    status: CommentStatus = "ok"
+    url: str | None = None
+
+
+class RawThread(BaseModel):
+    """A thread as a parser read it. Comments are in source order (siblings in display order)."""
+
+    id: str
+    source: Source
+    format: str
+    title: str | None = None
+    url: str | None = None
+    text: str | None = None
+    comments: list[RawComment] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    unloaded: int = 0  # comments the source says exist but did not send (reddit "more" stubs)
+
+
+class Comment(BaseModel):
+    """A comment in a checked thread: placed in the tree, keyed, split into sentences."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    key: str  # "c<n>", depth-first thread order
+    parent_id: str | None
+    author: str | None
+    depth: int  # 1 for a top-level comment
+    text: str
+    created_at: datetime | None = None
+    score: int | None = None
+    status: CommentStatus = "ok"
+    url: str | None = None
+    children: tuple[str, ...] = ()
+    sentences: tuple[Sentence, ...] = ()
+
+
+class Thread(BaseModel):
+    """A checked reply tree. ``comments`` are depth-first, siblings in source order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: Source
+    format: str
+    title: str | None = None
+    url: str | None = None
+    text: str | None = None
+    comments: tuple[Comment, ...]
+    warnings: tuple[str, ...] = ()
+    unloaded: int = 0
+
+    @cached_property
+    def by_id(self) -> dict[str, Comment]:
+        """Comments by source id."""
+        return {c.id: c for c in self.comments}
+
+    @cached_property
+    def by_key(self) -> dict[str, Comment]:
+        """Comments by key (``c1`` …)."""
+        return {c.key: c for c in self.comments}
+
+    @cached_property
+    def roots(self) -> tuple[str, ...]:
+        """Ids of the top-level comments, in order."""
+        return tuple(c.id for c in self.comments if c.parent_id is None)
+
+    @property
+    def authors(self) -> int:
+        """Distinct named authors."""
+        return len({c.author for c in self.comments if c.author})
+
+    @property
+    def max_depth(self) -> int:
+        """Deepest nesting (1 when every comment is top-level)."""
+        return max((c.depth for c in self.comments), default=0)
+
+
+class ChunkSegment(BaseModel):
+    """Part of a comment that was too large for one chunk: sentences ``first..last`` (1-based)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    comment_id: str
+    first: int
+    last: int
+
+
+class Chunk(BaseModel):
+    """A sub-thread sent to the model in one call.
+
+    ``comment_ids`` are the comments this chunk is responsible for, in thread order; every comment
+    of a thread is in exactly one chunk's ``comment_ids``. ``context_ids`` are ancestors shown
+    read-only so the model knows what the first comments answer. ``segments`` narrows comments
+    that had to be split at sentence boundaries; ``continued_ids`` are such comments whose first
+    part lives in an earlier chunk.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    comment_ids: tuple[str, ...]
+    context_ids: tuple[str, ...] = ()
+    continued_ids: tuple[str, ...] = ()
+    segments: tuple[ChunkSegment, ...] = ()
+    tokens: int
+    digest: str  # identity of the chunk's content, independent of its position in the thread
+
+
+# --- The output: ThreadSummary (a contract; see DESIGN.md) -------------------------------------
+
+SCHEMA_VERSION = "1"
+
+
+class Citation(BaseModel):
+    """Where a point was made: a comment and the sentences in it, quoted verbatim."""
+
+    comment_id: str = Field(description="Source id of the comment (HN item id, reddit id, …).")
+    author: str | None = None
+    sentence_ids: list[str] = Field(description="Consecutive sentence ids c<n>.<k>, in order.")
+    quote: str = Field(
+        description="Verbatim slice of the comment text from the first cited sentence to the last."
+    )
+    url: str | None = Field(None, description="Link to the comment where the source has one.")
+
+
+class Counter(BaseModel):
+    """An answer to a rebuttal, defending the claim."""
+
+    statement: str
+    evidence: list[Citation] = Field(default_factory=list)
+
+
+class Rebuttal(BaseModel):
+    """A reply that pushes back on a claim, with the answers it drew."""
+
+    id: str = Field(description="<claim id>.R<n>, e.g. K1.R2.")
+    statement: str
+    evidence: list[Citation] = Field(default_factory=list)
+    counters: list[Counter] = Field(default_factory=list)
+
+
+class Prevalence(BaseModel):
+    """How many comments and distinct authors make or back a claim."""
+
+    comments: int
+    authors: int
+
+
+class Claim(BaseModel):
+    """A point someone makes, who backs it and who rebuts it."""
+
+    id: str = Field(description="K<n>, ranked by engagement.")
+    statement: str
+    prevalence: Prevalence
+    evidence: list[Citation] = Field(default_factory=list)
+    supporters: list[Citation] = Field(default_factory=list)
+    rebuttals: list[Rebuttal] = Field(default_factory=list)
+
+
+class ThreadInfo(BaseModel):
+    """What thread was summarised."""
+
+    id: str
+    source: str = Field(description="hn, reddit, native or text.")
+    format: str | None = Field(None, description="The input format it was read from.")
+    title: str | None = None
+    url: str | None = None
+    comments: int
+    authors: int
+    max_depth: int
+
+
+class EngineInfo(BaseModel):
+    """Which engine produced the summary, and with what."""
+
+    kind: Literal["extractive", "llm"]
+    model: str | None = None
+    output_mode: str | None = None
+    prompt_digest: str | None = None
+    version: str | None = Field(None, description="Version of the engine's method.")
+
+
+class Stats(BaseModel):
+    """Work done to produce the summary."""
+
+    chunks: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    reasks: int = 0
+    dropped_citations: int = 0
+    elapsed_s: float = 0.0
+
+
+class ThreadSummary(BaseModel):
+    """The argument map of one thread."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    thread: ThreadInfo
+    engine: EngineInfo
+    overview: str
+    claims: list[Claim] = Field(default_factory=list)
+    stats: Stats = Field(default_factory=Stats)
+    warnings: list[str] = Field(default_factory=list)

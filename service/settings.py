@@ -1,0 +1,71 @@
+"""Typed settings, read from ``THREADSUM_*`` environment variables and overridable by flags.
+
+Nothing else in the package reads the environment: faces build one :class:`Settings` and pass it
+down. Constructing it has no side effects beyond reading the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ParentPolicy = Literal["attach", "reject"]
+EngineName = Literal["auto", "extractive", "llm"]
+OutputMode = Literal["auto", "json_schema", "json_object", "tools", "text"]
+CacheMode = Literal["use", "refresh", "off", "replay"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "threadsum"
+
+
+class Settings(BaseSettings):
+    """Every knob threadsum has. Field ``x`` is read from ``THREADSUM_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THREADSUM_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # Input limits and tree policy.
+    max_bytes: int = Field(20_000_000, gt=0, description="Largest accepted input, in bytes.")
+    max_comments: int = Field(50_000, gt=0, description="Most comments in one thread.")
+    max_depth: int = Field(500, gt=0, description="Deepest reply nesting accepted.")
+    strict: bool = Field(
+        False, description="Reject comments whose parent is missing instead of attaching them."
+    )
+
+    # Chunking.
+    chunk_tokens: int = Field(6000, ge=1000, description="Token budget of one chunk.")
+
+    # Live fetching.
+    fetch_timeout: float = Field(30.0, gt=0, description="Seconds per HTTP request when fetching.")
+    fetch_concurrency: int = Field(8, ge=1, description="Parallel item requests (HN Firebase).")
+    user_agent: str = "threadsum/0.1 (+https://github.com/threadsum/threadsum)"
+
+    # Engines and the model (used by the LLM engine).
+    engine: EngineName = "auto"
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("THREADSUM_API_KEY", "OPENAI_API_KEY"),
+        description="API key; THREADSUM_API_KEY, falling back to OPENAI_API_KEY.",
+    )
+    output_mode: OutputMode = "auto"
+    concurrency: int = Field(4, ge=1)
+    max_reasks: int = Field(2, ge=0)
+    cache: CacheMode = "use"
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    @property
+    def parent_policy(self) -> ParentPolicy:
+        """What to do with a comment whose parent is not in the thread."""
+        return "reject" if self.strict else "attach"
+
+    @property
+    def model_configured(self) -> bool:
+        """True when a model server is configured, so the LLM engine can run."""
+        return bool(self.base_url or self.model)

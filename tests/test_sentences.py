@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.sentences import MAX_SENTENCE_CHARS, split_sentences
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two! Three?", ["One.", "Two!", "Three?"]),
+        ("E.g. Mr. Smith left. Then he came back.", ["E.g. Mr. Smith left.", "Then he came back."]),
+        ("See https://example.com/a.b.c?x=1. Next one.", ["See https://example.com/a.b.c?x=1.", "Next one."]),
+        ("It grew 3.5 percent. Fine.", ["It grew 3.5 percent.", "Fine."]),
+        ("Wait... what? No.", ["Wait... what?", "No."]),
+        ("Ask J. R. Smith. He knows.", ["Ask J. R. Smith.", "He knows."]),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+        ("The U.S. and the U.K. agree. Rarely.", ["The U.S. and the U.K. agree.", "Rarely."]),
+        ("no punctuation at all", ["no punctuation at all"]),
+        ("Line one\nstill line one. New.", ["Line one\nstill line one.", "New."]),
+    ],
+)
+def test_prose(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_blocks_quotes_lists_code() -> None:
+    text = (
+        "> quoted. Still the quote.\n> more quote\n\n"
+        "My answer. Second.\n\n"
+        "- first item. With two sentences\n"
+        "- second item\n"
+        "1. numbered\n\n"
+        "    indented code. not split\n    more code\n\n"
+        "```\nfenced\n\ncode. here\n```\n"
+        "After."
+    )
+    assert sentences(text) == [
+        "> quoted. Still the quote.\n> more quote",
+        "My answer.",
+        "Second.",
+        "- first item.",
+        "With two sentences",
+        "- second item",
+        "1. numbered",
+        "indented code. not split\n    more code",
+        "```\nfenced\n\ncode. here\n```",
+        "After.",
+    ]
+
+
+def test_unclosed_fence_runs_to_end() -> None:
+    text = "Intro.\n\n```\ncode. more\n\nstill code"
+    assert sentences(text) == ["Intro.", "```\ncode. more\n\nstill code"]
+
+
+def test_long_run_is_capped_at_word_boundaries() -> None:
+    text = " ".join(["word"] * 1000)
+    parts = sentences(text)
+    assert len(parts) > 1
+    assert all(len(p) <= MAX_SENTENCE_CHARS for p in parts)
+    assert " ".join(parts) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab Z.?!\n>-*`'\"()1:/ ")) | st.characters(codec="utf-8"),
+        max_size=400,
+    )
+)
+def test_spans_are_verbatim_ordered_and_cover_everything(text: str) -> None:
+    spans = split_sentences(text)
+    last = 0
+    covered = []
+    for s, e in spans:
+        assert last <= s < e <= len(text)
+        piece = text[s:e]
+        assert piece == piece.strip() and piece
+        covered.append((s, e))
+        last = e
+    # every non-whitespace character belongs to exactly one sentence
+    inside = [False] * len(text)
+    for s, e in covered:
+        for i in range(s, e):
+            inside[i] = True
+    assert all(inside[i] or text[i].isspace() for i in range(len(text)))

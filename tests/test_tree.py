@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from service.errors import EmptyThreadError, LimitError, ThreadStructureError
+from service.ingest.tree import build_thread
+from service.models import RawComment, RawThread
+
+
+def raw(*pairs: tuple[str, str | None], **kw: object) -> RawThread:
+    comments = [RawComment(id=i, parent_id=p, author=f"a{i}", text=f"Text of {i}. More.") for i, p in pairs]
+    return RawThread(id="T", source="native", format="native", comments=comments, **kw)  # type: ignore[arg-type]
+
+
+def build(r: RawThread, **kw: object) -> object:
+    opts: dict[str, object] = {"max_comments": 1000, "max_depth": 100, **kw}
+    return build_thread(r, **opts)  # type: ignore[arg-type]
+
+
+def test_depth_first_order_keys_and_sentence_ids() -> None:
+    t = build_thread(
+        raw(("1", None), ("2", None), ("3", "1"), ("4", "3"), ("5", "1")),
+        max_comments=100, max_depth=10,
+    )
+    assert [(c.id, c.key, c.depth) for c in t.comments] == [
+        ("1", "c1", 1), ("3", "c2", 2), ("4", "c3", 3), ("5", "c4", 2), ("2", "c5", 1),
+    ]
+    c = t.by_id["4"]
+    assert [s.id for s in c.sentences] == ["c3.1", "c3.2"]
+    assert all(c.text[s.start : s.end] == s.text for s in c.sentences)
+    assert t.by_id["1"].children == ("3", "5")
+    assert t.roots == ("1", "2")
+    assert t.max_depth == 3
+
+
+def test_parent_equal_to_thread_id_is_top_level() -> None:
+    t = build_thread(raw(("1", "T"), ("2", "1")), max_comments=10, max_depth=10)
+    assert t.by_id["1"].parent_id is None and t.by_id["1"].depth == 1
+
+
+def test_empty_thread() -> None:
+    with pytest.raises(EmptyThreadError, match="empty thread"):
+        build(raw())
+
+
+def test_duplicate_ids() -> None:
+    with pytest.raises(ThreadStructureError, match="duplicate comment id: 2"):
+        build(raw(("1", None), ("2", "1"), ("2", None)))
+
+
+def test_cycle_is_named() -> None:
+    with pytest.raises(ThreadStructureError, match=r"reply cycle: (2 → 3 → 2|3 → 2 → 3)"):
+        build(raw(("1", None), ("2", "3"), ("3", "2")))
+
+
+def test_self_parent_is_a_cycle() -> None:
+    with pytest.raises(ThreadStructureError, match="reply cycle: 2 → 2"):
+        build(raw(("1", None), ("2", "2")))
+
+
+def test_unknown_parent_attached_with_warning() -> None:
+    t = build_thread(raw(("1", None), ("2", "missing")), max_comments=10, max_depth=10)
+    assert t.by_id["2"].parent_id is None
+    assert any("2 (parent missing)" in w for w in t.warnings)
+
+
+def test_unknown_parent_rejected_when_strict() -> None:
+    with pytest.raises(ThreadStructureError, match=r"unknown parent for comment 2 \(parent missing\)"):
+        build(raw(("1", None), ("2", "missing")), parent_policy="reject")
+
+
+def test_limits() -> None:
+    with pytest.raises(LimitError, match="3 comments, over the limit of 2"):
+        build(raw(("1", None), ("2", None), ("3", None)), max_comments=2)
+    chain = [("0", None)] + [(str(i), str(i - 1)) for i in range(1, 6)]
+    with pytest.raises(LimitError, match="over the limit of 4"):
+        build(raw(*chain), max_depth=4)
+
+
+def test_very_deep_chain_has_no_recursion_limit() -> None:
+    chain = [("0", None)] + [(str(i), str(i - 1)) for i in range(1, 5000)]
+    t = build_thread(raw(*chain), max_comments=10_000, max_depth=10_000)
+    assert t.max_depth == 5000
+
+
+def test_placeholders_have_no_sentences() -> None:
+    r = raw(("1", None), ("2", "1"))
+    r.comments[0].status = "deleted"
+    r.comments[0].text = ""
+    t = build_thread(r, max_comments=10, max_depth=10)
+    assert t.by_id["1"].sentences == () and t.by_id["2"].parent_id == "1"
+
+
+def test_unloaded_comments_are_reported() -> None:
+    t = build_thread(raw(("1", None), unloaded=7), max_comments=10, max_depth=10)
+    assert t.unloaded == 7
+    assert any("7 comment(s) were not loaded" in w for w in t.warnings)
