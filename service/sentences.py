@@ -23,9 +23,9 @@ _INDENTED = re.compile(r"^(?: {4}|\t)")
 _END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$""")
 _ABBREVIATIONS = frozenset(
     """
-    mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp
-    jan feb mar apr jun jul aug sep sept oct nov dec no vol p pp ca viz resp incl govt
-    u.s u.k u.n e.u a.m p.m ph.d
+    mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp jan
+    feb mar apr jun jul aug sep sept oct nov dec no vol p pp ca viz resp incl govt u.s u.k
+    u.n e.u a.m p.m ph.d
     """.split()
 )
 _WORD_BEFORE = re.compile(r"(\S+)$")

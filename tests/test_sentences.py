@@ -16,7 +16,10 @@ def sentences(text: str) -> list[str]:
     [
         ("One. Two! Three?", ["One.", "Two!", "Three?"]),
         ("E.g. Mr. Smith left. Then he came back.", ["E.g. Mr. Smith left.", "Then he came back."]),
-        ("See https://example.com/a.b.c?x=1. Next one.", ["See https://example.com/a.b.c?x=1.", "Next one."]),
+        (
+            "See https://example.com/a.b.c?x=1. Next one.",
+            ["See https://example.com/a.b.c?x=1.", "Next one."],
+        ),
         ("It grew 3.5 percent. Fine.", ["It grew 3.5 percent.", "Fine."]),
         ("Wait... what? No.", ["Wait... what?", "No."]),
         ("Ask J. R. Smith. He knows.", ["Ask J. R. Smith.", "He knows."]),

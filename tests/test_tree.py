@@ -8,7 +8,9 @@ from service.models import RawComment, RawThread
 
 
 def raw(*pairs: tuple[str, str | None], **kw: object) -> RawThread:
-    comments = [RawComment(id=i, parent_id=p, author=f"a{i}", text=f"Text of {i}. More.") for i, p in pairs]
+    comments = [
+        RawComment(id=i, parent_id=p, author=f"a{i}", text=f"Text of {i}. More.") for i, p in pairs
+    ]
     return RawThread(id="T", source="native", format="native", comments=comments, **kw)  # type: ignore[arg-type]
 
 
@@ -20,10 +22,15 @@ def build(r: RawThread, **kw: object) -> object:
 def test_depth_first_order_keys_and_sentence_ids() -> None:
     t = build_thread(
         raw(("1", None), ("2", None), ("3", "1"), ("4", "3"), ("5", "1")),
-        max_comments=100, max_depth=10,
+        max_comments=100,
+        max_depth=10,
     )
     assert [(c.id, c.key, c.depth) for c in t.comments] == [
-        ("1", "c1", 1), ("3", "c2", 2), ("4", "c3", 3), ("5", "c4", 2), ("2", "c5", 1),
+        ("1", "c1", 1),
+        ("3", "c2", 2),
+        ("4", "c3", 3),
+        ("5", "c4", 2),
+        ("2", "c5", 1),
     ]
     c = t.by_id["4"]
     assert [s.id for s in c.sentences] == ["c3.1", "c3.2"]
@@ -65,7 +72,9 @@ def test_unknown_parent_attached_with_warning() -> None:
 
 
 def test_unknown_parent_rejected_when_strict() -> None:
-    with pytest.raises(ThreadStructureError, match=r"unknown parent for comment 2 \(parent missing\)"):
+    with pytest.raises(
+        ThreadStructureError, match=r"unknown parent for comment 2 \(parent missing\)"
+    ):
         build(raw(("1", None), ("2", "missing")), parent_policy="reject")
 
 

@@ -1,0 +1,68 @@
+"""Parse + chunk time and peak memory for a generated thread.
+
+    python bench/parse_chunk.py [--comments 5000] [--budget 6000] [--repeat 5]
+
+Prints the median wall time of reading (JSON → checked Thread with sentences) and chunking,
+and the peak Python heap (tracemalloc) and process max RSS of one parse+chunk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+import tracemalloc
+
+from service.chunker import chunk_thread
+from service.ingest import read_thread
+from service.settings import Settings
+from service.synthetic import synthetic_thread
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--comments", type=int, default=5000)
+    ap.add_argument("--budget", type=int, default=6000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    doc = json.dumps(synthetic_thread(args.comments, seed=42)).encode()
+    settings = Settings(chunk_tokens=args.budget)
+    parse_s, chunk_s = [], []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        thread = read_thread(doc, "auto", settings)
+        t1 = time.perf_counter()
+        chunks = chunk_thread(thread, args.budget)
+        t2 = time.perf_counter()
+        parse_s.append(t1 - t0)
+        chunk_s.append(t2 - t1)
+
+    tracemalloc.start()
+    thread = read_thread(doc, "auto", settings)
+    chunks = chunk_thread(thread, args.budget)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    sentences = sum(len(c.sentences) for c in thread.comments)
+    p, c = statistics.median(parse_s), statistics.median(chunk_s)
+    print(
+        f"thread: {len(thread.comments)} comments, {sentences} sentences, "
+        f"{len(doc) / 1e6:.2f} MB of JSON, max depth {thread.max_depth}"
+    )
+    print(
+        f"chunks: {len(chunks)} at a budget of {args.budget} tokens "
+        f"(mean fill {statistics.mean(ch.tokens for ch in chunks) / args.budget:.0%})"
+    )
+    print(
+        f"parse: {p * 1000:.0f} ms   chunk: {c * 1000:.0f} ms   "
+        f"parse+chunk: {(p + c) * 1000:.0f} ms (median of {args.repeat})"
+    )
+    print(f"peak heap (tracemalloc): {peak / 1e6:.1f} MB   process max RSS: {rss_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
