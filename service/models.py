@@ -147,7 +147,7 @@ class Chunk(BaseModel):
 
 # --- The output: ThreadSummary (a contract; see DESIGN.md) -------------------------------------
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 
 class Citation(BaseModel):
@@ -229,7 +229,7 @@ class Stats(BaseModel):
     cache_hits: int = 0
     reasks: int = 0
     dropped_citations: int = 0
-    elapsed_s: float = 0.0
+    elapsed_s: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 class ThreadSummary(BaseModel):

@@ -64,8 +64,9 @@ def _blocks(text: str) -> Iterator[tuple[str, int, int]]:
             prev_blank = True
             i += 1
             continue
-        if _FENCE.match(line):
-            fence = _FENCE.match(line).group(1)  # type: ignore[union-attr]
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            fence = fence_match.group(1)
             j = i + 1
             while j < n and not text[lines[j][0] : lines[j][1]].lstrip().startswith(fence):
                 j += 1

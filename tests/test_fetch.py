@@ -349,7 +349,7 @@ def test_reddit(mock: respx.MockRouter, settings: Settings) -> None:
     assert raw.unloaded == 4  # two "more" stubs: 3 top-level comments and 1 reply
     request = route.calls.last.request
     assert request.headers["User-Agent"] == UA
-    assert dict(request.url.params) == {"raw_json": "1", "limit": "500"}
+    assert dict(request.url.params) == {"limit": "500"}
 
 
 def test_reddit_comment_focus(mock: respx.MockRouter, settings: Settings) -> None:

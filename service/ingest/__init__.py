@@ -43,7 +43,9 @@ def _parse(fmt: str, decoded: str, data: Any) -> RawThread:
     return reddit.parse(data)
 
 
-def parse_raw(content: bytes | str, fmt: str = "auto", *, max_bytes: int | None = None) -> RawThread:
+def parse_raw(
+    content: bytes | str, fmt: str = "auto", *, max_bytes: int | None = None
+) -> RawThread:
     """Parse input in ``fmt`` (or detect it) into a :class:`RawThread`, unchecked."""
     if fmt != "auto" and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
@@ -113,8 +115,6 @@ async def load_thread_async(
     return read_thread(content, fmt, settings)
 
 
-def load_thread(
-    target: str | Path, fmt: str = "auto", settings: Settings | None = None
-) -> Thread:
+def load_thread(target: str | Path, fmt: str = "auto", settings: Settings | None = None) -> Thread:
     """Synchronous :func:`load_thread_async`, for scripts and notebooks."""
     return asyncio.run(load_thread_async(str(target), fmt, settings))

@@ -67,7 +67,9 @@ def detect_json(data: Any) -> str:
         first = data[0]
         if isinstance(first, dict) and first.get("kind") == "Listing":
             return "reddit"
-        if all(_is_firebase_item(x) for x in data):
+        # Firebase answers null for missing items; a crawl saved as a list may hold some.
+        items = [x for x in data if x is not None]
+        if items and all(_is_firebase_item(x) for x in items):
             return "hn-firebase"
         raise FormatError(
             "unknown format: a JSON array that is neither Reddit Listings nor HN Firebase items"

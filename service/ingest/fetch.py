@@ -436,7 +436,9 @@ async def _from_firebase(fetcher: _Fetcher, story: dict[str, Any], reason: str) 
 
 
 def _reddit_url(target: FetchTarget) -> str:
-    url = f"{REDDIT_COMMENTS_URL.format(id=target.id)}?raw_json=1&limit={REDDIT_LIMIT}"
+    # Without raw_json=1 Reddit escapes &, < and > in bodies, as in saved pages; the parser
+    # unescapes exactly once.
+    url = f"{REDDIT_COMMENTS_URL.format(id=target.id)}?limit={REDDIT_LIMIT}"
     return url + (f"&comment={target.comment}" if target.comment else "")
 
 

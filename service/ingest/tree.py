@@ -34,9 +34,7 @@ def build_thread(
     if not comments:
         raise EmptyThreadError("empty thread: no comments found")
     if len(comments) > max_comments:
-        raise LimitError(
-            f"thread has {len(comments)} comments, over the limit of {max_comments}"
-        )
+        raise LimitError(f"thread has {len(comments)} comments, over the limit of {max_comments}")
 
     warnings = list(raw.warnings)
     by_id: dict[str, int] = {}
@@ -113,7 +111,7 @@ def build_thread(
         )
     if raw.unloaded:
         warnings.append(
-            f"{raw.unloaded} comment(s) were not loaded by the source (collapsed 'more' "
+            f"{raw.unloaded} comment(s) were not loaded by the source (collapsed or hidden "
             "replies) and are not in this summary"
         )
     return Thread(
@@ -139,5 +137,5 @@ def _describe_cycle(parent: dict[str, str | None], reached: list[tuple[str, int]
         index[node] = len(path)
         path.append(node)
         node = parent[node]
-    loop = path[index[node]:] if node is not None else path
+    loop = path[index[node] :] if node is not None else path
     return " → ".join([*loop, loop[0]]) if loop else start
