@@ -12,8 +12,7 @@ The public Python API::
 from .chunker import chunk_thread
 from .errors import ThreadsumError
 from .ingest import load_thread, load_thread_async, read_thread
-from .models import Chunk, Comment, Sentence, Thread
-from .models import ThreadSummary
+from .models import Chunk, Comment, Sentence, Thread, ThreadSummary
 from .settings import Settings
 from .summarizer import summarize
 

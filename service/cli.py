@@ -1,0 +1,180 @@
+"""The ``threadsum`` command line: ``main(argv) -> int``.
+
+Exit codes: 0 ok, 1 error (one line on stderr, no traceback), 2 bad usage, 3 batch partly failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .chunker import chunk_thread
+from .errors import ThreadsumError, UsageError
+from .ingest import FORMATS, load_thread_async
+from .report import inspect_json, inspect_text
+from .settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so main() owns the exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "target",
+        metavar="PATH_OR_URL",
+        help="a thread file, - for standard input, or an HN/Reddit URL or HN item id",
+    )
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", *FORMATS],
+        help="input format (default: detect)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="reject comments whose parent is missing (default: attach at top level)",
+    )
+    p.add_argument(
+        "--chunk-tokens",
+        type=int,
+        metavar="N",
+        help="token budget of one chunk (THREADSUM_CHUNK_TOKENS, default 6000)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(prog="threadsum", description="Turn discussion threads into argument maps.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("inspect", help="parse and chunk a thread; report what was found")
+    _add_input_args(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("summarize", help="summarize one thread into an argument map")
+    _add_input_args(p)
+    p.add_argument(
+        "--engine",
+        choices=["auto", "extractive", "llm"],
+        help="auto: the llm engine when a model is configured, else extractive",
+    )
+    p.add_argument(
+        "--output",
+        default="json",
+        choices=["json", "markdown", "html"],
+        help="output format (default: json)",
+    )
+    p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
+
+    sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
+    return parser
+
+
+def _settings(args: argparse.Namespace, base: Settings | None) -> Settings:
+    settings = base or Settings()
+    overrides: dict[str, Any] = {}
+    for name in ("strict", "chunk_tokens", "engine"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if not overrides:
+        return settings
+    try:
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise UsageError(f"--{field.replace('_', '-')}: {first['msg']}") from None
+
+
+async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    thread = await load_thread_async(args.target, args.format, settings)
+    chunks = chunk_thread(thread, settings.chunk_tokens)
+    if args.json:
+        doc = inspect_json(thread, chunks, settings.chunk_tokens)
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(inspect_text(thread, chunks, settings.chunk_tokens) + "\n")
+    return EXIT_OK
+
+
+def _write(text: str, out: str | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {out}: {e.strerror}") from None
+
+
+async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
+    from .render import render
+    from .summarizer import resolve_engine, summarize
+
+    engine = resolve_engine(settings)
+    if settings.engine == "auto":
+        why = "a model is configured" if engine == "llm" else "no model is configured"
+        print(f"threadsum: using the {engine} engine ({why})", file=sys.stderr)
+    thread = await load_thread_async(args.target, args.format, settings)
+    summary = await summarize(thread, settings, engine=engine)
+    _write(render(summary, args.output), args.out)
+    return EXIT_OK
+
+
+async def _schema(args: argparse.Namespace, settings: Settings) -> int:
+    from .models import ThreadSummary
+
+    schema = ThreadSummary.model_json_schema()
+    sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+_COMMANDS = {"inspect": _inspect, "summarize": _summarize, "schema": _schema}
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        run_settings = _settings(args, settings)
+        return asyncio.run(_COMMANDS[args.command](args, run_settings))
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ThreadsumError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValidationError as e:  # settings from the environment
+        first = e.errors()[0]
+        name = "THREADSUM_" + "_".join(str(x) for x in first["loc"]).upper()
+        print(f"error: {name}: {first['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

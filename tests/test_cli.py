@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+from service.models import ThreadSummary
+
+from .conftest import EXAMPLE_PAGE, ROOT
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_inspect_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "inspect", str(EXAMPLE_PAGE), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) >= {"thread", "comments", "chunks", "warnings"}
+    assert doc["thread"]["source"] == "text"
+    assert {"id", "title", "comments", "authors", "max_depth"} <= set(doc["thread"])
+    first = doc["comments"][0]
+    assert {"id", "key", "parent_id", "author", "depth", "text", "sentences"} <= set(first)
+    assert first["key"] == "c1" and first["sentences"][0]["id"] == "c1.1"
+    listed = [cid for ch in doc["chunks"] for cid in ch["comment_ids"]]
+    assert sorted(listed) == sorted(c["id"] for c in doc["comments"])
+    assert all(ch["tokens"] <= 6000 for ch in doc["chunks"])
+    assert doc["warnings"]
+
+
+def test_inspect_text_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "inspect", str(EXAMPLE_PAGE), "--chunk-tokens", "1000")
+    assert code == 0
+    assert "comments  10" in out and "chunks" in out and "warnings" in out
+
+
+def test_inspect_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    doc = {"id": "x", "comments": [{"id": "1", "parent_id": None, "author": "a", "text": "Hi."}]}
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(doc).encode())))
+    code, out, _ = run(capsys, "inspect", "-", "--json")
+    assert code == 0 and json.loads(out)["thread"]["comments"] == 1
+
+
+@pytest.mark.parametrize("output", ["json", "markdown", "html"])
+def test_summarize_outputs(capsys: pytest.CaptureFixture[str], tmp_path: Path, output: str) -> None:
+    target = tmp_path / f"out.{output}"
+    code, out, err = run(
+        capsys, "summarize", str(EXAMPLE_PAGE), "--output", output, "-o", str(target)
+    )
+    assert code == 0, err
+    assert out == ""
+    assert "using the extractive engine (no model is configured)" in err
+    text = target.read_text()
+    if output == "json":
+        summary = ThreadSummary.model_validate_json(text)
+        assert summary.engine.kind == "extractive" and summary.claims
+    elif output == "markdown":
+        assert "## K1" in text
+    else:
+        assert text.lstrip().lower().startswith("<!doctype html>")
+
+
+def test_summarize_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "summarize", str(EXAMPLE_PAGE), "--engine", "extractive")
+    assert code == 0
+    assert json.loads(out)["schema_version"] == "1"
+
+
+def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["title"] == "ThreadSummary" and "claims" in schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty input"),
+        (b"{not json", "not valid"),
+        (b'{"foo": 1}', "unknown format"),
+        (b'{"id": "x", "comments": []}', "empty thread"),
+        (
+            b'{"id":"x","comments":[{"id":"1","parent_id":null,"text":"a"},{"id":"1","parent_id":null,"text":"b"}]}',
+            "duplicate comment id",
+        ),
+        (
+            b'{"id":"x","comments":[{"id":"1","parent_id":"2","text":"a"},{"id":"2","parent_id":"1","text":"b"}]}',
+            "reply cycle",
+        ),
+        (b"\x00\x01\x02binary", "binary"),
+        (b"\xff\xfe\xfa", "not UTF-8"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    for command in ("inspect", "summarize"):
+        code, out, err = run(capsys, command, str(path))
+        lines = err.strip().splitlines()
+        assert code == 1, err
+        assert lines[-1].startswith("error: ") and message in lines[-1]
+        assert "Traceback" not in err and out == ""
+
+
+def test_unknown_parent_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"id":"x","comments":[{"id":"1","parent_id":"nope","text":"a"}]}')
+    code, _, err = run(capsys, "inspect", str(path), "--strict")
+    assert code == 1 and "unknown parent" in err
+    code, out, _ = run(capsys, "inspect", str(path), "--json")
+    assert code == 0 and "attached at the top level" in json.loads(out)["warnings"][0]
+
+
+def test_limits_from_settings(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADSUM_MAX_BYTES", "100")
+    code, _, err = run(capsys, "inspect", str(EXAMPLE_PAGE))
+    assert code == 1 and "over the limit of 100" in err
+    monkeypatch.setenv("THREADSUM_MAX_BYTES", "lots")
+    code, _, err = run(capsys, "inspect", str(EXAMPLE_PAGE))
+    assert code == 2 and "THREADSUM_MAX_BYTES" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect"],
+        ["inspect", "x", "--format", "yaml"],
+        ["inspect", str(EXAMPLE_PAGE), "--chunk-tokens", "10"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith("error: ")
+
+
+def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "summarize", "/nonexistent/thread.json")
+    assert code == 1 and "no such file" in err
+
+
+def test_console_script_runs_the_readme_example() -> None:
+    exe = shutil.which("threadsum")
+    if exe is None:
+        pytest.skip("console script not installed (pip install -e .)")
+    result = subprocess.run(
+        [exe, "summarize", "fixtures/threads/hn-comment-page.txt", "--output", "markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "## K1" in result.stdout
