@@ -63,6 +63,31 @@ def main() -> None:
     )
     print(f"peak heap (tracemalloc): {peak / 1e6:.1f} MB   process max RSS: {rss_mb:.0f} MB")
 
+    # Growth: the same thread with 10% more comments appended (the generator continues the
+    # same random stream, so the first N comments are identical). Unchanged chunks keep their
+    # digest, so their model answers would come from the cache.
+    grown_doc = json.dumps(synthetic_thread(args.comments * 11 // 10, seed=42)).encode()
+    grown_thread = read_thread(grown_doc, "auto", settings)
+    grown = chunk_thread(grown_thread, args.budget)
+    before = {ch.digest for ch in chunks}
+    after = {ch.digest for ch in grown}
+    kept = sum(ch.digest in before for ch in grown)
+    # Chunks none of whose comments or context drew a new reply could stay identical; how
+    # many of those did is what the chunker's anchoring controls.
+    old_children = {c.id: c.children for c in thread.comments}
+    touched = {
+        c.id for c in grown_thread.comments
+        if c.id in old_children and c.children != old_children[c.id]
+    }
+    untouched = [
+        ch for ch in chunks if not touched & (set(ch.comment_ids) | set(ch.continued_ids))
+    ]
+    stable = sum(ch.digest in after for ch in untouched)
+    print(f"growth +10% ({len(grown_thread.comments) - len(thread.comments)} comments added, "
+          f"{len(touched)} existing comments drew replies): {kept} of {len(grown)} chunks "
+          f"unchanged ({kept / len(grown):.0%}); of the {len(untouched)} chunks no new reply "
+          f"touched, {stable} stayed identical ({stable / max(1, len(untouched)):.0%})")
+
 
 if __name__ == "__main__":
     main()
