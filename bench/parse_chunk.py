@@ -76,17 +76,18 @@ def main() -> None:
     # many of those did is what the chunker's anchoring controls.
     old_children = {c.id: c.children for c in thread.comments}
     touched = {
-        c.id for c in grown_thread.comments
+        c.id
+        for c in grown_thread.comments
         if c.id in old_children and c.children != old_children[c.id]
     }
-    untouched = [
-        ch for ch in chunks if not touched & (set(ch.comment_ids) | set(ch.continued_ids))
-    ]
+    untouched = [ch for ch in chunks if not touched & (set(ch.comment_ids) | set(ch.continued_ids))]
     stable = sum(ch.digest in after for ch in untouched)
-    print(f"growth +10% ({len(grown_thread.comments) - len(thread.comments)} comments added, "
-          f"{len(touched)} existing comments drew replies): {kept} of {len(grown)} chunks "
-          f"unchanged ({kept / len(grown):.0%}); of the {len(untouched)} chunks no new reply "
-          f"touched, {stable} stayed identical ({stable / max(1, len(untouched)):.0%})")
+    print(
+        f"growth +10% ({len(grown_thread.comments) - len(thread.comments)} comments added, "
+        f"{len(touched)} existing comments drew replies): {kept} of {len(grown)} chunks "
+        f"unchanged ({kept / len(grown):.0%}); of the {len(untouched)} chunks no new reply "
+        f"touched, {stable} stayed identical ({stable / max(1, len(untouched)):.0%})"
+    )
 
 
 if __name__ == "__main__":
