@@ -1,4 +1,5 @@
-"""The linters are part of the suite: ruff over everything, mypy --strict over the package."""
+"""The linters are part of the suite: ruff (lint and format) over everything, mypy --strict over
+the package."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from .conftest import ROOT
     "command",
     [
         [sys.executable, "-m", "ruff", "check", "service", "tests", "bench"],
+        [sys.executable, "-m", "ruff", "format", "--check", "service", "tests", "bench"],
         [sys.executable, "-m", "mypy"],
     ],
-    ids=["ruff", "mypy"],
+    ids=["ruff", "ruff-format", "mypy"],
 )
 def test_linters_pass(command: list[str]) -> None:
     if shutil.which(command[0]) is None:  # pragma: no cover - the interpreter always exists
