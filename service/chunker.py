@@ -31,12 +31,15 @@ ANCHOR_FILL = 0.7
 MIN_FILL = 0.35
 #: Ancestors shown as context above a unit (nearest first kept).
 MAX_CONTEXT = 6
+#: Most of a chunk's budget that ancestor context may take.
+MAX_CONTEXT_SHARE = 0.25
 #: Characters of an ancestor's text kept as context.
 CONTEXT_CHARS = 240
 #: Per-comment markup in the prompt (key, author, reply-to) and per-sentence id, in tokens.
 COMMENT_OVERHEAD = 12
 SENTENCE_OVERHEAD = 5
-#: Smallest budget the chunker accepts; sentences are capped well under it.
+#: Smallest budget the chunker accepts. Sentences are capped at MAX_SENTENCE_TOKENS, so one
+#: sentence plus the largest context always fits.
 MIN_BUDGET = 1000
 
 CostFn = Callable[[Comment], int]
@@ -109,6 +112,9 @@ def chunk_thread(thread: Thread, budget: int, cost: CostFn = comment_cost) -> li
             cid, anc = stack.pop()
             shown = anc[-MAX_CONTEXT:]
             overhead = sum(ctx_cost[a] for a in shown)
+            while len(shown) > 1 and overhead > budget * MAX_CONTEXT_SHARE:
+                overhead -= ctx_cost[shown[0]]  # drop the farthest; the parent always stays
+                shown = shown[1:]
             if subtree[cid] + overhead <= budget:
                 start = position[cid]
                 units.append(_Unit(order[start : start + span[cid]], subtree[cid], shown))

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .chunker import chunk_thread
-from .errors import ThreadsumError, UsageError
+from .errors import OutputError, ThreadsumError, UsageError
 from .ingest import FORMATS, load_thread_async
 from .report import inspect_json, inspect_text
 from .settings import Settings
@@ -86,8 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, base: Settings | None) -> Settings:
-    settings = base or Settings()
+def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
     overrides: dict[str, Any] = {}
     for name in ("strict", "chunk_tokens", "engine"):
         value = getattr(args, name, None)
@@ -115,26 +115,32 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _write(text: str, out: str | None) -> None:
+    """Write to stdout, or to ``out`` through a temporary file so a failure leaves no half file."""
     if out is None:
         sys.stdout.write(text)
         return
     path = Path(out)
-    tmp = path.with_name(f".{path.name}.tmp")
+    if not out or path.is_dir():
+        raise OutputError(f"cannot write {out!r}: not a file path")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {out}: {e.strerror}") from None
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
 
 
 async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
     from .render import render
     from .summarizer import resolve_engine, summarize
 
-    engine = resolve_engine(settings)
+    engine, why = resolve_engine(settings)
     if settings.engine == "auto":
-        why = "a model is configured" if engine == "llm" else "no model is configured"
         print(f"threadsum: using the {engine} engine ({why})", file=sys.stderr)
     thread = await load_thread_async(args.target, args.format, settings)
     summary = await summarize(thread, settings, engine=engine)
@@ -153,12 +159,21 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
 _COMMANDS = {"inspect": _inspect, "summarize": _summarize, "schema": _schema}
 
 
+def _env_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = "THREADSUM_" + "_".join(str(x) for x in first["loc"]).upper()
+        raise UsageError(f"{name}: {first['msg']}") from None
+
+
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        run_settings = _settings(args, settings)
+        run_settings = _settings(args, settings or _env_settings())
         return asyncio.run(_COMMANDS[args.command](args, run_settings))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -166,11 +181,6 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except ThreadsumError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
-    except ValidationError as e:  # settings from the environment
-        first = e.errors()[0]
-        name = "THREADSUM_" + "_".join(str(x) for x in first["loc"]).upper()
-        print(f"error: {name}: {first['msg']}", file=sys.stderr)
-        return EXIT_USAGE
     except SystemExit as e:  # --help and --version
         return e.code if isinstance(e.code, int) else EXIT_OK
     except KeyboardInterrupt:

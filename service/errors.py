@@ -12,6 +12,7 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     ├── FetchError                      (502) a live fetch (HN, Reddit) failed
     │   └── NotFoundError               (404) the item does not exist upstream
     ├── UsageError                      (400) a bad option or argument combination
+    ├── OutputError                     (500) the result could not be written
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
 Model, cache and batch errors join this tree as those parts arrive.
@@ -73,6 +74,12 @@ class UsageError(ThreadsumError):
     """A bad option, argument or combination of them."""
 
     status = 400
+
+
+class OutputError(ThreadsumError):
+    """The result could not be written where it was asked to go."""
+
+    status = 500
 
 
 class GroundingError(ThreadsumError):

@@ -9,7 +9,11 @@ from .models import Chunk, Thread
 
 
 def thread_info(thread: Thread) -> dict[str, Any]:
-    """Counts that describe a thread (shared by inspect and the summary)."""
+    """Counts that describe a thread, as ``inspect --json`` reports them.
+
+    ``source`` is the input format here (``hn-algolia`` …) and ``site`` the origin (``hn``);
+    the ThreadSummary names these ``format`` and ``source``.
+    """
     return {
         "id": thread.id,
         "source": thread.format,

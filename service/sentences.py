@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .tokens import estimate_tokens
+
 MAX_SENTENCE_CHARS = 1200
+#: No sentence is estimated above this many tokens (dense scripts are cut shorter).
+MAX_SENTENCE_TOKENS = 400
 
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S")
@@ -20,7 +24,7 @@ _QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 
 # A candidate end: terminal punctuation, optional closers, then whitespace.
-_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$""")
+_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$|[。！？]+[」』”’）]*""")
 _ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp jan
@@ -119,6 +123,8 @@ def _is_boundary(text: str, block_start: int, end_match: re.Match[str]) -> bool:
         return True
     nxt = nxt_match.group(1)
     run = end_match.group(0)
+    if run[0] in "。！？":
+        return True
     if run.startswith("..") and nxt.islower():
         return False  # an ellipsis inside a sentence
     if run[0] == "." and len(run.rstrip("\"'”’)]")) == 1:
@@ -158,13 +164,18 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 def _cap(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Yield the stripped span, cut at clause or word boundaries when it is too long."""
     start, end = _strip(text, start, end)
-    while end - start > MAX_SENTENCE_CHARS:
-        window = text[start : start + MAX_SENTENCE_CHARS]
-        cut = max(window.rfind("; "), window.rfind(", "), window.rfind("\n"))
-        if cut < MAX_SENTENCE_CHARS // 3:
+    limit = MAX_SENTENCE_CHARS
+    if end - start > MAX_SENTENCE_TOKENS:
+        tokens = estimate_tokens(text[start:end])
+        if tokens > MAX_SENTENCE_TOKENS:
+            limit = max(50, min(limit, (end - start) * MAX_SENTENCE_TOKENS // tokens))
+    while end - start > limit:
+        window = text[start : start + limit]
+        cut = max(window.rfind("; "), window.rfind(", "), window.rfind("\n"), window.rfind("，"))
+        if cut < limit // 3:
             cut = window.rfind(" ")
         if cut <= 0:
-            cut = MAX_SENTENCE_CHARS - 1
+            cut = limit - 1
         s2, e2 = _strip(text, start, start + cut + 1)
         if e2 > s2:
             yield s2, e2

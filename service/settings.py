@@ -6,7 +6,6 @@ down. Constructing it has no side effects beyond reading the environment.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -14,12 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ParentPolicy = Literal["attach", "reject"]
 EngineName = Literal["auto", "extractive", "llm"]
-OutputMode = Literal["auto", "json_schema", "json_object", "tools", "text"]
-CacheMode = Literal["use", "refresh", "off", "replay"]
-
-
-def _default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "threadsum"
 
 
 class Settings(BaseSettings):
@@ -54,11 +47,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("THREADSUM_API_KEY", "OPENAI_API_KEY"),
         description="API key; THREADSUM_API_KEY, falling back to OPENAI_API_KEY.",
     )
-    output_mode: OutputMode = "auto"
-    concurrency: int = Field(4, ge=1)
-    max_reasks: int = Field(2, ge=0)
-    cache: CacheMode = "use"
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
 
     @property
     def parent_policy(self) -> ParentPolicy:

@@ -16,12 +16,27 @@ from .settings import EngineName, Settings
 ResolvedEngine = Literal["extractive", "llm"]
 
 
-def resolve_engine(settings: Settings, engine: EngineName | None = None) -> ResolvedEngine:
-    """``auto`` means the LLM engine when a model is configured, the extractive one otherwise."""
+#: Whether this build has the LLM engine. Until it does, ``auto`` always means extractive.
+LLM_AVAILABLE = False
+
+
+def resolve_engine(
+    settings: Settings, engine: EngineName | None = None
+) -> tuple[ResolvedEngine, str]:
+    """The engine to run and why. ``auto`` means the LLM engine when a model is configured.
+
+    Raises :class:`UsageError` at once, before any work, for an engine that cannot run.
+    """
     choice = engine or settings.engine
-    if choice == "auto":
-        return "llm" if settings.model_configured else "extractive"
-    return choice
+    if choice == "llm" and not LLM_AVAILABLE:
+        raise UsageError("the llm engine is not available in this version; use --engine extractive")
+    if choice != "auto":
+        return choice, f"--engine {choice}"
+    if not settings.model_configured:
+        return "extractive", "no model is configured"
+    if not LLM_AVAILABLE:
+        return "extractive", "a model is configured, but this version has no llm engine yet"
+    return "llm", "a model is configured"
 
 
 async def summarize(
@@ -29,9 +44,7 @@ async def summarize(
 ) -> ThreadSummary:
     """The argument map of ``thread``, from the engine the settings (or ``engine``) choose."""
     settings = settings or Settings()
-    kind = resolve_engine(settings, engine)
-    if kind == "llm":
-        raise UsageError("the llm engine is not available in this version; use --engine extractive")
+    resolve_engine(settings, engine)  # raises for an engine this build cannot run
     from .engines.extractive import summarize_extractive
 
     summary = summarize_extractive(thread)

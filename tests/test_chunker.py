@@ -151,3 +151,16 @@ def test_growth_keeps_untouched_chunks_identical() -> None:
     old = {ch.digest for ch in before}
     kept = sum(ch.digest in old for ch in after)
     assert kept >= len(after) - 3, (kept, len(after))
+
+
+def test_dense_scripts_and_deep_context_stay_within_budget() -> None:
+    cjk = "。".join(["这是一个很长的句子" * 12] * 5)
+    comments = [RawComment(id="0", text="这" * 1200)]
+    comments += [RawComment(id=str(i), parent_id=str(i - 1), text=cjk) for i in range(1, 15)]
+    thread = build_thread(
+        RawThread(id="T", source="native", format="native", comments=comments),
+        max_comments=100,
+        max_depth=100,
+    )
+    for budget in (MIN_BUDGET, 1500):
+        check_invariants(thread, chunk_thread(thread, budget), budget)

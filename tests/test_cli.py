@@ -169,3 +169,83 @@ def test_console_script_runs_the_readme_example() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "## K1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "too deeply nested"),
+        (b'{"id":"t","comments":[{"id":' + b"9" * 5000 + b"}]}", "oversized number"),
+        (b"[null, null]", "only nulls"),
+        (
+            b'[{"kind":"Listing","data":{"children":[{"kind":"t3","data":{"id":"p","title":"T"}}]}},'
+            b'{"kind":"Listing","data":{"children":[{"kind":"more","data":{"id":"x","count":7,'
+            b'"children":["a","b"],"parent_id":"t3_p"}}]}}]',
+            "did not send",
+        ),
+    ],
+)
+def test_hostile_json_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    code, _, err = run(capsys, "inspect", str(path))
+    assert code == 1, err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_lone_surrogates_are_replaced_not_fatal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"id":"t","comments":[{"id":"1","parent_id":null,"text":"\\ud800 hi. Yes."}]}')
+    code, out, err = run(capsys, "inspect", str(path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["comments"][0]["text"].startswith("\ufffd hi.")
+    code, out, err = run(capsys, "summarize", str(path))
+    assert code == 0, err
+    assert "\ufffd hi." in out
+
+
+@pytest.mark.parametrize("target", ["a" * 300, ""])
+def test_unreadable_or_empty_target(capsys: pytest.CaptureFixture[str], target: str) -> None:
+    code, _, err = run(capsys, "inspect", target)
+    assert code in (1, 2) and err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("out", [".", "", "/nonexistent-dir/x.json"])
+def test_unwritable_output(capsys: pytest.CaptureFixture[str], out: str) -> None:
+    code, stdout, err = run(capsys, "summarize", str(EXAMPLE_PAGE), "-o", out)
+    assert code == 1 and err.strip().splitlines()[-1].startswith("error: cannot write")
+    assert stdout == ""
+
+
+def test_output_file_is_replaced_whole(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "s.json"
+    target.write_text("old")
+    code, _, _ = run(capsys, "summarize", str(EXAMPLE_PAGE), "-o", str(target))
+    assert code == 0 and json.loads(target.read_text())["schema_version"] == "1"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_llm_engine_fails_before_any_work(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.cli
+
+    async def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the thread should not be loaded")
+
+    monkeypatch.setattr(service.cli, "load_thread_async", no_loading)
+    code, _, err = run(capsys, "summarize", "8863", "--engine", "llm")
+    assert code == 2 and "llm engine is not available" in err
+
+
+def test_auto_with_a_model_configured_still_summarizes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
+    code, out, err = run(capsys, "summarize", str(EXAMPLE_PAGE))
+    assert code == 0 and "no llm engine yet" in err
+    assert json.loads(out)["engine"]["kind"] == "extractive"

@@ -456,9 +456,10 @@ def _build(
 def _overview(thread: Thread, claims: list[Claim], prompts: list[Comment], reader: _Reader) -> str:
     n, authors = len(thread.comments), thread.authors
     unnamed = sum(1 for c in thread.comments if c.status == "ok" and not c.author)
-    who = f" by {authors} author(s)" if authors and not unnamed else ""
+    who = f" by {_count(authors, 'author')}" if authors and not unnamed else ""
     title = f"“{thread.title}”" if thread.title else "This thread"
-    parts = [f"{title}: {n} comments{who}, up to {thread.max_depth} replies deep."]
+    depth = _count(thread.max_depth, "level")
+    parts = [f"{title}: {_count(n, 'comment')}{who}, {depth} of replies deep."]
     if unnamed:
         parts.append(f"The source does not name the authors of {unnamed} of them.")
     if prompts:
@@ -469,8 +470,8 @@ def _overview(thread: Thread, claims: list[Claim], prompts: list[Comment], reade
         return " ".join(parts)
     top = claims[:3]
     listed = "; ".join(
-        f"“{_short(c.statement)}” ({c.prevalence.authors} author(s), "
-        f"{len(c.rebuttals)} rebuttal(s))"
+        f"“{_short(c.statement)}” ({_count(c.prevalence.authors, 'author')}, "
+        f"{_count(len(c.rebuttals), 'rebuttal')})"
         for c in top
     )
     parts.append(f"The most-engaged claims: {listed}.")
@@ -478,12 +479,17 @@ def _overview(thread: Thread, claims: list[Claim], prompts: list[Comment], reade
     if contested.rebuttals:
         counters = sum(len(r.counters) for r in contested.rebuttals)
         parts.append(
-            f"It splits most over {contested.id}, which drew {len(contested.rebuttals)} "
-            f"rebuttal(s)" + (f" answered by {counters} counter(s)." if counters else ".")
+            f"It splits most over {contested.id}, which drew "
+            f"{_count(len(contested.rebuttals), 'rebuttal')}"
+            + (f" answered by {_count(counters, 'counter')}." if counters else ".")
         )
     else:
         parts.append("No claim drew clear pushback.")
     return " ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _short(text: str, limit: int = 120) -> str:

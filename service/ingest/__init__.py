@@ -83,15 +83,18 @@ def _read_source(target: str, max_bytes: int) -> bytes:
         data = sys.stdin.buffer.read(max_bytes + 1)
     else:
         path = Path(target)
-        if not path.exists():
-            raise InputError(f"no such file: {target}")
-        if path.is_dir():
-            raise InputError(f"is a directory, not a thread file: {target}")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise LimitError(f"{target} is {size} bytes, over the limit of {max_bytes}")
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
+        try:
+            if not path.exists():
+                raise InputError(f"no such file: {target}")
+            if path.is_dir():
+                raise InputError(f"is a directory, not a thread file: {target}")
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise LimitError(f"{target} is {size} bytes, over the limit of {max_bytes}")
+            with path.open("rb") as f:
+                data = f.read(max_bytes + 1)
+        except OSError as e:
+            raise InputError(f"cannot read {target}: {e.strerror or e}") from None
     if len(data) > max_bytes:
         raise LimitError(f"input is over the limit of {max_bytes} bytes")
     return data
@@ -104,7 +107,12 @@ async def load_thread_async(
     from .fetch import fetch_thread, parse_target
 
     settings = settings or Settings()
-    is_file = target == "-" or Path(target).exists()
+    if not target:
+        raise UsageError("no input given (a path, - for standard input, or a URL)")
+    try:
+        is_file = target == "-" or Path(target).exists()
+    except OSError:
+        is_file = True  # let the read report it
     fetchable = None if is_file else parse_target(target)
     if fetchable is not None:
         if fmt not in ("auto",):

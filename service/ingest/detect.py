@@ -34,6 +34,10 @@ def load_json(text: str, fmt: str) -> Any:
         raise FormatError(
             f"{fmt}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
         ) from None
+    except (RecursionError, ValueError) as e:
+        raise FormatError(
+            f"{fmt}: JSON too deeply nested or with an oversized number ({e})"
+        ) from None
 
 
 def _is_firebase_item(x: object) -> bool:
@@ -43,7 +47,7 @@ def _is_firebase_item(x: object) -> bool:
 def detect_json(data: Any) -> str:
     """Name the JSON format of ``data``, or raise a FormatError saying what it looks like."""
     if isinstance(data, dict):
-        if isinstance(data.get("comments"), list):
+        if "comments" in data:
             return "native"
         if "children" in data and ("author" in data or "story_id" in data or "type" in data):
             return "hn-algolia"
@@ -51,7 +55,7 @@ def detect_json(data: Any) -> str:
             raise FormatError(
                 "reddit: got one Listing; expected the two-Listing array of /comments/ID.json"
             )
-        values = list(data.values())
+        values = [v for v in data.values() if v is not None]
         if values and all(_is_firebase_item(v) for v in values):
             return "hn-firebase"
         if _is_firebase_item(data):
@@ -69,7 +73,9 @@ def detect_json(data: Any) -> str:
             return "reddit"
         # Firebase answers null for missing items; a crawl saved as a list may hold some.
         items = [x for x in data if x is not None]
-        if items and all(_is_firebase_item(x) for x in items):
+        if not items:
+            raise EmptyThreadError("empty thread: the JSON array holds only nulls")
+        if all(_is_firebase_item(x) for x in items):
             return "hn-firebase"
         raise FormatError(
             "unknown format: a JSON array that is neither Reddit Listings nor HN Firebase items"
@@ -85,7 +91,11 @@ def detect(text: str) -> tuple[str, Any]:
     if stripped[0] in "{[":
         try:
             data = json.loads(stripped)
-        except json.JSONDecodeError as e:
+        except (RecursionError, ValueError) as e:
+            if not isinstance(e, json.JSONDecodeError):
+                raise FormatError(
+                    f"input JSON is too deeply nested or has an oversized number ({e})"
+                ) from None
             if stripped[0] == "{" or stripped[:2] in ("[{", "[\n", "[ ") or stripped[1:2] == '"':
                 raise FormatError(
                     f"input looks like JSON but is not valid: {e.msg} at line {e.lineno} "

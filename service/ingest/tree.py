@@ -32,11 +32,16 @@ def build_thread(
     """Check ``raw`` and return the :class:`Thread`, or raise a clear :class:`InputError`."""
     comments = raw.comments
     if not comments:
-        raise EmptyThreadError("empty thread: no comments found")
+        hidden = f" (the source lists {raw.unloaded} it did not send)" if raw.unloaded else ""
+        raise EmptyThreadError(f"empty thread: no comments found{hidden}")
     if len(comments) > max_comments:
         raise LimitError(f"thread has {len(comments)} comments, over the limit of {max_comments}")
 
     warnings = list(raw.warnings)
+    for c in comments:
+        c.id = _valid_unicode(c.id)
+        if c.parent_id is not None:
+            c.parent_id = _valid_unicode(c.parent_id)
     by_id: dict[str, int] = {}
     dupes: list[str] = []
     for i, c in enumerate(comments):
@@ -86,7 +91,7 @@ def build_thread(
     for n, (cid, depth) in enumerate(order, start=1):
         rc = comments[by_id[cid]]
         key = f"c{n}"
-        text = rc.text
+        text = _valid_unicode(rc.text)
         sentences: tuple[Sentence, ...] = ()
         if rc.status == "ok" and text:
             sentences = tuple(
@@ -98,7 +103,7 @@ def build_thread(
                 id=cid,
                 key=key,
                 parent_id=parent[cid],
-                author=rc.author,
+                author=_valid_unicode(rc.author) if rc.author else rc.author,
                 depth=depth,
                 text=text,
                 created_at=rc.created_at,
@@ -125,6 +130,15 @@ def build_thread(
         warnings=tuple(warnings),
         unloaded=raw.unloaded,
     )
+
+
+def _valid_unicode(text: str) -> str:
+    """Replace lone surrogates (from JSON ``\\ud800`` escapes) so the text can be encoded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _describe_cycle(parent: dict[str, str | None], reached: list[tuple[str, int]]) -> str:
