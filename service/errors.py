@@ -11,11 +11,18 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   └── LimitError                  (413) over max bytes / comments / depth
     ├── FetchError                      (502) a live fetch (HN, Reddit) failed
     │   └── NotFoundError               (404) the item does not exist upstream
+    ├── ModelError                      (502) the model server failed us
+    │   ├── ModelUnavailableError       (503) unreachable, timing out, 429/5xx after all retries
+    │   ├── ModelAuthError              (502) 401/403: the server refused the credentials
+    │   ├── ModelRequestError           (502) another 4xx: the server refused the request
+    │   ├── ModelOutputError            (502) no usable answer after the re-asks
+    │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
+    ├── CacheMissError                  (409) replay mode and no cached answer
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
-Model, cache and batch errors join this tree as those parts arrive.
+Messages never contain API keys.
 """
 
 from __future__ import annotations
@@ -86,3 +93,54 @@ class GroundingError(ThreadsumError):
     """A finished summary cites something that is not verbatim in the thread: always a bug."""
 
     status = 500
+
+
+class ModelError(ThreadsumError):
+    """The model server did not give a usable answer."""
+
+    status = 502
+
+
+class ModelUnavailableError(ModelError):
+    """The model server is unreachable, timing out or overloaded, after every retry."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelAuthError(ModelError):
+    """The model server refused the credentials (401/403)."""
+
+
+class ModelRequestError(ModelError):
+    """The model server refused the request (a 4xx other than 401/403/408/409/429)."""
+
+    def __init__(self, message: str, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+class ModelOutputError(ModelError):
+    """The model's answers stayed invalid after the allowed re-asks."""
+
+    def __init__(
+        self, message: str, attempts: int = 0, last_reply: str = "", errors: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.last_reply = last_reply
+        self.errors = errors or []
+
+
+class TruncatedError(ModelError):
+    """The answer was cut off at the token limit (finish_reason == "length")."""
+
+
+class CacheMissError(ThreadsumError):
+    """Replay mode found no cached answer; nothing was sent to a model."""
+
+    status = 409

@@ -6,6 +6,7 @@ down. Constructing it has no side effects beyond reading the environment.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -13,6 +14,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ParentPolicy = Literal["attach", "reject"]
 EngineName = Literal["auto", "extractive", "llm"]
+OutputModeName = Literal["auto", "json_schema", "json_object", "tools", "text"]
+CacheMode = Literal["use", "refresh", "off", "replay"]
+InvalidPolicy = Literal["keep", "fail"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "threadsum"
 
 
 class Settings(BaseSettings):
@@ -47,6 +55,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("THREADSUM_API_KEY", "OPENAI_API_KEY"),
         description="API key; THREADSUM_API_KEY, falling back to OPENAI_API_KEY.",
     )
+    output_mode: OutputModeName = "auto"
+    concurrency: int = Field(4, ge=1, le=256, description="Model calls in flight at once.")
+    max_reasks: int = Field(2, ge=0, le=10, description="Re-asks of an invalid answer.")
+    on_invalid: InvalidPolicy = Field(
+        "keep", description="After the re-asks: keep the valid part with warnings, or fail."
+    )
+    max_tokens: int = Field(4096, ge=64, description="Most tokens one model answer may use.")
+    temperature: float = Field(0.0, ge=0, le=2)
+    seed: int | None = 0
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
+    cache: CacheMode = "use"
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
 
     @property
     def parent_policy(self) -> ParentPolicy:

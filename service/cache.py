@@ -1,0 +1,153 @@
+"""The answer cache: the only module that imports diskcache.
+
+Keys are SHA-256 over everything that shapes an answer: model, output mode, prompt digest,
+schema digest, the rendered messages, temperature, seed and max tokens. Never the API key or the
+server URL. Values are JSON text (the completion and its usage), not pickles.
+
+Modes: ``use`` (read, and write misses), ``refresh`` (always ask, then write), ``off`` (neither),
+``replay`` (read only; a miss raises :class:`CacheMissError` and nothing is sent).
+
+Concurrent requests for one key share one model call: within a process through a shared
+future, across processes through an atomic ``add`` of a lock entry, which the others poll until
+the answer appears (or the lock expires, when its holder died).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from .errors import CacheMissError
+from .settings import CacheMode
+
+LOCK_TTL = 600.0
+POLL_S = 0.05
+
+Value = dict[str, Any]
+
+
+def cache_key(
+    *,
+    model: str,
+    output_mode: str,
+    prompt_digest: str,
+    schema_digest: str,
+    messages: list[dict[str, str]],
+    temperature: float,
+    seed: int | None,
+    max_tokens: int,
+) -> str:
+    """The key of one model call."""
+    doc = {
+        "model": model,
+        "output_mode": output_mode,
+        "prompt": prompt_digest,
+        "schema": schema_digest,
+        "messages": messages,
+        "temperature": temperature,
+        "seed": seed,
+        "max_tokens": max_tokens,
+    }
+    raw = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def digest_json(value: Any) -> str:
+    """A short digest of a JSON-able value (schemas)."""
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class AnswerCache:
+    """Model answers on local disk, shared safely by concurrent tasks and processes."""
+
+    def __init__(self, directory: Path, mode: CacheMode = "use") -> None:
+        self.mode = mode
+        self._cache: diskcache.Cache | None = None
+        if mode != "off":
+            directory.mkdir(parents=True, exist_ok=True)
+            self._cache = diskcache.Cache(str(directory))
+        self._inflight: dict[str, asyncio.Future[Value]] = {}
+
+    def close(self) -> None:
+        """Close the underlying store."""
+        if self._cache is not None:
+            self._cache.close()
+
+    def _read(self, key: str) -> Value | None:
+        if self._cache is None:
+            return None
+        raw = self._cache.get(key)
+        if not isinstance(raw, str):
+            return None
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _write(self, key: str, value: Value) -> None:
+        if self._cache is not None:
+            self._cache.set(key, json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    async def get_or_call(
+        self, key: str, call: Callable[[], Awaitable[Value]]
+    ) -> tuple[Value, bool]:
+        """The answer for ``key`` and whether it came from the cache."""
+        if self.mode in ("use", "replay"):
+            hit = self._read(key)
+            if hit is not None:
+                return hit, True
+            if self.mode == "replay":
+                raise CacheMissError(
+                    "replay: no cached answer for this request (key "
+                    f"{key[:12]}); run once with --cache use to record it"
+                )
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending), True
+        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value, cached = await self._call_locked(key, call)
+            future.set_result(value)
+            return value, cached
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _call_locked(
+        self, key: str, call: Callable[[], Awaitable[Value]]
+    ) -> tuple[Value, bool]:
+        if self._cache is None:
+            return await call(), False
+        lock = f"lock:{key}"
+        token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        while not self._cache.add(lock, token, expire=LOCK_TTL):
+            await asyncio.sleep(POLL_S)
+            if self.mode == "use":
+                found = self._read(key)
+                if found is not None:
+                    return found, True
+        try:
+            if self.mode == "use":
+                found = self._read(key)  # another process may have answered meanwhile
+                if found is not None:
+                    return found, True
+            value = await call()
+            self._write(key, value)
+            return value, False
+        finally:
+            if self._cache.get(lock) == token:
+                self._cache.delete(lock)

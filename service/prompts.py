@@ -1,0 +1,207 @@
+"""Prompts as data: load ``prompts/*.toml``, check their variables, render them, digest them.
+
+Each prompt file declares ``name``, ``version``, ``variables``, ``system`` and ``user``; the
+templates use ``${variable}``. Loading fails if a template uses an undeclared variable or a
+declared one goes unused. The digest (of the file bytes) goes into every cache key, so editing a
+prompt never serves an answer to the old one.
+
+This module also owns the compact text form of a chunk that the map prompt describes
+(:func:`render_chunk`) and its inverse (:func:`parse_chunk`), so the two cannot drift apart.
+Comment text is untrusted: look-alikes of the data delimiters are neutralised, and every line of
+a sentence after its first is indented so no comment can forge a header or sentence line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .chunker import context_text
+from .errors import ThreadsumError
+from .models import Chunk, Comment, Thread
+
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DATA_TAGS = ("thread_data", "claims_data")
+_TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
+_HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
+_SENTENCE = re.compile(r"^(\d+) (.*)$")
+
+
+class PromptError(ThreadsumError):
+    """A prompt file is missing or malformed."""
+
+    status = 500
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt file, checked."""
+
+    name: str
+    version: str
+    variables: tuple[str, ...]
+    system: str
+    user: str
+    digest: str
+
+    def render(self, **values: str) -> list[dict[str, str]]:
+        """Chat messages with ``values`` substituted; every declared variable is required."""
+        missing = set(self.variables) - values.keys()
+        extra = values.keys() - set(self.variables)
+        if missing or extra:
+            raise PromptError(
+                f"prompt {self.name}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        messages = []
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
+        messages.append({"role": "user", "content": string.Template(self.user).substitute(values)})
+        return messages
+
+
+def _placeholders(template: str) -> set[str]:
+    return {
+        m.group("named") or m.group("braced")
+        for m in string.Template.pattern.finditer(template)
+        if m.group("named") or m.group("braced")
+    }
+
+
+def load_prompt(name: str, directory: Path = DEFAULT_PROMPTS_DIR) -> Prompt:
+    """Load and check ``directory/name.toml``."""
+    path = directory / f"{name}.toml"
+    try:
+        raw = path.read_bytes()
+        doc: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise PromptError(f"cannot load prompt {path}: {e}") from None
+    try:
+        variables = tuple(str(v) for v in doc["variables"])
+        system, user = str(doc.get("system", "")).strip(), str(doc["user"]).strip()
+        version = str(doc["version"])
+    except KeyError as e:
+        raise PromptError(f"prompt {path} has no {e.args[0]!r}") from None
+    used = _placeholders(system) | _placeholders(user)
+    if used != set(variables):
+        raise PromptError(
+            f"prompt {path}: declared variables {sorted(variables)} but the templates use "
+            f"{sorted(used)}"
+        )
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return Prompt(name, version, variables, system, user, digest)
+
+
+def neutralise(text: str) -> str:
+    """Defuse delimiter look-alikes in untrusted text (``<thread_data>`` → ``‹thread_data>``)."""
+    return _TAG_LOOKALIKE.sub(lambda m: "‹" + m.group(1) + m.group(2), text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(neutralise(text).split())
+
+
+def _continued(text: str) -> str:
+    lines = neutralise(text).split("\n")
+    return "\n".join([lines[0], *("  " + ln if ln.strip() else "  " for ln in lines[1:])])
+
+
+@dataclass(frozen=True)
+class ChunkView:
+    """A chunk rendered for the model, with its local keys mapped back to the thread."""
+
+    text: str
+    local_to_global: dict[str, str]  # "c1" (local) -> "c17" (thread key)
+    sentences: dict[str, tuple[int, int]]  # local comment key -> first, last sentence number
+
+
+def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
+    """The compact data block of a chunk, with chunk-local keys.
+
+    Local keys (``c1…`` for comments, ``p1…`` for context) depend only on the chunk's content,
+    so a chunk that did not change renders byte-identically when its thread grows.
+    """
+    by_id = thread.by_id
+    local: dict[str, str] = {}
+    lines: list[str] = []
+    if chunk.context_ids:
+        lines.append("context:")
+        for n, cid in enumerate(chunk.context_ids, start=1):
+            c = by_id[cid]
+            local[cid] = f"p{n}"
+            parent = local.get(c.parent_id or "")
+            lines.append(_header(f"p{n}", c, parent) + " " + _one_line(context_text(c)))
+        lines.append("comments:")
+    ranges = {s.comment_id: (s.first, s.last) for s in chunk.segments}
+    local_to_global: dict[str, str] = {}
+    sentence_ranges: dict[str, tuple[int, int]] = {}
+    members = [*chunk.continued_ids, *chunk.comment_ids]
+    n = 0
+    for cid in sorted(members, key=lambda x: int(by_id[x].key[1:])):
+        c = by_id[cid]
+        n += 1
+        key = f"c{n}"
+        local[cid] = key
+        local_to_global[key] = c.key
+        lines.append(_header(key, c, local.get(c.parent_id or "")))
+        first, last = ranges.get(cid, (1, len(c.sentences)))
+        sentence_ranges[key] = (first, last)
+        if c.status != "ok":
+            lines.append(f"  [{c.status}]")
+            continue
+        for k in range(first, last + 1):
+            lines.append(f"{k} {_continued(c.sentences[k - 1].text)}")
+    return ChunkView("\n".join(lines), local_to_global, sentence_ranges)
+
+
+def _header(key: str, c: Comment, parent: str | None) -> str:
+    author = _one_line(c.author).replace(" ", "_") if c.author else "?"
+    return f"{key} {author}" + (f" >{parent}" if parent else "")
+
+
+@dataclass
+class ParsedComment:
+    """A comment read back from a rendered chunk (used by the mock model server)."""
+
+    key: str
+    author: str | None
+    parent: str | None
+    sentences: list[tuple[int, str]]
+    context: bool
+
+
+def parse_chunk(text: str) -> list[ParsedComment]:
+    """Read the comments back out of :func:`render_chunk`'s text."""
+    out: list[ParsedComment] = []
+    in_context = False
+    for line in text.split("\n"):
+        if line == "context:":
+            in_context = True
+            continue
+        if line == "comments:":
+            in_context = False
+            continue
+        if line.startswith("  ") and out and out[-1].sentences:
+            k, prev = out[-1].sentences[-1]
+            out[-1].sentences[-1] = (k, prev + "\n" + line[2:])
+            continue
+        m = _SENTENCE.match(line)
+        if m and out and not out[-1].context:
+            out[-1].sentences.append((int(m.group(1)), m.group(2)))
+            continue
+        if in_context and line.startswith("p"):
+            head, _, rest = line.partition(" ")
+            parts = rest.split(" ")
+            parent = parts[1][1:] if len(parts) > 1 and parts[1].startswith(">") else None
+            body = " ".join(parts[2:] if parent else parts[1:])
+            out.append(ParsedComment(head, parts[0], parent, [(1, body)], True))
+            continue
+        h = _HEADER.match(line)
+        if h:
+            author = h.group(3) if h.group(3) and h.group(3) != "?" else None
+            out.append(ParsedComment(f"{h.group(1)}{h.group(2)}", author, h.group(4), [], False))
+    return out

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.cache import AnswerCache, cache_key
+from service.errors import CacheMissError
+from service.validation import (
+    MapReply,
+    ReplyError,
+    check_map,
+    check_reduce,
+    parse_reply,
+    strict_schema,
+)
+
+VALID = {
+    "claims": [
+        {
+            "statement": "X is true.",
+            "evidence": ["c1.1"],
+            "supporters": ["c2.1"],
+            "rebuttals": [{"statement": "No.", "evidence": ["c3.1"], "counters": []}],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(VALID),
+        "```json\n" + json.dumps(VALID) + "\n```",
+        "Here you go:\n" + json.dumps(VALID) + "\nHope this helps!",
+        "Sure! ```\n" + json.dumps(VALID, indent=2) + "\n```",
+    ],
+)
+def test_parse_reply_tolerates_fences_and_prose(text: str) -> None:
+    assert parse_reply(text) == VALID
+
+
+def test_parse_reply_rejects_garbage() -> None:
+    with pytest.raises(ReplyError, match="not valid JSON"):
+        parse_reply("}{ not json")
+
+
+def test_check_map_schema_errors_are_reported() -> None:
+    with pytest.raises(ReplyError) as info:
+        check_map({"claims": [{"statement": 3}]}, {"c1.1"})
+    assert any("evidence" in e for e in info.value.errors)
+
+
+def test_check_map_drops_unknown_ids_duplicates_and_empty_items() -> None:
+    value: dict[str, Any] = {
+        "claims": [
+            {
+                "statement": "A",
+                "evidence": ["c1.1", "c1.1", "c9.9"],
+                "supporters": ["c1.1", "p1.1"],
+                "rebuttals": [{"statement": "R", "evidence": ["c8.8"], "counters": []}],
+            },
+            {"statement": "A", "evidence": ["c1.1"], "supporters": [], "rebuttals": []},
+            {"statement": "", "evidence": ["c1.1"], "supporters": [], "rebuttals": []},
+        ]
+    }
+    g = check_map(value, {"c1.1", "c2.1"})
+    assert len(g.reply.claims) == 1
+    claim = g.reply.claims[0]
+    assert claim.evidence == ["c1.1"] and claim.supporters == [] and claim.rebuttals == []
+    assert g.dropped == 3 and len(g.errors) == 5
+
+
+def test_check_reduce_repairs_and_reports() -> None:
+    reply, errors = check_reduce(
+        {"overview": "o", "claims": [{"statement": "S", "merges": ["m1", "m9", "m1"]}]},
+        ["m1", "m2"],
+    )
+    assert [c.merges for c in reply.claims] == [["m1"]]
+    assert any("m9" in e for e in errors) and any("m2" in e for e in errors)
+
+
+def test_strict_schema_closes_every_object() -> None:
+    schema = strict_schema(MapReply)
+    for node in [schema, *schema["$defs"].values()]:
+        assert node["additionalProperties"] is False
+        assert set(node["required"]) == set(node["properties"])
+
+
+def key(n: int = 0) -> str:
+    return cache_key(
+        model="m",
+        output_mode="auto",
+        prompt_digest="p",
+        schema_digest="s",
+        messages=[{"role": "user", "content": f"hi {n}"}],
+        temperature=0.0,
+        seed=0,
+        max_tokens=10,
+    )
+
+
+def test_cache_key_covers_what_shapes_the_answer() -> None:
+    assert key(0) != key(1)
+    base = dict(
+        model="m",
+        output_mode="auto",
+        prompt_digest="p",
+        schema_digest="s",
+        messages=[],
+        temperature=0.0,
+        seed=0,
+        max_tokens=10,
+    )
+    variants = [
+        {"model": "n"},
+        {"output_mode": "text"},
+        {"prompt_digest": "q"},
+        {"schema_digest": "t"},
+        {"temperature": 0.5},
+        {"seed": 1},
+        {"max_tokens": 11},
+    ]
+    keys = {cache_key(**{**base, **v}) for v in variants}  # type: ignore[arg-type]
+    assert len(keys) == len(variants)
+
+
+def test_cache_modes(tmp_path: Path) -> None:
+    calls = 0
+
+    async def call() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return {"content": f"answer {calls}"}
+
+    async def go(mode: str) -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, mode)  # type: ignore[arg-type]
+        try:
+            return await cache.get_or_call(key(), call)
+        finally:
+            cache.close()
+
+    with pytest.raises(CacheMissError):
+        asyncio.run(go("replay"))
+    assert calls == 0
+    assert asyncio.run(go("use")) == ({"content": "answer 1"}, False)
+    assert asyncio.run(go("use")) == ({"content": "answer 1"}, True)
+    assert asyncio.run(go("replay")) == ({"content": "answer 1"}, True)
+    assert asyncio.run(go("refresh")) == ({"content": "answer 2"}, False)
+    assert asyncio.run(go("off")) == ({"content": "answer 3"}, False)
+    assert asyncio.run(go("use")) == ({"content": "answer 2"}, True)
+    # values are JSON text on disk, not pickles
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        assert isinstance(raw.get(key()), str)
+
+
+def test_concurrent_identical_calls_share_one_answer(tmp_path: Path) -> None:
+    calls = 0
+
+    async def call() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return {"content": "x"}
+
+    async def go() -> list[tuple[dict[str, Any], bool]]:
+        a, b = AnswerCache(tmp_path, "use"), AnswerCache(tmp_path, "use")
+        try:
+            return await asyncio.gather(*(c.get_or_call(key(), call) for c in (a, b, a)))
+        finally:
+            a.close()
+            b.close()
+
+    results = asyncio.run(go())
+    assert calls == 1 and sorted(hit for _, hit in results) == [False, True, True]
