@@ -82,14 +82,89 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: json)",
     )
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
+    _add_model_args(p)
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
+
+    p = sub.add_parser(
+        "mock-llm", help="run an OpenAI-compatible mock model server (offline development)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8089)
+    p.add_argument(
+        "--model", dest="mock_model", default="threadsum-mock", help="model name it reports"
+    )
+    p.add_argument("--latency-ms", type=float, default=0.0, help="fixed latency per call")
+    p.add_argument("--ms-per-token", type=float, default=0.0, help="per completion token")
+    p.add_argument("--ms-per-prompt-token", type=float, default=0.0, help="per prompt token")
+    p.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        help="share of requests answered with an injected fault (0..1)",
+    )
+    p.add_argument(
+        "--faults",
+        default="429,500,503,garbage,disconnect",
+        help="comma-separated faults --fail-rate draws from",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
+    p.add_argument("--context-limit", type=int, help="reject prompts over N tokens with a 400")
+    p.add_argument("--max-concurrency", type=int, help="requests served at once; others queue")
+    p.add_argument("--max-output-tokens", type=int, help="cap on completion tokens")
+    p.add_argument(
+        "--refuse",
+        action="append",
+        default=[],
+        metavar="MODE",
+        choices=["json_schema", "json_object", "tools"],
+        help="reject this structured-output mode with a 400 (repeatable)",
+    )
     return parser
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", help="OpenAI-compatible server (THREADSUM_BASE_URL)")
+    p.add_argument("--model", help="model name (THREADSUM_MODEL)")
+    p.add_argument(
+        "--output-mode",
+        choices=["auto", "json_schema", "json_object", "tools", "text"],
+        help="structured output mode (THREADSUM_OUTPUT_MODE, default auto)",
+    )
+    p.add_argument(
+        "--cache",
+        choices=["use", "refresh", "off", "replay"],
+        help="answer cache mode (THREADSUM_CACHE, default use)",
+    )
+    p.add_argument("--cache-dir", help="answer cache folder (THREADSUM_CACHE_DIR)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="model calls in flight (THREADSUM_CONCURRENCY, default 4)",
+    )
+    p.add_argument(
+        "--max-reasks",
+        type=int,
+        metavar="N",
+        help="re-asks of an invalid answer (THREADSUM_MAX_REASKS, default 2)",
+    )
 
 
 def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
     overrides: dict[str, Any] = {}
-    for name in ("strict", "chunk_tokens", "engine"):
+    for name in (
+        "strict",
+        "chunk_tokens",
+        "engine",
+        "base_url",
+        "model",
+        "output_mode",
+        "cache",
+        "cache_dir",
+        "concurrency",
+        "max_reasks",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -156,6 +231,34 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
+    from .mockllm import MockConfig, serve
+
+    try:
+        config = MockConfig(
+            model=args.mock_model,
+            latency_ms=args.latency_ms,
+            ms_per_token=args.ms_per_token,
+            ms_per_prompt_token=args.ms_per_prompt_token,
+            fail_rate=args.fail_rate,
+            faults=tuple(f.strip() for f in args.faults.split(",") if f.strip()),
+            seed=args.seed,
+            context_limit=args.context_limit,
+            max_concurrency=args.max_concurrency,
+            max_output_tokens=args.max_output_tokens,
+            refuse_modes=frozenset(args.refuse),
+        )
+    except ValueError as e:
+        raise UsageError(f"mock-llm: {e}") from None
+    print(
+        f"threadsum mock-llm on http://{args.host}:{args.port}/v1 (model {config.model}); "
+        f"use THREADSUM_BASE_URL=http://{args.host}:{args.port}/v1 THREADSUM_MODEL={config.model}",
+        file=sys.stderr,
+    )
+    serve(config, args.host, args.port)  # runs until interrupted
+    return EXIT_OK
+
+
 _COMMANDS = {"inspect": _inspect, "summarize": _summarize, "schema": _schema}
 
 
@@ -174,6 +277,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     try:
         args = parser.parse_args(argv)
         run_settings = _settings(args, settings or _env_settings())
+        if args.command == "mock-llm":
+            return _mock_llm(args, run_settings)
         return asyncio.run(_COMMANDS[args.command](args, run_settings))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -30,6 +30,7 @@ DATA_TAGS = ("thread_data", "claims_data")
 _TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
 _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
+_CONTEXT_PARENT = re.compile(r"^>p\d+$")
 
 
 class PromptError(ThreadsumError):
@@ -196,9 +197,11 @@ def parse_chunk(text: str) -> list[ParsedComment]:
         if in_context and line.startswith("p"):
             head, _, rest = line.partition(" ")
             parts = rest.split(" ")
-            parent = parts[1][1:] if len(parts) > 1 and parts[1].startswith(">") else None
-            body = " ".join(parts[2:] if parent else parts[1:])
-            out.append(ParsedComment(head, parts[0], parent, [(1, body)], True))
+            has_parent = len(parts) > 1 and _CONTEXT_PARENT.match(parts[1]) is not None
+            parent = parts[1][1:] if has_parent else None
+            body = " ".join(parts[2:] if has_parent else parts[1:])
+            author = parts[0] if parts[0] != "?" else None
+            out.append(ParsedComment(head, author, parent, [(1, body)], True))
             continue
         h = _HEADER.match(line)
         if h:

@@ -229,7 +229,7 @@ def test_output_file_is_replaced_whole(capsys: pytest.CaptureFixture[str], tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
 
 
-def test_llm_engine_fails_before_any_work(
+def test_llm_engine_without_a_model_fails_before_any_work(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import service.cli
@@ -239,13 +239,7 @@ def test_llm_engine_fails_before_any_work(
 
     monkeypatch.setattr(service.cli, "load_thread_async", no_loading)
     code, _, err = run(capsys, "summarize", "8863", "--engine", "llm")
-    assert code == 2 and "llm engine is not available" in err
-
-
-def test_auto_with_a_model_configured_still_summarizes(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+    assert code == 2 and "needs a model name" in err
     monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
-    code, out, err = run(capsys, "summarize", str(EXAMPLE_PAGE))
-    assert code == 0 and "no llm engine yet" in err
-    assert json.loads(out)["engine"]["kind"] == "extractive"
+    code, _, err = run(capsys, "summarize", "8863")
+    assert code == 2 and "no model is named" in err

@@ -61,12 +61,18 @@ MAX_CLAIMS = 20
 class CompletionLike(Protocol):
     """What the engine needs from a model answer (``service.llm.Completion``)."""
 
-    content: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    mode: str
-    model: str
+    @property
+    def content(self) -> str: ...
+    @property
+    def finish_reason(self) -> str: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def model(self) -> str: ...
 
 
 class ChatModel(Protocol):

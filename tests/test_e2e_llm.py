@@ -1,0 +1,165 @@
+"""End to end: the real CLI and model client against ``threadsum mock-llm`` on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import tenacity
+
+from service import Settings, read_thread, summarize
+from service.cache import AnswerCache
+from service.cli import main
+from service.grounding import check_summary
+from service.llm import ModelClient, RetryPolicy, clear_resolved_modes
+from service.mockllm import MockConfig, running
+from service.models import ThreadSummary
+from service.synthetic import synthetic_thread
+
+from .conftest import EXAMPLE_PAGE
+
+
+@pytest.fixture(autouse=True)
+def _fresh_modes() -> Iterator[None]:
+    clear_resolved_modes()
+    yield
+    clear_resolved_modes()
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    return httpx.get(base_url.removesuffix("/v1") + "/mock/stats").json()  # type: ignore[no-any-return]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summarize_llm_against_mock_then_cache_then_replay(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with running(MockConfig()) as url:
+        args = [
+            "summarize",
+            str(EXAMPLE_PAGE),
+            "--engine",
+            "llm",
+            "--base-url",
+            url,
+            "--model",
+            "threadsum-mock",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+        code, out, err = cli(capsys, *args)
+        assert code == 0, err
+        summary = ThreadSummary.model_validate_json(out)
+        thread = read_thread(EXAMPLE_PAGE.read_bytes())
+        assert summary.engine.kind == "llm" and summary.engine.output_mode == "json_schema"
+        assert summary.claims and check_summary(summary, thread) == []
+        assert stats(url)["requests"] == 1 == summary.stats.llm_calls
+
+        # the same run again is served entirely from the cache: no request reaches the model
+        code, out2, err = cli(capsys, *args)
+        assert code == 0, err
+        assert stats(url)["requests"] == 1
+        again = ThreadSummary.model_validate_json(out2)
+        assert again.claims == summary.claims and again.stats.cache_hits == 1
+
+        # replay on an empty cache fails clearly and sends nothing
+        empty = ["--cache", "replay", "--cache-dir", str(tmp_path / "empty")]
+        code, out3, err = cli(capsys, *args[:-2], *empty)
+        assert code == 1 and "replay: no cached answer" in err and out3 == ""
+        assert stats(url)["requests"] == 1
+
+    # replay needs no server at all, and is byte-identical run to run
+    replay = [*args[:-2], "--cache-dir", str(tmp_path / "c"), "--cache", "replay"]
+    replay[replay.index("--base-url") + 1] = "http://127.0.0.1:9/v1"
+    code, first, err = cli(capsys, *replay)
+    assert code == 0, err
+    code, second, _ = cli(capsys, *replay)
+    assert first == second
+
+
+def test_auto_negotiates_a_mode_the_server_accepts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with running(MockConfig(refuse_modes=frozenset({"json_schema"}))) as url:
+        code, out, err = cli(
+            capsys,
+            "summarize",
+            str(EXAMPLE_PAGE),
+            "--base-url",
+            url,
+            "--model",
+            "threadsum-mock",
+            "--cache",
+            "off",
+        )
+        assert code == 0, err
+        assert "using the llm engine" in err
+        assert json.loads(out)["engine"]["output_mode"] == "json_object"
+
+
+def _run(thread: Any, url: str, cache_dir: Path) -> ThreadSummary:
+    s = Settings(
+        base_url=url,
+        model="threadsum-mock",
+        chunk_tokens=1000,
+        cache_dir=cache_dir,
+        engine="llm",
+        concurrency=4,
+    )
+
+    async def go() -> ThreadSummary:
+        client = ModelClient(
+            base_url=url,
+            model="threadsum-mock",
+            api_key=None,
+            concurrency=4,
+            retry=RetryPolicy(attempts=8, wait=tenacity.wait_none()),
+        )
+        cache = AnswerCache(cache_dir, "use")
+        try:
+            return await summarize(thread, s, model=client, cache=cache)
+        finally:
+            await client.aclose()
+            cache.close()
+
+    return asyncio.run(go())
+
+
+def test_faults_between_client_and_model_do_not_change_the_summary(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(250, 12)))
+    with running(MockConfig()) as url:
+        clean = _run(thread, url, tmp_path / "clean")
+    faults = MockConfig(fail_rate=0.35, seed=5, faults=("429", "500", "503", "disconnect"))
+    with running(faults) as url:
+        faulty = _run(thread, url, tmp_path / "faulty")
+        injected = stats(url)["faults"]
+    assert injected > 0
+    assert clean.stats.chunks > 1  # map and reduce both ran
+    assert faulty.claims == clean.claims and faulty.overview == clean.overview
+    assert check_summary(faulty, thread) == []
+
+
+def test_garbage_answers_are_reasked_and_recover(tmp_path: Path) -> None:
+    thread = read_thread(EXAMPLE_PAGE.read_bytes())
+    with running(MockConfig()) as url:
+        clean = _run(thread, url, tmp_path / "clean")
+    # A seeded fault sequence with garbage answers that the re-asks recover from (a chunk
+    # whose three tries are all garbage is dropped with a warning, which is tested elsewhere).
+    for seed in range(40):
+        with running(MockConfig(fail_rate=0.3, seed=seed, faults=("garbage",))) as url:
+            faulty = _run(thread, url, tmp_path / f"faulty{seed}")
+            garbage = stats(url)["by_fault"]["garbage"]
+        if garbage and not any("no usable answer" in w for w in faulty.warnings):
+            break
+    assert garbage >= 1 and faulty.stats.reasks == garbage
+    assert faulty.claims == clean.claims

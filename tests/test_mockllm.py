@@ -1,0 +1,384 @@
+"""The mock model server: threadsum's own prompts in, grounded deterministic answers out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from service.chunker import chunk_thread
+from service.ingest import read_thread
+from service.mockllm import MockConfig, create_app, map_answer, running
+from service.models import Thread
+from service.prompts import ChunkView, load_prompt, render_chunk
+from service.validation import (
+    MAP_SHAPE,
+    REDUCE_SHAPE,
+    MapReply,
+    ReduceReply,
+    parse_reply,
+    strict_schema,
+)
+
+from .conftest import EXAMPLE_PAGE
+
+Messages = list[Any]  # chat messages as threadsum renders them
+
+REDUCE_CLAIMS = (
+    "m1 [2 rebuttals] Open models are cheap.\n"
+    "m2 [0 rebuttals] Open models are cheap!\n"
+    "m3 [1 rebuttals] Hardware is the bottleneck."
+)
+
+
+@pytest.fixture(scope="module")
+def thread() -> Thread:
+    return read_thread(EXAMPLE_PAGE.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def view(thread: Thread) -> ChunkView:
+    return render_chunk(thread, chunk_thread(thread, 6000)[0])
+
+
+@pytest.fixture(scope="module")
+def map_messages(thread: Thread, view: ChunkView) -> Messages:
+    return load_prompt("map").render(title=thread.title or "", comments=view.text, schema=MAP_SHAPE)
+
+
+@pytest.fixture(scope="module")
+def reduce_messages() -> Messages:
+    return load_prompt("reduce").render(title="T", claims=REDUCE_CLAIMS, schema=REDUCE_SHAPE)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """One default server for the tests that need no special configuration."""
+    with running(MockConfig()) as url:
+        yield url
+
+
+def client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=url, api_key="x", max_retries=0)
+
+
+def cited(reply: MapReply) -> list[str]:
+    ids: list[str] = []
+    for c in reply.claims:
+        ids += c.evidence + c.supporters
+        for r in c.rebuttals:
+            ids += r.evidence
+            for k in r.counters:
+                ids += k.evidence
+    return ids
+
+
+def valid_ids(view: ChunkView) -> set[str]:
+    return {f"{k}.{n}" for k, (a, b) in view.sentences.items() for n in range(a, b + 1)}
+
+
+JSON_SCHEMA: Any = {
+    "type": "json_schema",
+    "json_schema": {"name": "map", "strict": True, "schema": strict_schema(MapReply)},
+}
+
+
+def test_models(base_url: str) -> None:
+    with client(base_url) as c:
+        models = c.models.list()
+    assert [m.id for m in models.data] == ["threadsum-mock"]
+    body = httpx.get(base_url + "/models").json()
+    assert body["data"][0] == {
+        "id": "threadsum-mock",
+        "object": "model",
+        "owned_by": "threadsum",
+        "max_model_len": None,
+    }
+
+
+def test_map_reply_is_grounded_and_deterministic(
+    base_url: str, map_messages: Messages, view: ChunkView
+) -> None:
+    with client(base_url) as c:
+        first, second = (
+            c.chat.completions.create(
+                model="threadsum-mock",
+                messages=map_messages,
+                response_format=JSON_SCHEMA,
+                temperature=0,
+                seed=1,
+            )
+            for _ in range(2)
+        )
+    content = first.choices[0].message.content
+    assert content is not None and content == second.choices[0].message.content
+    assert first.choices[0].finish_reason == "stop"
+    reply = MapReply.model_validate_json(content)
+    assert reply.claims and all(c.evidence for c in reply.claims)
+    ids = cited(reply)
+    assert ids and set(ids) <= valid_ids(view)
+    assert first.usage is not None
+    assert first.usage.prompt_tokens > 1000 and first.usage.completion_tokens > 10
+    assert first.usage.total_tokens == first.usage.prompt_tokens + first.usage.completion_tokens
+
+
+def test_context_comments_are_never_cited(thread: Thread) -> None:
+    chunks = [c for c in chunk_thread(thread, 1000) if c.context_ids]
+    assert chunks
+    for chunk in chunks:
+        view = render_chunk(thread, chunk)
+        assert "\np1 " in "\n" + view.text
+        reply = map_answer(view.text)
+        ids = cited(reply)
+        assert reply.claims and set(ids) <= valid_ids(view)
+        assert not any(i.startswith("p") for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("request_extra", "where"),
+    [
+        ({"response_format": JSON_SCHEMA}, "content"),
+        (
+            {"response_format": {"type": "json_object", "schema": strict_schema(MapReply)}},
+            "content",
+        ),
+        ({"response_format": {"type": "json_object"}}, "content"),
+        (
+            {
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {"name": "report", "parameters": strict_schema(MapReply)},
+                    }
+                ],
+                "tool_choice": {"type": "function", "function": {"name": "report"}},
+            },
+            "tools",
+        ),
+        ({}, "text"),
+    ],
+    ids=["json_schema", "json_object+schema", "json_object", "tools", "text"],
+)
+def test_output_modes(
+    base_url: str, map_messages: Messages, request_extra: dict[str, Any], where: str
+) -> None:
+    body = {"model": "m", "messages": map_messages, **request_extra}
+    response = httpx.post(base_url + "/chat/completions", json=body)
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    message = choice["message"]
+    expected = map_answer(map_messages[-1]["content"].split("<thread_data>\n")[1].split("\n</")[0])
+    if where == "tools":
+        assert message["content"] is None and choice["finish_reason"] == "tool_calls"
+        (call,) = message["tool_calls"]
+        assert call["type"] == "function" and call["function"]["name"] == "report"
+        assert MapReply.model_validate_json(call["function"]["arguments"]) == expected
+    elif where == "text":
+        assert message["content"].startswith("Here is the JSON:\n```json\n")
+        assert MapReply.model_validate(parse_reply(message["content"])) == expected
+    else:
+        assert MapReply.model_validate_json(message["content"]) == expected
+
+
+def test_reduce_merges_near_duplicates(base_url: str, reduce_messages: Messages) -> None:
+    with client(base_url) as c:
+        answer = c.chat.completions.create(
+            model="m",
+            messages=reduce_messages,
+            response_format={"type": "json_object"},
+        )
+    reply = ReduceReply.model_validate_json(answer.choices[0].message.content or "")
+    assert [c.merges for c in reply.claims] == [["m1", "m2"], ["m3"]]
+    assert reply.claims[0].statement == "Open models are cheap."
+    assert "2 distinct claims" in reply.overview and "Open models are cheap." in reply.overview
+    assert len(reply.overview.split()) <= 120
+
+
+def test_reask_is_answered_for_the_original_data(base_url: str, reduce_messages: Messages) -> None:
+    reask = load_prompt("reask").render(errors="- the reply is not valid JSON")
+    messages = [*reduce_messages, {"role": "assistant", "content": "}{ not json"}, *reask]
+    with client(base_url) as c:
+        answer = c.chat.completions.create(model="m", messages=messages)
+    reply = ReduceReply.model_validate(parse_reply(answer.choices[0].message.content or ""))
+    assert [c.merges for c in reply.claims] == [["m1", "m2"], ["m3"]]
+
+
+def test_unknown_prompt_is_a_400(base_url: str) -> None:
+    with client(base_url) as c, pytest.raises(openai.BadRequestError) as e:
+        c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert "unknown prompt" in str(e.value)
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "tools"])
+def test_refused_modes(map_messages: Messages, mode: str) -> None:
+    extra: dict[str, Any] = (
+        {"response_format": JSON_SCHEMA}
+        if mode == "json_schema"
+        else {"tools": [{"type": "function", "function": {"name": "report"}}]}
+    )
+    with running(MockConfig(refuse_modes={mode})) as url:
+        response = httpx.post(
+            url + "/chat/completions", json={"model": "m", "messages": map_messages, **extra}
+        )
+        error = response.json()["error"]
+        ok = httpx.post(
+            url + "/chat/completions",
+            json={
+                "model": "m",
+                "messages": map_messages,
+                "response_format": {"type": "json_object"},
+            },
+        )
+    assert response.status_code == 400
+    assert error["type"] == "invalid_request_error" and error["code"] is None
+    if mode == "json_schema":
+        assert error["message"] == "response_format type 'json_schema' is not supported"
+        assert error["param"] == "response_format"
+    else:
+        assert error["param"] == "tools"
+    assert ok.status_code == 200
+
+
+def test_context_limit(map_messages: Messages, reduce_messages: Messages) -> None:
+    with running(MockConfig(context_limit=2000)) as url, client(url) as c:
+        assert httpx.get(url + "/models").json()["data"][0]["max_model_len"] == 2000
+        with pytest.raises(openai.BadRequestError) as e:
+            c.chat.completions.create(model="m", messages=map_messages)
+        c.chat.completions.create(model="m", messages=reduce_messages)  # a small prompt fits
+    assert "maximum context length is 2000 tokens" in str(e.value)
+    assert e.value.code == "context_length_exceeded"
+
+
+def test_max_tokens_truncates(base_url: str, map_messages: Messages) -> None:
+    with client(base_url) as c:
+        full = c.chat.completions.create(
+            model="m", messages=map_messages, response_format={"type": "json_object"}
+        )
+        cut = c.chat.completions.create(
+            model="m", messages=map_messages, response_format={"type": "json_object"}, max_tokens=20
+        )
+    content = cut.choices[0].message.content or ""
+    assert cut.choices[0].finish_reason == "length"
+    assert content and (full.choices[0].message.content or "").startswith(content)
+    assert cut.usage is not None and cut.usage.completion_tokens == 20
+
+
+def test_latency_and_concurrency(reduce_messages: Messages) -> None:
+    config = MockConfig(latency_ms=100, ms_per_token=0.1, max_concurrency=1)
+
+    async def three(url: str) -> float:
+        async with openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0) as c:
+            started = time.monotonic()
+            await asyncio.gather(
+                *(c.chat.completions.create(model="m", messages=reduce_messages) for _ in range(3))
+            )
+            return time.monotonic() - started
+
+    with running(config) as url:
+        elapsed = asyncio.run(three(url))
+        stats = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    assert elapsed >= 0.3  # one at a time, 100 ms each at least
+    assert stats["max_in_flight"] == 1 and stats["requests"] == 3
+
+
+def test_faults_are_injected(reduce_messages: Messages) -> None:
+    seen: dict[str, Any] = {}
+    for kind in ("429", "500", "503", "garbage", "disconnect"):
+        with running(MockConfig(fail_rate=1.0, faults=(kind,))) as url, client(url) as c:
+            try:
+                answer = c.chat.completions.create(model="m", messages=reduce_messages)
+                seen[kind] = answer.choices[0].message.content
+            except openai.APIStatusError as e:
+                seen[kind] = (e.status_code, e.response.headers.get("retry-after"))
+            except openai.APIConnectionError as e:
+                seen[kind] = type(e).__name__
+            stats = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+            assert stats["faults"] == 1 and stats["by_fault"][kind] == 1
+    assert seen == {
+        "429": (429, "0"),
+        "500": (500, None),
+        "503": (503, None),
+        "garbage": "}{ not json",
+        "disconnect": "APIConnectionError",
+    }
+
+
+def test_faults_are_transient_and_seeded(reduce_messages: Messages) -> None:
+    def outcomes(seed: int) -> list[str]:
+        out = []
+        with running(MockConfig(fail_rate=0.5, seed=seed)) as url, client(url) as c:
+            for _ in range(12):
+                try:
+                    answer = c.chat.completions.create(model="m", messages=reduce_messages)
+                    content = answer.choices[0].message.content or ""
+                    out.append("ok" if content.startswith("Here is") else "garbage")
+                except openai.APIStatusError as e:
+                    out.append(str(e.status_code))
+                except openai.APIConnectionError:
+                    out.append("disconnect")
+        return out
+
+    first = outcomes(7)
+    assert "ok" in first and set(first) != {"ok"}  # failures happen, and retries get through
+    assert outcomes(7) == first
+
+
+def test_stats_and_reset(map_messages: Messages, reduce_messages: Messages) -> None:
+    with running(MockConfig()) as url, client(url) as c:
+        root = url.removesuffix("/v1")
+        assert httpx.get(root + "/mock/stats").json()["requests"] == 0
+        c.chat.completions.create(
+            model="m", messages=map_messages, response_format={"type": "json_object"}
+        )
+        c.chat.completions.create(model="m", messages=reduce_messages)
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "?"}])
+        stats = httpx.get(root + "/mock/stats").json()
+        assert httpx.post(root + "/mock/reset").json() == {"ok": True}
+        after = httpx.get(root + "/mock/stats").json()
+    assert stats["requests"] == 3
+    assert stats["by_kind"] == {"map": 1, "reduce": 1, "other": 1}
+    assert stats["by_mode"]["json_object"] == 1 and stats["by_mode"]["text"] == 2
+    assert stats["rejected"] == 1 and stats["faults"] == 0
+    assert stats["prompt_tokens"] > 1000 and stats["completion_tokens"] > 0
+    assert after["requests"] == 0 and after["prompt_tokens"] == 0
+
+
+def test_bad_config() -> None:
+    with pytest.raises(ValueError, match="fail_rate"):
+        MockConfig(fail_rate=2)
+    with pytest.raises(ValueError, match="refuse_modes"):
+        MockConfig(refuse_modes={"xml"})
+
+
+def test_answers_are_plain_json(view: ChunkView) -> None:
+    dumped = json.dumps(map_answer(view.text).model_dump())
+    assert MapReply.model_validate_json(dumped) == map_answer(view.text)
+
+
+def test_in_process_app(reduce_messages: Messages) -> None:
+    """create_app runs in process too (httpx's ASGI transport); a dropped connection is a 502."""
+
+    async def go() -> tuple[str | None, int]:
+        app = create_app(MockConfig(fail_rate=1.0, faults=("disconnect",)))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+            c = openai.AsyncOpenAI(
+                base_url="http://mock/v1", api_key="x", http_client=http, max_retries=0
+            )
+            with pytest.raises(openai.APIStatusError) as e:
+                await c.chat.completions.create(model="m", messages=reduce_messages)
+            await http.post("/mock/reset")
+            app.state.mock.config.fail_rate = 0.0
+            answer = await c.chat.completions.create(model="m", messages=reduce_messages)
+            return answer.choices[0].message.content, e.value.status_code
+
+    content, status = asyncio.run(go())
+    assert status == 502
+    assert content is not None and '"merges": ["m1", "m2"]' in content
