@@ -82,6 +82,22 @@ class AnswerCache:
         if self._cache is not None:
             self._cache.close()
 
+    def export(self) -> dict[str, Value]:
+        """Every stored answer by key (for recorded fixtures)."""
+        if self._cache is None:
+            return {}
+        out: dict[str, Value] = {}
+        for key in sorted(k for k in self._cache.iterkeys() if not str(k).startswith("lock:")):
+            value = self._read(key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def load(self, entries: dict[str, Value]) -> None:
+        """Store recorded answers."""
+        for key, value in entries.items():
+            self._write(key, value)
+
     def _read(self, key: str) -> Value | None:
         if self._cache is None:
             return None

@@ -189,6 +189,16 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a new file gets (the umask applied), or the mode of the file it replaces."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _write(text: str, out: str | None) -> None:
     """Write to stdout, or to ``out`` through a temporary file so a failure leaves no half file."""
     if out is None:
@@ -204,6 +214,7 @@ def _write(text: str, out: str | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0, le=2)
     seed: int | None = 0
     llm_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
+    llm_attempts: int = Field(5, ge=1, le=20, description="Tries per model request.")
     cache: CacheMode = "use"
     cache_dir: Path = Field(default_factory=_default_cache_dir)
 

@@ -88,9 +88,10 @@ async def _summarize_llm(
     if model is not None:
         chat = model
     else:
-        from .llm import ModelClient
+        from .llm import ModelClient, RetryPolicy
 
         client = chat = ModelClient(
+            retry=RetryPolicy(attempts=settings.llm_attempts),
             base_url=settings.base_url,
             model=settings.model or "",
             api_key=settings.api_key,

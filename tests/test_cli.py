@@ -243,3 +243,20 @@ def test_llm_engine_without_a_model_fails_before_any_work(
     monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
     code, _, err = run(capsys, "summarize", "8863")
     assert code == 2 and "no model is named" in err
+
+
+def test_output_file_gets_normal_permissions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import os
+    import stat
+
+    target = tmp_path / "new.json"
+    assert main(["summarize", str(EXAMPLE_PAGE), "-o", str(target)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    target.chmod(0o640)
+    assert main(["summarize", str(EXAMPLE_PAGE), "-o", str(target)]) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    capsys.readouterr()

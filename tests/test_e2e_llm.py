@@ -163,3 +163,25 @@ def test_garbage_answers_are_reasked_and_recover(tmp_path: Path) -> None:
             break
     assert garbage >= 1 and faulty.stats.reasks == garbage
     assert faulty.claims == clean.claims
+
+
+def test_dead_model_server_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADSUM_LLM_ATTEMPTS", "1")
+    monkeypatch.setenv("THREADSUM_API_KEY", "sk-test-secret-value")
+    code, out, err = cli(
+        capsys,
+        "summarize",
+        str(EXAMPLE_PAGE),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--cache",
+        "off",
+    )
+    assert code == 1 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: the model server at http://127.0.0.1:9/v1 is unavailable")
+    assert "sk-test-secret-value" not in err and "Traceback" not in err
