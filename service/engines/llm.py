@@ -398,7 +398,6 @@ def load_engine_prompts() -> dict[str, Prompt]:
 
 def _build_claims(thread: Thread, groups: list[tuple[str, list[_Found]]]) -> list[Claim]:
     drafts = []
-    order = {c.key: i for i, c in enumerate(thread.comments)}
     for statement, founds in groups:
         evidence = list(dict.fromkeys(s for f in founds for s in f.evidence))
         supporters = [
@@ -410,7 +409,7 @@ def _build_claims(thread: Thread, groups: list[tuple[str, list[_Found]]]) -> lis
         authors = {c.author for c in comments if c.author} | {
             f"#{c.id}" for c in comments if not c.author
         }
-        first = min((order[k] for k in keys), default=0)
+        first = min((int(k[1:]) for k in keys), default=0)
         drafts.append((statement, evidence, supporters, rebuttals, len(keys), len(authors), first))
     drafts.sort(key=lambda d: (-d[5], -len(d[3]), d[6]))
     claims = []
@@ -442,11 +441,9 @@ def _build_claims(thread: Thread, groups: list[tuple[str, list[_Found]]]) -> lis
 
 
 def _cite(thread: Thread, ids: list[str]) -> list[Citation]:
-    order = {c.key: i for i, c in enumerate(thread.comments)}
-
     def position(sid: str) -> tuple[int, int]:
         key, _, k = sid.partition(".")
-        return order[key], int(k)
+        return int(key[1:]), int(k)  # keys are numbered in thread order
 
     return cite(thread, sorted(dict.fromkeys(ids), key=position))
 
