@@ -9,7 +9,8 @@ Modes: ``use`` (read, and write misses), ``refresh`` (always ask, then write), `
 
 Concurrent requests for one key share one model call: within a process through a shared
 future, across processes through an atomic ``add`` of a lock entry, which the others poll until
-the answer appears (or the lock expires, when its holder died).
+the answer appears. A lock whose holder process died is broken at once (same host), and any
+lock expires after :data:`LOCK_TTL`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +34,21 @@ LOCK_TTL = 600.0
 POLL_S = 0.05
 
 Value = dict[str, Any]
+_HOST = socket.gethostname()
+
+
+def _holder_died(token: str) -> bool:
+    """True when a lock's holder was a process on this host that no longer exists."""
+    parts = token.split(":")
+    if len(parts) < 3 or ":".join(parts[:-2]) != _HOST:
+        return False
+    try:
+        os.kill(int(parts[-2]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
 
 
 def cache_key(
@@ -149,9 +166,14 @@ class AnswerCache:
         if self._cache is None:
             return await call(), False
         lock = f"lock:{key}"
-        token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
         while not self._cache.add(lock, token, expire=LOCK_TTL):
             await asyncio.sleep(POLL_S)
+            holder = self._cache.get(lock)
+            if isinstance(holder, str) and _holder_died(holder):
+                with self._cache.transact():
+                    if self._cache.get(lock) == holder:
+                        self._cache.delete(lock)
             if self.mode == "use":
                 found = self._read(key)
                 if found is not None:

@@ -178,3 +178,32 @@ def test_concurrent_identical_calls_share_one_answer(tmp_path: Path) -> None:
 
     results = asyncio.run(go())
     assert calls == 1 and sorted(hit for _, hit in results) == [False, True, True]
+
+
+def test_a_lock_left_by_a_dead_process_is_broken(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import diskcache
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.add(f"lock:{key()}", f"{socket.gethostname()}:{dead.stdout.strip()}:x", expire=600)
+
+    async def call() -> dict[str, Any]:
+        return {"content": "fresh"}
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use")
+        try:
+            return await asyncio.wait_for(cache.get_or_call(key(), call), timeout=5)
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "fresh"}, False)
