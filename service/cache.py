@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 import diskcache
 
-from .errors import CacheMissError
+from .errors import CacheError, CacheMissError
 from .settings import CacheMode
 
 LOCK_TTL = 600.0
@@ -83,6 +84,22 @@ def digest_json(value: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+class _TextOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    """diskcache storage that never unpickles: a planted pickle in the folder is a miss."""
+
+    def get(self, key: Any, raw: bool) -> Any:
+        return super().get(key, raw) if raw else None
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if mode == diskcache.core.MODE_PICKLE:
+            raise _Refused("a pickled cache entry")
+        return super().fetch(mode, filename, value, read)
+
+
+class _Refused(ValueError):
+    pass
+
+
 class AnswerCache:
     """Model answers on local disk, shared safely by concurrent tasks and processes."""
 
@@ -90,8 +107,17 @@ class AnswerCache:
         self.mode = mode
         self._cache: diskcache.Cache | None = None
         if mode != "off":
-            directory.mkdir(parents=True, exist_ok=True)
-            self._cache = diskcache.Cache(str(directory))
+            try:
+                if mode != "replay":
+                    directory.mkdir(parents=True, exist_ok=True)
+                elif not directory.is_dir():
+                    raise CacheMissError(
+                        f"replay: the cache folder {directory} does not exist; run once with "
+                        "--cache use to record answers"
+                    )
+                self._cache = diskcache.Cache(str(directory), disk=_TextOnlyDisk)
+            except (OSError, sqlite3.DatabaseError) as e:
+                raise CacheError(f"the cache folder {directory} is unusable: {e}") from None
         self._inflight: dict[str, asyncio.Future[Value]] = {}
 
     def close(self) -> None:
@@ -104,7 +130,8 @@ class AnswerCache:
         if self._cache is None:
             return {}
         out: dict[str, Value] = {}
-        for key in sorted(k for k in self._cache.iterkeys() if not str(k).startswith("lock:")):
+        keys = (k for k in self._cache.iterkeys() if isinstance(k, str))
+        for key in sorted(k for k in keys if not k.startswith("lock:")):
             value = self._read(key)
             if value is not None:
                 out[key] = value
@@ -118,7 +145,10 @@ class AnswerCache:
     def _read(self, key: str) -> Value | None:
         if self._cache is None:
             return None
-        raw = self._cache.get(key)
+        try:
+            raw = self._cache.get(key)
+        except (_Refused, OSError, sqlite3.DatabaseError):
+            return None  # unreadable or not ours: a miss, asked again and overwritten
         if not isinstance(raw, str):
             return None
         try:
@@ -128,8 +158,12 @@ class AnswerCache:
         return value if isinstance(value, dict) else None
 
     def _write(self, key: str, value: Value) -> None:
-        if self._cache is not None:
+        if self._cache is None:
+            return
+        try:
             self._cache.set(key, json.dumps(value, ensure_ascii=False, sort_keys=True))
+        except (OSError, sqlite3.DatabaseError) as e:
+            raise CacheError(f"cannot write to the answer cache: {e}") from None
 
     async def get_or_call(
         self, key: str, call: Callable[[], Awaitable[Value]]
@@ -167,7 +201,9 @@ class AnswerCache:
             return await call(), False
         lock = f"lock:{key}"
         token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+        waited = False
         while not self._cache.add(lock, token, expire=LOCK_TTL):
+            waited = True
             await asyncio.sleep(POLL_S)
             holder = self._cache.get(lock)
             if isinstance(holder, str) and _holder_died(holder):
@@ -179,8 +215,10 @@ class AnswerCache:
                 if found is not None:
                     return found, True
         try:
-            if self.mode == "use":
-                found = self._read(key)  # another process may have answered meanwhile
+            if self.mode == "use" or waited:
+                # Another process answered while we waited (in refresh mode too: that answer
+                # is as fresh as ours would be).
+                found = self._read(key)
                 if found is not None:
                     return found, True
             value = await call()

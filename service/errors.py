@@ -18,6 +18,7 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   ├── ModelOutputError            (502) no usable answer after the re-asks
     │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
     ├── CacheMissError                  (409) replay mode and no cached answer
+    ├── CacheError                      (500) the cache folder cannot be used
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
@@ -144,3 +145,9 @@ class CacheMissError(ThreadsumError):
     """Replay mode found no cached answer; nothing was sent to a model."""
 
     status = 409
+
+
+class CacheError(ThreadsumError):
+    """The answer cache folder cannot be opened, read or written."""
+
+    status = 500

@@ -323,6 +323,7 @@ class ModelClient:
         )
         self._semaphore = asyncio.Semaphore(concurrency)
         self._mode_key = (str(self._client.base_url).rstrip("/"), model)
+        self._resolving: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         return f"ModelClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -367,11 +368,23 @@ class ModelClient:
             except _ModeRefused as refused:
                 raise ModelRequestError(
                     f"the model server at {self.base_url} refused output mode "
-                    f"{self.output_mode} ({refused.status}: {_one_line(refused.detail, 200)}); "
+                    f"{self.output_mode} ({refused.status}: "
+                    f"{_one_line(self._redact(refused.detail), 200)}); "
                     "try another output mode, or auto",
                     status_code=refused.status,
-                    body=self._redact(_one_line(refused.detail)),
+                    body=_one_line(self._redact(refused.detail)),
                 ) from None
+        if self._mode_key in _RESOLVED_MODES:
+            return await self._complete_auto(request, schema_name, schema)
+        # The first calls to a server find its mode one at a time, not all probing at once.
+        if self._resolving is None:
+            self._resolving = asyncio.Lock()
+        async with self._resolving:
+            return await self._complete_auto(request, schema_name, schema)
+
+    async def _complete_auto(
+        self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
+    ) -> Completion:
         start = _RESOLVED_MODES.get(self._mode_key, MODE_ORDER[0])
         modes = MODE_ORDER[MODE_ORDER.index(start) :]
         for index, mode in enumerate(modes):
@@ -513,7 +526,7 @@ class ModelClient:
                 f"the model server at {self.base_url} answered with something that is not JSON "
                 f"(HTTP {response.status_code})",
                 status_code=response.status_code,
-                body=self._redact(_one_line(response.text)),
+                body=_one_line(self._redact(response.text)),
             ) from None
 
     def _raise_for_status(self, mode: OutputMode, response: httpx.Response) -> None:
@@ -535,7 +548,7 @@ class ModelClient:
             f"the model server at {self.base_url} refused the request ({status}): "
             f"{_one_line(detail, 200)}{hint}",
             status_code=status,
-            body=self._redact(_one_line(response.text)),
+            body=_one_line(self._redact(response.text)),
         )
 
     # --- reading answers -----------------------------------------------------------------------
@@ -577,7 +590,7 @@ class ModelClient:
             raw_content = message.get("content")
             if not isinstance(raw_content, str):
                 refusal = message.get("refusal")
-                why = f": {_one_line(str(refusal), 200)}" if refusal else ""
+                why = f": {_one_line(self._redact(str(refusal)), 200)}" if refusal else ""
                 raise ModelRequestError(f"{where} answered with no content{why}")
             content = raw_content
         usage = body.get("usage")

@@ -17,6 +17,7 @@ import hashlib
 import re
 import string
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ DATA_TAGS = ("thread_data", "claims_data")
 _TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
 _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _CONTEXT_PARENT = re.compile(r"^>p\d+$")
 
 
@@ -98,16 +100,28 @@ def load_prompt(name: str, directory: Path = DEFAULT_PROMPTS_DIR) -> Prompt:
 
 
 def neutralise(text: str) -> str:
-    """Defuse delimiter look-alikes in untrusted text (``<thread_data>`` → ``‹thread_data>``)."""
+    """Defuse delimiter look-alikes in untrusted text (``<thread_data>`` → ``‹thread_data>``).
+
+    Compatibility forms (fullwidth ``＜``) are folded and zero-width characters dropped first, so
+    disguised tags are caught too. This only shapes what the model reads; quotes in the output
+    are always sliced from the original comment text.
+    """
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
     return _TAG_LOOKALIKE.sub(lambda m: "‹" + m.group(1) + m.group(2), text)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """Untrusted text as one neutralised line (every kind of line break folded to a space)."""
     return " ".join(neutralise(text).split())
 
 
+_one_line = one_line
+
+
 def _continued(text: str) -> str:
-    lines = neutralise(text).split("\n")
+    # splitlines() knows every line break (\u2028, \x85, \x1c …), so none can start a line
+    # that the model would read as a header or a sentence.
+    lines = neutralise(text).splitlines() or [""]
     return "\n".join([lines[0], *("  " + ln if ln.strip() else "  " for ln in lines[1:])])
 
 

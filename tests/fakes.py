@@ -76,6 +76,8 @@ class FakeModel:
     script: list[str | Exception] = field(default_factory=list)
     calls: list[list[dict[str, str]]] = field(default_factory=list)
     truncate_over: int | None = None  # raise TruncatedError for chunks with more comments
+    truncate_sentences_over: int | None = None  # … or with more sentences
+    truncate_reduce_over: int | None = None  # … and for reduce calls with more claims
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     async def complete(
@@ -96,12 +98,23 @@ class FakeModel:
             return FakeCompletion(step)
         data = _data(messages, "thread_data")
         if data is not None:
-            n = sum(1 for c in parse_chunk(data) if not c.context)
-            if self.truncate_over is not None and n > self.truncate_over:
+            parsed = [c for c in parse_chunk(data) if not c.context]
+            if self.truncate_over is not None and len(parsed) > self.truncate_over:
+                raise TruncatedError("cut off")
+            sentences = sum(len(c.sentences) for c in parsed)
+            if (
+                self.truncate_sentences_over is not None
+                and sentences > self.truncate_sentences_over
+            ):
                 raise TruncatedError("cut off")
             value = answer_map(data)
         else:
-            value = answer_reduce(_data(messages, "claims_data") or "")
+            claims = _data(messages, "claims_data") or ""
+            if self.truncate_reduce_over is not None and (
+                len(claims.split("\n")) > self.truncate_reduce_over
+            ):
+                raise TruncatedError("cut off")
+            value = answer_reduce(claims)
         if self.transform is not None:
             value = self.transform(value)
         return FakeCompletion(json.dumps(value))

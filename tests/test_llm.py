@@ -893,8 +893,10 @@ def test_concurrency_is_bounded(chat: respx.Route) -> None:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        for _ in range(5):
-            await asyncio.sleep(0)  # let every other request start, if it may
+        for _ in range(200):  # let other requests start, if they may (no wall-clock wait)
+            if in_flight >= 3 or (peak >= 2 and in_flight == 1):
+                break
+            await asyncio.sleep(0)
         in_flight -= 1
         return _ok()
 
@@ -904,11 +906,39 @@ def test_concurrency_is_bounded(chat: respx.Route) -> None:
         calls = [_ask(client) for _ in range(6)]
         return await asyncio.gather(*calls)
 
-    results = _run(_client(concurrency=2), many)
+    results = _run(_client(concurrency=2, output_mode="json_schema"), many)
 
     assert len(results) == 6
     assert chat.call_count == 6
     assert peak == 2
+
+
+def test_auto_finds_the_mode_once_before_calls_fan_out(chat: respx.Route) -> None:
+    refusal = httpx.Response(
+        400,
+        json={
+            "error": {
+                "message": "response_format json_schema is not supported",
+                "param": "response_format",
+            }
+        },
+    )
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        kind = body.get("response_format", {}).get("type", "none")
+        seen.append(kind)
+        return refusal if kind == "json_schema" else _ok()
+
+    chat.mock(side_effect=answer)
+
+    async def many(client: ModelClient) -> list[Completion]:
+        return await asyncio.gather(*(_ask(client) for _ in range(6)))
+
+    _run(_client(concurrency=4), many)
+    assert seen.count("json_schema") == 1  # one probe, not one per concurrent call
+    assert seen.count("json_object") == 6
 
 
 def test_a_passed_http_client_stays_open(chat: respx.Route) -> None:

@@ -207,3 +207,50 @@ def test_a_lock_left_by_a_dead_process_is_broken(tmp_path: Path) -> None:
             cache.close()
 
     assert asyncio.run(go()) == ({"content": "fresh"}, False)
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (print, ("unpickled!",))
+
+
+def test_a_planted_pickle_is_a_miss_not_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.set(key(), _Evil())
+        raw.set(("tuple", "key"), "x")  # a pickled key, seen only when exporting
+
+    async def call() -> dict[str, Any]:
+        return {"content": "asked"}
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use")
+        try:
+            result = await cache.get_or_call(key(), call)
+            assert list(cache.export()) == [key()]
+            return result
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "asked"}, False)
+    assert "unpickled!" not in capsys.readouterr().out
+
+
+def test_an_unusable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from service.errors import CacheError
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(CacheError, match="is unusable"):
+        AnswerCache(not_a_dir, "use")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "cache.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CacheError, match="is unusable"):
+        AnswerCache(broken, "use")
+    with pytest.raises(CacheMissError, match="does not exist"):
+        AnswerCache(tmp_path / "missing", "replay")
+    assert not (tmp_path / "missing").exists()

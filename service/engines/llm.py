@@ -28,6 +28,7 @@ from ..errors import ModelOutputError, TruncatedError
 from ..grounding import cite
 from ..models import (
     Chunk,
+    ChunkSegment,
     Citation,
     Claim,
     Counter,
@@ -39,7 +40,7 @@ from ..models import (
     ThreadInfo,
     ThreadSummary,
 )
-from ..prompts import Prompt, load_prompt, neutralise, render_chunk
+from ..prompts import Prompt, load_prompt, neutralise, one_line, render_chunk
 from ..settings import Settings
 from ..tokens import estimate_tokens
 from ..validation import (
@@ -133,15 +134,19 @@ class _Run:
         )
 
         async def call() -> dict[str, Any]:
-            c = await self.model.complete(
-                messages,
-                schema_name=schema_name,
-                schema=schema,
-                max_tokens=s.max_tokens,
-                temperature=s.temperature,
-                seed=s.seed,
-            )
             self.stats.llm_calls += 1
+            try:
+                c = await self.model.complete(
+                    messages,
+                    schema_name=schema_name,
+                    schema=schema,
+                    max_tokens=s.max_tokens,
+                    temperature=s.temperature,
+                    seed=s.seed,
+                )
+            except TruncatedError as e:
+                # Recorded too, so a re-run or a replay splits the same way without asking.
+                return {"truncated": True, "error": str(e)}
             self.stats.prompt_tokens += c.prompt_tokens
             self.stats.completion_tokens += c.completion_tokens
             return {
@@ -156,6 +161,8 @@ class _Run:
         value, hit = await self.cache.get_or_call(key, call)
         if hit:
             self.stats.cache_hits += 1
+        if value.get("truncated"):
+            raise TruncatedError(str(value.get("error", "the answer was cut off")))
         self.modes.add(str(value.get("mode", "")))
         self.model_names.add(str(value.get("model", "")))
         return str(value.get("content", ""))
@@ -163,7 +170,7 @@ class _Run:
     def reask(
         self, base: list[dict[str, str]], reply: str, errors: list[str]
     ) -> list[dict[str, str]]:
-        self.stats.reasks += 1
+        """The conversation that asks again, with the errors of ``reply``."""
         listed = "\n".join(f"- {neutralise(e)}" for e in errors[:20])
         return [
             *base,
@@ -180,8 +187,9 @@ class _Run:
             halves = split_chunk(self.thread, chunk)
             if halves is None:
                 raise TruncatedError(
-                    f"chunk {label}: the answer for a single comment ran past max_tokens "
-                    f"({self.settings.max_tokens}); raise THREADSUM_MAX_TOKENS"
+                    f"chunk {label}: the model's answers are cut off (finish_reason length) "
+                    "even for a single sentence range; raise THREADSUM_MAX_TOKENS or the "
+                    "server's output limit"
                 ) from None
             self.warnings.append(f"chunk {label}: the answer hit max_tokens; split in two")
             first, second = await asyncio.gather(
@@ -190,7 +198,6 @@ class _Run:
             return first + second
 
     async def _map_once(self, chunk: Chunk, label: str) -> list[_Found]:
-        self.stats.chunks += 1
         view = render_chunk(self.thread, chunk)
         valid = {
             f"{key}.{k}"
@@ -199,7 +206,7 @@ class _Run:
             if self.thread.by_key[view.local_to_global[key]].sentences
         }
         base = self.prompts["map"].render(
-            title=neutralise(self.thread.title or "(untitled)"),
+            title=one_line(self.thread.title or "(untitled)"),
             comments=view.text,
             schema=MAP_SHAPE,
         )
@@ -223,6 +230,7 @@ class _Run:
                 again = self.reask(base, reply, errors)
                 if again == messages:
                     break  # the same question again would get the same answer
+                self.stats.reasks += 1
                 messages = again
         if errors:
             if self.settings.on_invalid == "fail":
@@ -233,7 +241,7 @@ class _Run:
                     last_reply=reply,
                     errors=errors,
                 )
-            if kept is None:
+            if kept is None or not kept.claims:
                 self.warnings.append(
                     f"chunk {label}: no usable answer after {self.settings.max_reasks} "
                     f"re-ask(s) ({errors[0]}); its {len(chunk.comment_ids)} comment(s) are "
@@ -273,9 +281,10 @@ class _Run:
         """Merge chunk claims: the overview and ``(statement, indexes into found)`` per claim."""
         items = [(f"m{i + 1}", f.statement, len(f.rebuttals), [i]) for i, f in enumerate(found)]
         level = 0
-        budget = self.settings.chunk_tokens
+        # A reduce answer restates every claim, so a group's input must fit the answer budget.
+        room = min(self.settings.chunk_tokens - 800, int(self.settings.max_tokens * 0.6))
         while True:
-            groups = _pack(items, budget)
+            groups = _pack(items, room)
             results = await asyncio.gather(
                 *(self._reduce_group(g, f"{level}.{n}") for n, g in enumerate(groups))
             )
@@ -300,12 +309,31 @@ class _Run:
     async def _reduce_group(
         self, group: list[tuple[str, str, int, list[int]]], label: str
     ) -> tuple[str, list[tuple[str, list[str]]]]:
+        try:
+            return await self._reduce_once(group, label)
+        except TruncatedError:
+            if len(group) < 2:
+                raise TruncatedError(
+                    f"reduce {label}: the model's answer is cut off (finish_reason length) "
+                    "even for one claim; raise THREADSUM_MAX_TOKENS or the server's output limit"
+                ) from None
+            self.warnings.append(f"reduce {label}: the answer hit max_tokens; split in two")
+            half = len(group) // 2
+            (o1, c1), (_, c2) = await asyncio.gather(
+                self._reduce_group(group[:half], label + "a"),
+                self._reduce_group(group[half:], label + "b"),
+            )
+            return o1, c1 + c2
+
+    async def _reduce_once(
+        self, group: list[tuple[str, str, int, list[int]]], label: str
+    ) -> tuple[str, list[tuple[str, list[str]]]]:
         ids = [item[0] for item in group]
         lines = "\n".join(
             f"{mid} [{n} rebuttals] {' '.join(neutralise(s).split())}" for mid, s, n, _ in group
         )
         base = self.prompts["reduce"].render(
-            title=neutralise(self.thread.title or "(untitled)"), claims=lines, schema=REDUCE_SHAPE
+            title=one_line(self.thread.title or "(untitled)"), claims=lines, schema=REDUCE_SHAPE
         )
         messages = base
         result: ReduceReply | None = None
@@ -322,6 +350,7 @@ class _Run:
                 again = self.reask(base, reply, errors)
                 if again == messages:
                     break
+                self.stats.reasks += 1
                 messages = again
         if errors and self.settings.on_invalid == "fail":
             raise ModelOutputError(
@@ -339,11 +368,11 @@ class _Run:
 
 
 def _pack(
-    items: list[tuple[str, str, int, list[int]]], budget: int
+    items: list[tuple[str, str, int, list[int]]], room: int
 ) -> list[list[tuple[str, str, int, list[int]]]]:
     groups: list[list[tuple[str, str, int, list[int]]]] = [[]]
     used = 0
-    room = max(500, budget - 800)  # the reduce prompt's own text
+    room = max(300, room)
     for item in items:
         cost = estimate_tokens(item[1]) + 8
         if groups[-1] and used + cost > room:
@@ -355,8 +384,13 @@ def _pack(
 
 
 def split_chunk(thread: Thread, chunk: Chunk) -> tuple[Chunk, Chunk] | None:
-    """Two halves of a chunk's comments, each with the context its replies need."""
+    """Two halves of a chunk's comments, each with the context its replies need.
+
+    A chunk of one comment is halved by sentence range instead; None when it is one sentence.
+    """
     members = [*chunk.continued_ids, *chunk.comment_ids]
+    if len(members) == 1:
+        return _split_comment(thread, chunk, members[0])
     if len(members) < 2:
         return None
     half = len(members) // 2
@@ -383,6 +417,33 @@ def split_chunk(thread: Thread, chunk: Chunk) -> tuple[Chunk, Chunk] | None:
             )
         )
     return parts[0], parts[1]
+
+
+def _split_comment(thread: Thread, chunk: Chunk, cid: str) -> tuple[Chunk, Chunk] | None:
+    ranges = {seg.comment_id: (seg.first, seg.last) for seg in chunk.segments}
+    first, last = ranges.get(cid, (1, len(thread.by_id[cid].sentences)))
+    if last <= first:
+        return None
+    mid = (first + last) // 2
+    head = Chunk(
+        index=chunk.index,
+        comment_ids=chunk.comment_ids,
+        continued_ids=chunk.continued_ids,
+        context_ids=chunk.context_ids,
+        segments=(ChunkSegment(comment_id=cid, first=first, last=mid),),
+        tokens=chunk.tokens // 2,
+        digest=f"{chunk.digest}a",
+    )
+    tail = Chunk(
+        index=chunk.index,
+        comment_ids=(),
+        continued_ids=(cid,),
+        context_ids=chunk.context_ids,
+        segments=(ChunkSegment(comment_id=cid, first=mid + 1, last=last),),
+        tokens=chunk.tokens // 2,
+        digest=f"{chunk.digest}b",
+    )
+    return head, tail
 
 
 def prompt_digest(prompts: dict[str, Prompt]) -> str:
@@ -469,6 +530,7 @@ async def summarize_llm(
     prompts = prompts or load_engine_prompts()
     run = _Run(thread, settings, model, cache, prompts)
     chunks = chunk_thread(thread, settings.chunk_tokens)
+    run.stats.chunks = len(chunks)
     per_chunk = await asyncio.gather(*(run.map_chunk(ch, str(ch.index)) for ch in chunks))
     found = [f for fs in per_chunk for f in fs]
     if len(chunks) == 1 or len(found) <= 1:
