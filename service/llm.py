@@ -57,14 +57,12 @@ and the status, never the API key (it is scrubbed from any echoed body too). The
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import httpx
@@ -80,6 +78,7 @@ from .errors import (
     ModelUnavailableError,
     TruncatedError,
 )
+from .retrying import RetryAfterWait, Transient, default_wait, retry_after
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -153,27 +152,6 @@ class Completion:
     """The model name the server reported (the configured one when it reported none)."""
 
 
-class RetryAfterWait(tenacity.wait.wait_base):
-    """A tenacity wait: the server's ``Retry-After``, at most ``cap`` seconds; else ``fallback``."""
-
-    def __init__(self, fallback: WaitBaseT, cap: float) -> None:
-        self.fallback = fallback
-        self.cap = cap
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        """Seconds to wait before the next attempt."""
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None and outcome.failed else None
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return max(0.0, min(exc.retry_after, self.cap))
-        return min(float(self.fallback(retry_state)), self.cap)
-
-
-def default_wait(max_wait: float) -> RetryAfterWait:
-    """The default wait: ``Retry-After`` up to ``max_wait``, else jittered exponential backoff."""
-    return RetryAfterWait(tenacity.wait_random_exponential(multiplier=0.5, max=max_wait), max_wait)
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently a call is retried.
@@ -197,15 +175,6 @@ class RetryPolicy:
 # --- internal failures -------------------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """A failure that may pass if the request is tried again (internal; never escapes)."""
-
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.retry_after = retry_after
-
-
 class _ModeRefused(Exception):
     """The server refused the output mode of the request (internal; never escapes)."""
 
@@ -213,34 +182,6 @@ class _ModeRefused(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds asked for by ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            value = float(millis) / 1000
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value):
-            return max(0.0, value)
-    text = (headers.get("retry-after") or "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, value) if math.isfinite(value) else None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _one_line(text: str, limit: int = _EXCERPT_CHARS) -> str:
@@ -482,7 +423,7 @@ class ModelClient:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(max(1, self.retry.attempts)),
             wait=self.retry.wait_strategy(),
-            retry=tenacity.retry_if_exception_type(_Transient),
+            retry=tenacity.retry_if_exception_type(Transient),
             before_sleep=log_retry,
             reraise=True,
         )
@@ -490,7 +431,7 @@ class ModelClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._post_once(mode, kwargs)
-        except _Transient as exc:
+        except Transient as exc:
             tries = retrying.statistics.get("attempt_number", 1)
             suffix = f" after {tries} attempts" if tries > 1 else ""
             raise ModelUnavailableError(
@@ -506,11 +447,11 @@ class ModelClient:
             async with self._semaphore:
                 raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
         except openai.APITimeoutError:
-            raise _Transient("timed out") from None
+            raise Transient("timed out") from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__
             reason = f" ({type(cause).__name__})" if cause is not None else ""
-            raise _Transient(f"connection failed{reason}") from None
+            raise Transient(f"connection failed{reason}") from None
         except openai.APIStatusError as exc:
             self._raise_for_status(mode, exc.response)
             raise  # pragma: no cover (_raise_for_status always raises)
@@ -538,7 +479,7 @@ class ModelClient:
             problem = f"HTTP {status} {response.reason_phrase}".rstrip()
             if detail.strip():
                 problem += f" ({_one_line(detail, 120)})"
-            raise _Transient(problem, _retry_after(response.headers))
+            raise Transient(problem, retry_after(response.headers))
         if status in (401, 403):
             raise ModelAuthError(
                 f"the model server at {self.base_url} refused the credentials ({status})"

@@ -208,6 +208,20 @@ class ThreadInfo(BaseModel):
     authors: int
     max_depth: int
 
+    @classmethod
+    def of(cls, thread: Thread) -> ThreadInfo:
+        """The description of ``thread``."""
+        return cls(
+            id=thread.id,
+            source=thread.source,
+            format=thread.format,
+            title=thread.title,
+            url=thread.url,
+            comments=len(thread.comments),
+            authors=thread.authors,
+            max_depth=thread.max_depth,
+        )
+
 
 class EngineInfo(BaseModel):
     """Which engine produced the summary, and with what."""

@@ -516,16 +516,7 @@ def summarize_extractive(thread: Thread, *, max_claims: int = MAX_CLAIMS) -> Thr
         _build(thread, d, n, reader, warnings) for n, d in enumerate(merged[:max_claims], start=1)
     ]
     return ThreadSummary(
-        thread=ThreadInfo(
-            id=thread.id,
-            source=thread.source,
-            format=thread.format,
-            title=thread.title,
-            url=thread.url,
-            comments=len(thread.comments),
-            authors=thread.authors,
-            max_depth=thread.max_depth,
-        ),
+        thread=ThreadInfo.of(thread),
         engine=EngineInfo(kind="extractive", version=ENGINE_VERSION),
         overview=_overview(thread, claims, prompts, reader),
         claims=claims,

@@ -549,16 +549,7 @@ async def summarize_llm(
     modes = sorted(m for m in run.modes if m)
     names = sorted(n for n in run.model_names if n)
     return ThreadSummary(
-        thread=ThreadInfo(
-            id=thread.id,
-            source=thread.source,
-            format=thread.format,
-            title=thread.title,
-            url=thread.url,
-            comments=len(thread.comments),
-            authors=thread.authors,
-            max_depth=thread.max_depth,
-        ),
+        thread=ThreadInfo.of(thread),
         engine=EngineInfo(
             kind="llm",
             model=names[0] if len(names) == 1 else (settings.model or ", ".join(names)),

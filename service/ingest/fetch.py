@@ -26,14 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import email.utils
 import json
 import logging
 import re
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -44,6 +42,7 @@ from tenacity.wait import WaitBaseT
 
 from ..errors import FetchError, FormatError, LimitError, NotFoundError, UsageError
 from ..models import RawThread
+from ..retrying import RetryAfterWait, Transient, retry_after
 from ..settings import Settings
 from . import hn_algolia, hn_firebase, reddit
 
@@ -152,52 +151,11 @@ def parse_target(target: str) -> FetchTarget | None:
 # --- retries -----------------------------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """A failure that may pass if the request is tried again (internal; never escapes)."""
-
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.retry_after = retry_after
-
-
-class RetryAfterWait(tenacity.wait.wait_base):
-    """A tenacity wait: the server's ``Retry-After``, at most ``cap`` seconds; else ``fallback``."""
-
-    def __init__(self, fallback: WaitBaseT, cap: float) -> None:
-        self.fallback = fallback
-        self.cap = cap
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        """Seconds to wait before the next attempt."""
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None and outcome.failed else None
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, self.cap)
-        return float(self.fallback(retry_state))
-
-
 DEFAULT_RETRY_WAIT: Final[WaitBaseT] = RetryAfterWait(
     tenacity.wait_random_exponential(multiplier=0.5, max=RETRY_AFTER_CAP), cap=RETRY_AFTER_CAP
 )
 RETRY_WAIT: WaitBaseT = DEFAULT_RETRY_WAIT
 """The wait between attempts, read at each request. Tests set ``tenacity.wait_none()``."""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if _DIGITS.fullmatch(value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _one_line(exc: BaseException) -> str:
@@ -236,7 +194,7 @@ class _Fetcher:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(ATTEMPTS),
             wait=RETRY_WAIT,
-            retry=tenacity.retry_if_exception_type(_Transient),
+            retry=tenacity.retry_if_exception_type(Transient),
             before_sleep=log_retry,
             reraise=True,
         )
@@ -245,7 +203,7 @@ class _Fetcher:
             async for attempt in retrying:
                 with attempt:
                     body = await self._get_once(url, what, forbidden)
-        except _Transient as exc:
+        except Transient as exc:
             tries = retrying.statistics.get("attempt_number", 1)
             suffix = f" ({tries} attempts)" if tries > 1 else ""
             raise FetchError(f"GET {url} failed: {exc.problem}{suffix}") from None
@@ -265,9 +223,9 @@ class _Fetcher:
             async with asyncio.timeout(timeout):  # a whole-request deadline, slow drips included
                 return await self._stream(url, what, forbidden)
         except (httpx.TimeoutException, TimeoutError):
-            raise _Transient(f"timed out after {timeout:g}s") from None
+            raise Transient(f"timed out after {timeout:g}s") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(f"connection failed ({_one_line(exc)})") from None
+            raise Transient(f"connection failed ({_one_line(exc)})") from None
         except httpx.HTTPError as exc:  # bad URL, too many redirects, protocol errors …
             raise FetchError(f"GET {url} failed: {_one_line(exc)}") from None
 
@@ -285,8 +243,8 @@ class _Fetcher:
             if status != 200:
                 problem = f"HTTP {status} {response.reason_phrase}".rstrip()
                 if status in _RETRY_STATUSES or status >= 500:
-                    after = _retry_after(response.headers.get("Retry-After"))
-                    raise _Transient(problem, after)
+                    after = retry_after(response.headers)
+                    raise Transient(problem, after)
                 if status == 404:
                     raise NotFoundError(f"{what} not found (GET {url}: HTTP 404)")
                 if status == 403 and forbidden:

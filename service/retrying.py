@@ -1,0 +1,73 @@
+"""What both outbound clients (live fetching, the model) share about retrying.
+
+Each client owns its tenacity loop; this module holds the pieces that would otherwise be written
+twice: the internal "try again" signal, reading ``Retry-After``, and the wait that honours it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import tenacity
+from tenacity.wait import WaitBaseT
+
+
+class Transient(Exception):
+    """A failure that may pass if the request is tried again (internal; never escapes)."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds asked for by ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            value = float(millis) / 1000
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return max(0.0, value)
+    text = (headers.get("retry-after") or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, value) if math.isfinite(value) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class RetryAfterWait(tenacity.wait.wait_base):
+    """A tenacity wait: the server's ``Retry-After``, at most ``cap`` seconds; else ``fallback``."""
+
+    def __init__(self, fallback: WaitBaseT, cap: float) -> None:
+        self.fallback = fallback
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        """Seconds to wait before the next attempt."""
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        if isinstance(exc, Transient) and exc.retry_after is not None:
+            return max(0.0, min(exc.retry_after, self.cap))
+        return min(float(self.fallback(retry_state)), self.cap)
+
+
+def default_wait(max_wait: float) -> RetryAfterWait:
+    """``Retry-After`` up to ``max_wait``, else jittered exponential backoff up to it."""
+    return RetryAfterWait(tenacity.wait_random_exponential(multiplier=0.5, max=max_wait), max_wait)
