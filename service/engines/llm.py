@@ -510,12 +510,16 @@ def _cite(thread: Thread, ids: list[str]) -> list[Citation]:
 
 
 def _template_overview(thread: Thread, claims: list[Claim]) -> str:
-    who = f" by {thread.authors} authors" if thread.authors else ""
-    head = f"{len(thread.comments)} comments{who}."
+    """The overview of a one-call summary (the map prompt writes none)."""
+    n = len(thread.comments)
+    unnamed = any(c.status == "ok" and not c.author for c in thread.comments)
+    authors = thread.authors
+    who = f" by {authors} author{'s' * (authors != 1)}" if authors and not unnamed else ""
+    head = f"{n} comment{'s' * (n != 1)}{who}."
     if not claims:
         return head + " No claims were found."
-    listed = "; ".join(f"{c.statement}" for c in claims[:3])
-    return f"{head} Main claims: {listed}"
+    listed = "; ".join(f"“{c.statement.rstrip('.')}”" for c in claims[:3])
+    return f"{head} Main claims: {listed}."
 
 
 async def summarize_llm(
