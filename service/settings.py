@@ -23,6 +23,10 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "threadsum"
 
 
+def _default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "threadsum"
+
+
 class Settings(BaseSettings):
     """Every knob threadsum has. Field ``x`` is read from ``THREADSUM_X``."""
 
@@ -68,6 +72,26 @@ class Settings(BaseSettings):
     llm_attempts: int = Field(5, ge=1, le=20, description="Tries per model request.")
     cache: CacheMode = "use"
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # The HTTP service and batch jobs.
+    state_dir: Path = Field(
+        default_factory=_default_state_dir, description="Durable job state (SQLite)."
+    )
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated API keys the HTTP service accepts; empty: no auth.",
+    )
+    rate_limit: int = Field(
+        120, ge=0, description="Requests per minute per API key (or client address); 0: none."
+    )
+    batch_concurrency: int = Field(4, ge=1, le=256, description="Threads summarized at once.")
+    max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        """The accepted API keys."""
+        raw = self.api_keys.get_secret_value()
+        return frozenset(k.strip() for k in raw.split(",") if k.strip())
 
     @property
     def parent_policy(self) -> ParentPolicy:

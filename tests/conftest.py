@@ -65,3 +65,4 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(("THREADSUM_", "OPENAI_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("THREADSUM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THREADSUM_STATE_DIR", str(tmp_path / "state"))
