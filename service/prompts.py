@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+import sys
 import tomllib
 import unicodedata
 from dataclasses import dataclass
@@ -26,7 +27,16 @@ from .chunker import context_text
 from .errors import ThreadsumError
 from .models import Chunk, Comment, Thread
 
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+_SOURCE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+_INSTALLED_PROMPTS = Path(sys.prefix) / "share" / "threadsum" / "prompts"
+
+
+def default_prompts_dir() -> Path:
+    """``prompts/`` beside the package in a checkout, else the copy a wheel installs."""
+    return _SOURCE_PROMPTS if _SOURCE_PROMPTS.is_dir() else _INSTALLED_PROMPTS
+
+
+DEFAULT_PROMPTS_DIR = default_prompts_dir()
 DATA_TAGS = ("thread_data", "claims_data")
 _TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
 _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")

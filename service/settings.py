@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     llm_attempts: int = Field(5, ge=1, le=20, description="Tries per model request.")
     cache: CacheMode = "use"
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+    prompts_dir: Path | None = Field(
+        None, description="Prompt templates; default: prompts/ of the checkout or the install."
+    )
 
     # The HTTP service and batch jobs.
     state_dir: Path = Field(

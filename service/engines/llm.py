@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..cache import AnswerCache, cache_key, digest_json
@@ -40,7 +41,14 @@ from ..models import (
     ThreadInfo,
     ThreadSummary,
 )
-from ..prompts import Prompt, load_prompt, neutralise, one_line, render_chunk
+from ..prompts import (
+    Prompt,
+    default_prompts_dir,
+    load_prompt,
+    neutralise,
+    one_line,
+    render_chunk,
+)
 from ..settings import Settings
 from ..tokens import estimate_tokens
 from ..validation import (
@@ -452,9 +460,10 @@ def prompt_digest(prompts: dict[str, Prompt]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-def load_engine_prompts() -> dict[str, Prompt]:
+def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
     """The map, reduce and re-ask prompts, checked."""
-    return {name: load_prompt(name) for name in ("map", "reduce", "reask")}
+    where = directory or default_prompts_dir()
+    return {name: load_prompt(name, where) for name in ("map", "reduce", "reask")}
 
 
 def _build_claims(thread: Thread, groups: list[tuple[str, list[_Found]]]) -> list[Claim]:
@@ -531,7 +540,7 @@ async def summarize_llm(
 ) -> ThreadSummary:
     """The argument map of ``thread`` from a model, through ``cache``."""
     started = time.perf_counter()
-    prompts = prompts or load_engine_prompts()
+    prompts = prompts or load_engine_prompts(settings.prompts_dir)
     run = _Run(thread, settings, model, cache, prompts)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
