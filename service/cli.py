@@ -84,6 +84,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
     _add_model_args(p)
 
+    p = sub.add_parser("batch", help="summarize many threads: JSONL in, JSONL out, resumable")
+    p.add_argument("input", metavar="IN.jsonl", help="one thread per line (see README)")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        metavar="OUT.jsonl",
+        help="one result record per input line, written when the job completes",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        dest="batch_concurrency",
+        metavar="N",
+        help="threads summarized at once (THREADSUM_BATCH_CONCURRENCY, default 4)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of the same input and options",
+    )
+    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
+    p.add_argument("--strict", action="store_true", default=None)
+    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_model_args(p, concurrency=False)
+
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
 
     p = sub.add_parser(
@@ -123,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
+def _add_model_args(p: argparse.ArgumentParser, *, concurrency: bool = True) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible server (THREADSUM_BASE_URL)")
     p.add_argument("--model", help="model name (THREADSUM_MODEL)")
     p.add_argument(
@@ -137,12 +163,13 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         help="answer cache mode (THREADSUM_CACHE, default use)",
     )
     p.add_argument("--cache-dir", help="answer cache folder (THREADSUM_CACHE_DIR)")
-    p.add_argument(
-        "--concurrency",
-        type=int,
-        metavar="N",
-        help="model calls in flight (THREADSUM_CONCURRENCY, default 4)",
-    )
+    if concurrency:
+        p.add_argument(
+            "--concurrency",
+            type=int,
+            metavar="N",
+            help="model calls in flight (THREADSUM_CONCURRENCY, default 4)",
+        )
     p.add_argument(
         "--max-reasks",
         type=int,
@@ -162,6 +189,7 @@ def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
         "output_mode",
         "cache",
         "cache_dir",
+        "batch_concurrency",
         "concurrency",
         "max_reasks",
     ):
@@ -234,6 +262,23 @@ async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    from .batch import progress_printer, run_batch_file
+    from .summarizer import resolve_engine
+
+    engine, why = resolve_engine(settings)
+    if settings.engine == "auto":
+        print(f"threadsum: using the {engine} engine ({why})", file=sys.stderr)
+    return await run_batch_file(
+        Path(args.input),
+        Path(args.out),
+        settings,
+        concurrency=settings.batch_concurrency,
+        resume=args.resume,
+        progress=progress_printer(sys.stderr, sys.stderr.isatty()),
+    )
+
+
 async def _schema(args: argparse.Namespace, settings: Settings) -> int:
     from .models import ThreadSummary
 
@@ -270,7 +315,7 @@ def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"inspect": _inspect, "summarize": _summarize, "schema": _schema}
+_COMMANDS = {"inspect": _inspect, "summarize": _summarize, "batch": _batch, "schema": _schema}
 
 
 def _env_settings() -> Settings:
@@ -285,8 +330,10 @@ def _env_settings() -> Settings:
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
+    command = ""
     try:
         args = parser.parse_args(argv)
+        command = args.command
         run_settings = _settings(args, settings or _env_settings())
         if args.command == "mock-llm":
             return _mock_llm(args, run_settings)
@@ -300,7 +347,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except SystemExit as e:  # --help and --version
         return e.code if isinstance(e.code, int) else EXIT_OK
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        hint = "; run again with --resume to continue" if command == "batch" else ""
+        print(f"error: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK

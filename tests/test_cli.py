@@ -260,3 +260,33 @@ def test_output_file_gets_normal_permissions(
     assert main(["summarize", str(EXAMPLE_PAGE), "-o", str(target)]) == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     capsys.readouterr()
+
+
+def test_batch_command_one_record_per_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from service.synthetic import synthetic_thread
+
+    lines = [
+        json.dumps({"id": "a", "thread": synthetic_thread(20, 1, thread_id="a")}),
+        "not json",
+        json.dumps({"text": EXAMPLE_PAGE.read_text()}),
+        "",
+        json.dumps(synthetic_thread(5, 2, thread_id="b")),
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, stdout, err = run(capsys, "batch", str(src), "-o", str(out), "--concurrency", "2")
+    assert stdout == ""
+    assert code == 3, err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["line"], r["key"], r["status"]) for r in records] == [
+        (1, "a", "ok"),
+        (2, "line-2", "error"),
+        (3, "line-3", "ok"),
+        (5, "b", "ok"),
+    ]
+    assert records[1]["error"]["status"] == 422
+    assert "batch: 4/4 done, 1 failed" in err
+    assert not list(tmp_path.glob("*.state.sqlite"))  # a finished run leaves no state behind
