@@ -61,6 +61,7 @@ from .errors import (
     LimitError,
     OutputError,
     ThreadsumError,
+    TooLargeError,
     UsageError,
 )
 from .ingest import load_thread_async, read_thread
@@ -352,7 +353,7 @@ async def summarize_item(
 ) -> ThreadSummary:
     """Read one input line and summarise its thread through the one core."""
     if settings.max_bytes and len(content) > settings.max_bytes:
-        raise LimitError(
+        raise TooLargeError(
             f"the line is {len(content)} bytes, over the limit of {settings.max_bytes}"
         )
     thread = await _load(_read_line(content), settings)

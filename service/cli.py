@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
 
+    p = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
+    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_model_args(p)
+
     p = sub.add_parser(
         "mock-llm", help="run an OpenAI-compatible mock model server (offline development)"
     )
@@ -287,6 +295,22 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import serve
+    from .summarizer import resolve_engine
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    engine, why = resolve_engine(settings)
+    print(
+        f"threadsum serve on http://{args.host}:{args.port} (engine {engine}: {why}; "
+        f"API keys {'required' if settings.api_key_set else 'off'})",
+        file=sys.stderr,
+    )
+    serve(settings, args.host, args.port, args.workers)  # runs until interrupted
+    return EXIT_OK
+
+
 def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
     from .mockllm import MockConfig, serve
 
@@ -337,6 +361,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         run_settings = _settings(args, settings or _env_settings())
         if args.command == "mock-llm":
             return _mock_llm(args, run_settings)
+        if args.command == "serve":
+            return _serve(args, run_settings)
         return asyncio.run(_COMMANDS[args.command](args, run_settings))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)

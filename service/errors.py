@@ -8,7 +8,8 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   ├── FormatError                 (422) not JSON / unknown or wrong format / malformed fields
     │   ├── ThreadStructureError        (422) duplicate ids, cycles, unknown parents under --strict
     │   ├── EmptyThreadError            (422) no comments at all
-    │   └── LimitError                  (413) over max bytes / comments / depth
+    │   └── LimitError                  (422) over max comments / depth / batch items
+    │       └── TooLargeError           (413) over max bytes
     ├── FetchError                      (502) a live fetch (HN, Reddit) failed
     │   └── NotFoundError               (404) the item does not exist upstream
     ├── ModelError                      (502) the model server failed us
@@ -61,7 +62,11 @@ class EmptyThreadError(InputError):
 
 
 class LimitError(InputError):
-    """The input is over a configured size limit."""
+    """The input is over a configured count limit (comments, depth, batch items)."""
+
+
+class TooLargeError(LimitError):
+    """The input is over the configured size limit in bytes."""
 
     status = 413
 

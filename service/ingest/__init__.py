@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, LimitError, UsageError
+from ..errors import InputError, TooLargeError, UsageError
 from ..models import RawThread, Thread
 from ..settings import Settings
 from .detect import FORMATS, decode, detect, load_json
@@ -51,7 +51,7 @@ def parse_raw(
         raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
     size = len(content) if isinstance(content, bytes) else len(content.encode())
     if max_bytes is not None and size > max_bytes:
-        raise LimitError(f"input is {size} bytes, over the limit of {max_bytes}")
+        raise TooLargeError(f"input is {size} bytes, over the limit of {max_bytes}")
     decoded = decode(content)
     data: Any = None
     if fmt == "auto":
@@ -90,13 +90,13 @@ def _read_source(target: str, max_bytes: int) -> bytes:
                 raise InputError(f"is a directory, not a thread file: {target}")
             size = path.stat().st_size
             if size > max_bytes:
-                raise LimitError(f"{target} is {size} bytes, over the limit of {max_bytes}")
+                raise TooLargeError(f"{target} is {size} bytes, over the limit of {max_bytes}")
             with path.open("rb") as f:
                 data = f.read(max_bytes + 1)
         except OSError as e:
             raise InputError(f"cannot read {target}: {e.strerror or e}") from None
     if len(data) > max_bytes:
-        raise LimitError(f"input is over the limit of {max_bytes} bytes")
+        raise TooLargeError(f"input is over the limit of {max_bytes} bytes")
     return data
 
 

@@ -40,7 +40,14 @@ import httpx
 import tenacity
 from tenacity.wait import WaitBaseT
 
-from ..errors import FetchError, FormatError, LimitError, NotFoundError, UsageError
+from ..errors import (
+    FetchError,
+    FormatError,
+    LimitError,
+    NotFoundError,
+    TooLargeError,
+    UsageError,
+)
 from ..models import RawThread
 from ..retrying import RetryAfterWait, Transient, retry_after
 from ..settings import Settings
@@ -252,12 +259,12 @@ class _Fetcher:
                 raise FetchError(f"GET {url} failed: {problem}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
-                raise LimitError(too_big)
+                raise TooLargeError(too_big)
             body = bytearray()
             async for chunk in response.aiter_bytes():  # decoded: gzip bombs count in full
                 body += chunk
                 if len(body) > max_bytes:
-                    raise LimitError(too_big)
+                    raise TooLargeError(too_big)
             return bytes(body)
 
 

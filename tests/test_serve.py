@@ -1,0 +1,142 @@
+"""A real ``threadsum serve`` on loopback: requests, errors, and a kill -9 mid-batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.mockllm import MockConfig, running
+from service.synthetic import synthetic_thread
+
+from .conftest import EXAMPLE_PAGE, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("threadsum serve did not start")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_real_server_summarizes_and_refuses_with_problems(tmp_path: Path) -> None:
+    env = {
+        "THREADSUM_STATE_DIR": str(tmp_path / "state"),
+        "THREADSUM_API_KEYS": "k1",
+        "THREADSUM_MAX_BYTES": "200000",
+    }
+    with serve(env) as (url, _):
+        page = EXAMPLE_PAGE.read_bytes()
+        r = httpx.post(
+            url + "/v1/summaries",
+            content=page,
+            headers={"content-type": "text/plain", "authorization": "Bearer k1"},
+        )
+        assert r.status_code == 200 and r.json()["engine"]["kind"] == "extractive"
+        r = httpx.post(url + "/v1/summaries", content=page, headers={"content-type": "text/plain"})
+        assert r.status_code == 401
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+        def body() -> Iterator[bytes]:
+            for _ in range(1000):
+                yield b"x" * 65536  # 64 MB in all, streamed without a length
+
+        r = httpx.post(
+            url + "/v1/summaries",
+            content=body(),
+            timeout=30,
+            headers={"content-type": "text/plain", "x-api-key": "k1"},
+        )
+        assert r.status_code == 413 and "200000" in r.json()["detail"]
+
+
+def _done_in_db(state: Path) -> int:
+    with sqlite3.connect(state / "jobs.sqlite") as db:
+        row = db.execute("SELECT count(*) FROM items WHERE status != 'pending'").fetchone()
+    return int(row[0])
+
+
+def test_kill_9_mid_batch_loses_nothing_and_repeats_no_model_call(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    threads = [synthetic_thread(6, seed=n, thread_id=f"t{n}") for n in range(16)]
+    body = "\n".join(json.dumps(t) for t in threads)
+    with running(MockConfig(latency_ms=250)) as model_url:
+        stats_url = model_url.removesuffix("/v1") + "/mock/stats"
+        env = {
+            "THREADSUM_STATE_DIR": str(state),
+            "THREADSUM_CACHE": "off",
+            "THREADSUM_BATCH_CONCURRENCY": "2",
+        }
+        args = ("--engine", "llm", "--base-url", model_url, "--model", "threadsum-mock")
+        with serve(env, *args) as (url, proc):
+            r = httpx.post(
+                url + "/v1/batches", content=body, headers={"content-type": "application/x-ndjson"}
+            )
+            assert r.status_code == 202
+            job = r.json()["id"]
+            deadline = time.monotonic() + 60
+            while httpx.get(f"{url}/v1/batches/{job}").json()["done"] < 4:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        done_at_kill = _done_in_db(state)
+        assert 4 <= done_at_kill < len(threads)
+        httpx.post(model_url.removesuffix("/v1") + "/mock/reset")
+
+        with serve(env, *args) as (url, _):
+            deadline = time.monotonic() + 60
+            while (status := httpx.get(f"{url}/v1/batches/{job}").json())["status"] != "done":
+                assert time.monotonic() < deadline, status
+                time.sleep(0.1)
+            lines = httpx.get(f"{url}/v1/batches/{job}/results").text.splitlines()
+        records = [json.loads(line) for line in lines]
+        assert sorted(r["line"] for r in records) == list(range(1, len(threads) + 1))
+        assert all(r["status"] == "ok" for r in records)
+        # threads finished before the kill were not asked for again: one call per remaining one
+        assert httpx.get(stats_url).json()["requests"] == len(threads) - done_at_kill
