@@ -1,0 +1,147 @@
+"""HTTP service figures: POST /v1/summaries on a cached thread, and batch throughput.
+
+    python bench/http_service.py [--seconds 10] [--clients 16] [--latency-ms 200] [--concurrency 8]
+
+Starts ``threadsum serve`` (a real process on loopback, one worker) against ``threadsum
+mock-llm`` in this process. Summaries: the example page with the LLM engine, its answer cached
+after the first request, hammered by concurrent clients for a fixed time; prints requests/s and
+p50/p99 latency. Batch: 5-comment threads (one model call each) with the model's latency fixed
+at --latency-ms and the batch concurrency at --concurrency; prints threads/s against the ideal,
+concurrency ÷ latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from service.mockllm import MockConfig, running
+from service.synthetic import synthetic_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], *args: str) -> tuple[str, subprocess.Popen[bytes]]:
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("threadsum serve did not start")
+
+
+async def _hammer(url: str, body: bytes, clients: int, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def one() -> None:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = await client.post(
+                    url + "/v1/summaries", content=body, headers={"content-type": "text/plain"}
+                )
+                r.raise_for_status()
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(one() for _ in range(clients)))
+    return latencies
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--latency-ms", type=float, default=200)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=200)
+    args = ap.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running(MockConfig(latency_ms=args.latency_ms)) as model_url,
+    ):
+        env = {
+            "THREADSUM_STATE_DIR": f"{tmp}/state",
+            "THREADSUM_CACHE_DIR": f"{tmp}/cache",
+            "THREADSUM_RATE_LIMIT": "0",
+            "THREADSUM_BATCH_CONCURRENCY": str(args.concurrency),
+            "THREADSUM_CONCURRENCY": str(args.concurrency),
+        }
+        url, proc = _start(
+            env, "--engine", "llm", "--base-url", model_url, "--model", "threadsum-mock"
+        )
+        try:
+            page = (ROOT / "fixtures/threads/hn-comment-page.txt").read_bytes()
+            httpx.post(
+                url + "/v1/summaries",
+                content=page,
+                headers={"content-type": "text/plain"},
+                timeout=30,
+            ).raise_for_status()
+            lat = asyncio.run(_hammer(url, page, args.clients, args.seconds))
+            lat.sort()
+            print(
+                f"POST /v1/summaries, cached example page, {args.clients} clients, "
+                f"{args.seconds:g} s: {len(lat) / args.seconds:.0f} requests/s, "
+                f"p50 {statistics.median(lat) * 1000:.1f} ms, "
+                f"p99 {lat[int(len(lat) * 0.99) - 1] * 1000:.1f} ms"
+            )
+
+            body = "\n".join(
+                json.dumps(synthetic_thread(5, seed=n, thread_id=f"b{n}"))
+                for n in range(args.threads)
+            )
+            t0 = time.perf_counter()
+            r = httpx.post(
+                url + "/v1/batches",
+                content=body,
+                headers={"content-type": "application/x-ndjson"},
+                timeout=30,
+            )
+            job = r.json()["id"]
+            while httpx.get(f"{url}/v1/batches/{job}").json()["status"] != "done":
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - t0
+            rate = args.threads / elapsed
+            ideal = args.concurrency / (args.latency_ms / 1000)
+            print(
+                f"batch of {args.threads} threads, model latency {args.latency_ms:g} ms, "
+                f"concurrency {args.concurrency}: {rate:.1f} threads/s, ideal {ideal:.1f} "
+                f"({rate / ideal:.0%} of ideal)"
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()
