@@ -75,7 +75,7 @@ from .ingest import read_thread
 from .models import Thread, ThreadSummary
 from .render import MEDIA_TYPES, Format, render
 from .settings import EngineName, OutputModeName, Settings
-from .summarizer import resolve_engine, summarize
+from .summarizer import model_client, resolve_engine, summarize
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -458,16 +458,8 @@ class Service:
             return None
         mode = settings.output_mode
         if mode not in self.clients:
-            from .llm import ModelClient, RetryPolicy
-
-            client = ModelClient(
-                retry=RetryPolicy(attempts=settings.llm_attempts),
-                base_url=settings.base_url,
-                model=settings.model,
-                api_key=settings.api_key,
-                output_mode=mode,
-                timeout=settings.llm_timeout,
-                concurrency=max(settings.concurrency, settings.batch_concurrency),
+            client = model_client(
+                settings, concurrency=max(settings.concurrency, settings.batch_concurrency)
             )
             self.clients[mode] = client
             self.closers.append(client.aclose)

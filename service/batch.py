@@ -58,6 +58,8 @@ from .engines.llm import ChatModel
 from .errors import (
     FormatError,
     InputError,
+    JobBusyError,
+    JobNotFoundError,
     LimitError,
     OutputError,
     ThreadsumError,
@@ -68,7 +70,7 @@ from .ingest import load_thread_async, read_thread
 from .ingest.detect import decode, detect_json, load_json
 from .models import Thread, ThreadSummary
 from .settings import CacheMode, InvalidPolicy, OutputModeName, Settings
-from .summarizer import ResolvedEngine, resolve_engine, summarize
+from .summarizer import ResolvedEngine, model_client, resolve_engine, summarize
 
 if TYPE_CHECKING:
     from .llm import ModelClient
@@ -107,18 +109,6 @@ LEASE_TTL: Final = 60.0
 HEARTBEAT_S: Final = 10.0
 _DETAIL_CHARS: Final = 500
 _HOST: Final = socket.gethostname()
-
-
-class JobNotFoundError(ThreadsumError):
-    """No batch job has this id."""
-
-    status = 404
-
-
-class JobBusyError(ThreadsumError):
-    """Another live process holds the job's lease."""
-
-    status = 409
 
 
 # --- input lines ---------------------------------------------------------------------------------
@@ -767,18 +757,8 @@ def _new_owner() -> str:
 
 
 def _model_client(settings: Settings, concurrency: int) -> ModelClient:
-    from .llm import ModelClient, RetryPolicy
-
-    return ModelClient(
-        retry=RetryPolicy(attempts=settings.llm_attempts),
-        base_url=settings.base_url,
-        model=settings.model or "",
-        api_key=settings.api_key,
-        output_mode=settings.output_mode,
-        timeout=settings.llm_timeout,
-        # At least one model call per thread in flight, or the batch concurrency is moot.
-        concurrency=max(settings.concurrency, concurrency),
-    )
+    # At least one model call per thread in flight, or the batch concurrency is moot.
+    return model_client(settings, concurrency=max(settings.concurrency, concurrency))
 
 
 @dataclass

@@ -20,6 +20,8 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
     ├── CacheMissError                  (409) replay mode and no cached answer
     ├── CacheError                      (500) the cache folder cannot be used
+    ├── JobNotFoundError                (404) no batch job has this id
+    ├── JobBusyError                    (409) another live process runs the job
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
@@ -156,3 +158,15 @@ class CacheError(ThreadsumError):
     """The answer cache folder cannot be opened, read or written."""
 
     status = 500
+
+
+class JobNotFoundError(ThreadsumError):
+    """No batch job has this id."""
+
+    status = 404
+
+
+class JobBusyError(ThreadsumError):
+    """Another live process holds the job's lease."""
+
+    status = 409

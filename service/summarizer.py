@@ -6,7 +6,7 @@ Every summary is checked for grounding before it leaves, whichever engine made i
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .cache import AnswerCache
 from .engines.llm import ChatModel
@@ -14,6 +14,9 @@ from .errors import GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
 from .settings import EngineName, Settings
+
+if TYPE_CHECKING:
+    from .llm import ModelClient
 
 ResolvedEngine = Literal["extractive", "llm"]
 
@@ -76,6 +79,21 @@ async def summarize(
     return summary
 
 
+def model_client(settings: Settings, *, concurrency: int | None = None) -> ModelClient:
+    """The model client ``settings`` describe (one per run or app, shared by its calls)."""
+    from .llm import ModelClient, RetryPolicy
+
+    return ModelClient(
+        retry=RetryPolicy(attempts=settings.llm_attempts),
+        base_url=settings.base_url,
+        model=settings.model or "",
+        api_key=settings.api_key,
+        output_mode=settings.output_mode,
+        timeout=settings.llm_timeout,
+        concurrency=concurrency or settings.concurrency,
+    )
+
+
 async def _summarize_llm(
     thread: Thread, settings: Settings, model: ChatModel | None, cache: AnswerCache | None
 ) -> ThreadSummary:
@@ -88,17 +106,7 @@ async def _summarize_llm(
     if model is not None:
         chat = model
     else:
-        from .llm import ModelClient, RetryPolicy
-
-        client = chat = ModelClient(
-            retry=RetryPolicy(attempts=settings.llm_attempts),
-            base_url=settings.base_url,
-            model=settings.model or "",
-            api_key=settings.api_key,
-            output_mode=settings.output_mode,
-            timeout=settings.llm_timeout,
-            concurrency=settings.concurrency,
-        )
+        client = chat = model_client(settings)
     try:
         return await summarize_llm(thread, settings, chat, answer_cache)
     finally:
