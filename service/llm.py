@@ -64,6 +64,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -251,12 +252,15 @@ class ModelClient:
         self.model = model
         self.output_mode: OutputMode | Literal["auto"] = output_mode
         self.retry = retry or RetryPolicy()
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._url = url
+        # What messages and logs name: no credentials or query that a URL may carry.
+        self.base_url = _display_url(url)
         key = api_key.get_secret_value() if api_key is not None else ""
         self._secret = key
         self._owns_http_client = http_client is None
         self._client = openai.AsyncOpenAI(
-            base_url=self.base_url,
+            base_url=self._url,
             api_key=key or "not-needed",
             max_retries=0,
             timeout=timeout,
@@ -562,6 +566,15 @@ class ModelClient:
     def _redact(self, text: str) -> str:
         """``text`` with the API key, should a server echo it, replaced by ``***``."""
         return text.replace(self._secret, "***") if self._secret else text
+
+
+def _display_url(url: str) -> str:
+    """``url`` without user info, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else url
 
 
 def _tool_arguments(message: Mapping[str, Any], name: str) -> str | None:

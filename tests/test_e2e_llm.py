@@ -185,3 +185,22 @@ def test_dead_model_server_is_one_clear_line(
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: the model server at http://127.0.0.1:9/v1 is unavailable")
     assert "sk-test-secret-value" not in err and "Traceback" not in err
+
+
+def test_credentials_in_the_base_url_stay_out_of_messages(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THREADSUM_LLM_ATTEMPTS", "1")
+    code, _, err = cli(
+        capsys,
+        "summarize",
+        str(EXAMPLE_PAGE),
+        "--base-url",
+        "http://user:sekret@127.0.0.1:9/v1?token=t0ken",
+        "--model",
+        "m",
+        "--cache",
+        "off",
+    )
+    assert code == 1 and "http://127.0.0.1:9/v1" in err
+    assert "sekret" not in err and "t0ken" not in err
