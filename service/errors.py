@@ -17,6 +17,7 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   ├── ModelAuthError              (502) 401/403: the server refused the credentials
     │   ├── ModelRequestError           (502) another 4xx: the server refused the request
     │   ├── ModelOutputError            (502) no usable answer after the re-asks
+    │   ├── PromptTruncatedError        (502) the server read far fewer prompt tokens than sent
     │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
     ├── CacheMissError                  (409) replay mode and no cached answer
     ├── CacheError                      (500) the cache folder cannot be used
@@ -170,3 +171,7 @@ class JobBusyError(ThreadsumError):
     """Another live process holds the job's lease."""
 
     status = 409
+
+
+class PromptTruncatedError(ModelError):
+    """The server reported far fewer prompt tokens than were sent: it cut the prompt silently."""

@@ -16,7 +16,7 @@ from service.prompts import parse_chunk
 class FakeCompletion:
     content: str
     finish_reason: str = "stop"
-    prompt_tokens: int = 100
+    prompt_tokens: int = 0  # unreported, as some servers do; set it to test the truncation check
     completion_tokens: int = 20
     mode: str = "json_schema"
     model: str = "fake-model"

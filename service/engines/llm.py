@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..cache import AnswerCache, cache_key, digest_json
-from ..chunker import chunk_thread
-from ..errors import ModelOutputError, TruncatedError
+from ..chunker import MIN_BUDGET, chunk_thread
+from ..errors import ModelOutputError, PromptTruncatedError, TruncatedError, UsageError
 from ..grounding import cite
 from ..models import (
     Chunk,
@@ -65,6 +65,10 @@ from ..validation import (
 )
 
 MAX_CLAIMS = 20
+#: Estimated tokens of a map prompt besides the chunk (instructions, schema, title).
+PROMPT_OVERHEAD = 700
+#: A reported prompt_tokens under this share of the estimate means the server cut the prompt.
+TRUNCATION_RATIO = 0.5
 
 
 class CompletionLike(Protocol):
@@ -155,6 +159,13 @@ class _Run:
             except TruncatedError as e:
                 # Recorded too, so a re-run or a replay splits the same way without asking.
                 return {"truncated": True, "error": str(e)}
+            sent = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+            if 0 < c.prompt_tokens < TRUNCATION_RATIO * sent:
+                raise PromptTruncatedError(
+                    f"the model server read {c.prompt_tokens} prompt tokens of about {sent} "
+                    "sent: it cuts prompts short (e.g. Ollama's num_ctx); raise the server's "
+                    "context length or lower --chunk-tokens"
+                )
             self.stats.prompt_tokens += c.prompt_tokens
             self.stats.completion_tokens += c.completion_tokens
             return {
@@ -454,6 +465,34 @@ def _split_comment(thread: Thread, chunk: Chunk, cid: str) -> tuple[Chunk, Chunk
     return head, tail
 
 
+async def fit_to_context(model: ChatModel, settings: Settings) -> tuple[Settings, str | None]:
+    """Shrink chunks and answers to the model's context, where the server reports it.
+
+    Servers such as vLLM and llama.cpp report their context length on ``/v1/models``; a chunk
+    plus the instructions plus the answer must fit in it. Replay never asks the server.
+    """
+    probe = getattr(model, "context_length", None)
+    if probe is None or settings.cache == "replay":
+        return settings, None
+    context = await probe()
+    if not isinstance(context, int) or context <= 0:
+        return settings, None
+    max_tokens = min(settings.max_tokens, max(256, context // 4))
+    budget = min(settings.chunk_tokens, context - max_tokens - PROMPT_OVERHEAD)
+    if budget < MIN_BUDGET:
+        raise UsageError(
+            f"the model's context of {context} tokens is too small: threadsum needs at least "
+            f"{MIN_BUDGET + max_tokens + PROMPT_OVERHEAD}"
+        )
+    if (max_tokens, budget) == (settings.max_tokens, settings.chunk_tokens):
+        return settings, None
+    note = (
+        f"sized to the model's context of {context} tokens: chunks of at most {budget} "
+        f"tokens, answers of at most {max_tokens}"
+    )
+    return settings.model_copy(update={"max_tokens": max_tokens, "chunk_tokens": budget}), note
+
+
 def prompt_digest(prompts: dict[str, Prompt]) -> str:
     """One digest over every prompt the engine uses."""
     joined = "|".join(f"{name}:{p.digest}" for name, p in sorted(prompts.items()))
@@ -541,7 +580,10 @@ async def summarize_llm(
     """The argument map of ``thread`` from a model, through ``cache``."""
     started = time.perf_counter()
     prompts = prompts or load_engine_prompts(settings.prompts_dir)
+    settings, sized = await fit_to_context(model, settings)
     run = _Run(thread, settings, model, cache, prompts)
+    if sized:
+        run.warnings.append(sized)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
     per_chunk = await asyncio.gather(*(run.map_chunk(ch, str(ch.index)) for ch in chunks))
