@@ -269,6 +269,7 @@ class ModelClient:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._mode_key = (str(self._client.base_url).rstrip("/"), model)
         self._resolving: asyncio.Lock | None = None
+        self._context_length: int | None = None
 
     def __repr__(self) -> str:
         return f"ModelClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -358,8 +359,16 @@ class ModelClient:
         Best effort and never raises for the server's sake: reads vLLM's ``max_model_len``,
         llama.cpp's ``meta.n_ctx`` (else ``meta.n_ctx_train``), LM Studio's
         ``loaded_context_length`` / ``max_context_length`` and the ``context_length`` some
-        gateways report. OpenAI and Ollama report none. One attempt, no retries.
+        gateways report. OpenAI and Ollama report none. One attempt, no retries; a found length
+        is remembered for the life of the client.
         """
+        if self._context_length is not None:
+            return self._context_length
+        found = await self._read_context_length()
+        self._context_length = found
+        return found
+
+    async def _read_context_length(self) -> int | None:
         try:
             async with self._semaphore:
                 raw = await self._client.models.with_raw_response.list()
