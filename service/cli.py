@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
 
     p = sub.add_parser(
+        "local-server", help="run a local model with llama-cpp-python (the local extra)"
+    )
+    p.add_argument("--model-path", metavar="GGUF", help="a GGUF file (default: the bundled model)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--ctx", type=int, default=8192, metavar="N", help="context size in tokens")
+
+    p = sub.add_parser(
         "mock-llm", help="run an OpenAI-compatible mock model server (offline development)"
     )
     p.add_argument("--host", default="127.0.0.1")
@@ -363,6 +371,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
             return _mock_llm(args, run_settings)
         if args.command == "serve":
             return _serve(args, run_settings)
+        if args.command == "local-server":
+            from .local import run_local_server
+
+            return run_local_server(args.model_path, host=args.host, port=args.port, ctx=args.ctx)
         return asyncio.run(_COMMANDS[args.command](args, run_settings))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)

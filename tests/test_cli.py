@@ -290,3 +290,20 @@ def test_batch_command_one_record_per_line(
     assert records[1]["error"]["status"] == 422
     assert "batch: 4/4 done, 1 failed" in err
     assert not list(tmp_path.glob("*.state.sqlite"))  # a finished run leaves no state behind
+
+
+def test_local_server_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "local-server", "--model-path", str(tmp_path / "none.gguf"))
+    assert code == 1 and "no GGUF model file" in err
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name)
+    )
+    code, _, err = run(capsys, "local-server", "--model-path", str(gguf))
+    assert code == 2 and "pip install -e '.[local]'" in err

