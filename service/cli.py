@@ -162,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["json_schema", "json_object", "tools"],
         help="reject this structured-output mode with a 400 (repeatable)",
     )
+    p.add_argument(
+        "--answer-any",
+        action="store_true",
+        help="answer any other prompt with a short plain-text summary (for benchmarks)",
+    )
     return parser
 
 
@@ -335,6 +340,7 @@ def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
             max_concurrency=args.max_concurrency,
             max_output_tokens=args.max_output_tokens,
             refuse_modes=frozenset(args.refuse),
+            answer_any=args.answer_any,
         )
     except ValueError as e:
         raise UsageError(f"mock-llm: {e}") from None

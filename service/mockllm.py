@@ -15,13 +15,17 @@ deterministically, from the extractive engine, with no model and no network.
   :data:`~service.engines.extractive.MERGE_JACCARD`, exact duplicates always), the first
   statement of a group is kept, and the overview is a neutral template.
 * A re-ask (a later user message without data) is answered for the data earlier in the
-  conversation. Anything else is a 400.
+  conversation.
+* Any other prompt is a 400 — unless :attr:`MockConfig.answer_any` is set (benchmarks that run
+  other pipelines against the same server): then it gets a deterministic plain-text answer of
+  realistic length, see :func:`generic_answer`.
 
 It behaves like a real server where clients have to cope: output modes (``json_schema``,
 ``json_object``, ``tools``, plain text with a fenced JSON block), modes it refuses (400),
-a context limit (400), ``max_tokens`` (truncation, ``finish_reason: "length"``), latency per
-call and per token, bounded concurrency (requests queue), and injected transient faults (429,
-500, 503, a garbage answer, a dropped connection) drawn deterministically from the seed.
+a context limit on every prompt (400), ``max_tokens`` (truncation, ``finish_reason:
+"length"``), latency per call and per token, bounded concurrency (requests queue), and
+injected transient faults (429, 500, 503, a garbage answer, a dropped connection) drawn
+deterministically from the seed.
 ``GET /mock/stats`` counts what it was asked; ``POST /mock/reset`` zeroes the counts.
 """
 
@@ -53,6 +57,7 @@ from .ingest.tree import build_thread
 from .models import Citation, RawComment, RawThread
 from .models import Claim as SummaryClaim
 from .prompts import ParsedComment, parse_chunk
+from .sentences import split_sentences
 from .tokens import estimate_tokens
 from .validation import (
     MapClaim,
@@ -65,9 +70,11 @@ from .validation import (
 
 __all__ = [
     "FAULT_KINDS",
+    "GENERIC_TOKENS",
     "MODES",
     "MockConfig",
     "create_app",
+    "generic_answer",
     "map_answer",
     "reduce_answer",
     "running",
@@ -79,6 +86,7 @@ FAULT_KINDS = ("429", "500", "503", "garbage", "disconnect")
 KINDS = ("map", "reduce", "other")
 GARBAGE = "}{ not json"
 MESSAGE_OVERHEAD = 4  # tokens per message, as chat templates add
+GENERIC_TOKENS = 200  # the most tokens of a generic answer: a paragraph, as hosted models write
 
 _MAP_DATA = re.compile(r"^<thread_data>\n(.*?)\n?^</thread_data>$", re.MULTILINE | re.DOTALL)
 _REDUCE_DATA = re.compile(r"^<claims_data>\n(.*?)\n?^</claims_data>$", re.MULTILINE | re.DOTALL)
@@ -112,6 +120,7 @@ class MockConfig:
     refuse_modes: AbstractSet[str] = frozenset()  # among json_schema, json_object, tools
     max_output_tokens: int | None = None  # the server's cap on completion tokens
     faults: Sequence[str] = FAULT_KINDS  # which faults fail_rate draws from
+    answer_any: bool = False  # answer prompts that are not threadsum's (else they get a 400)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fail_rate <= 1.0:
@@ -493,6 +502,43 @@ def _overview(
     return " ".join(parts)
 
 
+# --- answering any other prompt ------------------------------------------------------------------
+
+
+def generic_answer(messages: list[dict[str, Any]], limit: int = GENERIC_TOKENS) -> str:
+    """A plain-text answer to a prompt that is not threadsum's, as a summarizing model might give.
+
+    It is the last user message's first distinct sentences (lines ending in ``:`` — headings and
+    instructions such as ``CONCISE SUMMARY:`` — and surrounding quotes left out), as many as fit
+    in ``limit`` tokens by the offline estimator; a first sentence longer than that is cut.
+    Deterministic, and never longer than ``limit`` (empty when ``limit`` holds no text at all).
+    """
+    user = [m for m in messages if m["role"] == "user"]
+    text = _text(user[-1].get("content")) if user else ""
+    if not text.strip():
+        text = "\n".join(_message_text(m) for m in messages)
+    lines = [line.strip().strip('"“”').strip() for line in text.splitlines()]
+    sentences = (
+        " ".join(line[start:end].split())
+        for line in lines
+        if line and not line.endswith(":")
+        for start, end in split_sentences(line)
+    )
+    picked: list[str] = []
+    seen: set[str] = set()
+    used = 0
+    for sentence in sentences:
+        if not sentence or sentence in seen:
+            continue
+        cost = estimate_tokens(sentence if not picked else " " + sentence)
+        if used + cost > limit:
+            return " ".join(picked) if picked else _prefix(sentence, limit)
+        picked.append(sentence)
+        seen.add(sentence)
+        used += cost
+    return " ".join(picked) if picked else _prefix("There is nothing here to summarise.", limit)
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -574,7 +620,7 @@ class _Server:
             param = "tools" if mode == "tools" else "response_format"
             what = "tools are" if mode == "tools" else f"response_format type '{mode}' is"
             return self.reject(_BadRequest(f"{what} not supported", param))
-        if kind == "other":
+        if kind == "other" and not self.config.answer_any:
             return self.reject(
                 _BadRequest("unknown prompt: no <thread_data> or <claims_data> in the messages")
             )
@@ -609,9 +655,16 @@ class _Server:
                 if self.drop_connections:
                     return _DroppedConnection()
                 return _error(502, "Bad gateway (injected by the mock)", "server_error")
-        answer = GARBAGE if fault == "garbage" else _render(kind, data, title)
-        if mode == "text" and fault is None:
-            answer = "Here is the JSON:\n```json\n" + answer + "\n```"
+        if fault == "garbage":
+            answer = GARBAGE
+        elif kind == "other":  # answer_any: plain text, or a JSON object where JSON is asked for
+            answer = generic_answer(messages)
+            if mode != "text":
+                answer = json.dumps({"answer": answer}, ensure_ascii=False)
+        else:
+            answer = _render(kind, data, title)
+            if mode == "text" and fault is None:
+                answer = "Here is the JSON:\n```json\n" + answer + "\n```"
         completion_tokens = estimate_tokens(answer)
         caps = [c for c in (max_tokens, self.config.max_output_tokens) if c is not None]
         if limit is not None:

@@ -14,9 +14,18 @@ import pytest
 
 from service.chunker import chunk_thread
 from service.ingest import read_thread
-from service.mockllm import MockConfig, create_app, map_answer, running
+from service.mockllm import (
+    GENERIC_TOKENS,
+    MockConfig,
+    create_app,
+    generic_answer,
+    map_answer,
+    running,
+)
 from service.models import Thread
 from service.prompts import ChunkView, load_prompt, render_chunk
+from service.synthetic import synthetic_thread
+from service.tokens import estimate_tokens
 from service.validation import (
     MAP_SHAPE,
     REDUCE_SHAPE,
@@ -382,3 +391,97 @@ def test_in_process_app(reduce_messages: Messages) -> None:
     content, status = asyncio.run(go())
     assert status == 502
     assert content is not None and '"merges": ["m1", "m2"]' in content
+
+
+# --- answer_any: prompts that are not threadsum's ------------------------------------------------
+
+# LangChain's default map_reduce summarization prompt, around a piece of a thread.
+SUMMARY_PROMPT = 'Write a concise summary of the following:\n\n\n"{text}"\n\n\nCONCISE SUMMARY:'
+
+
+def thread_lines(n: int) -> str:
+    """A generated thread as ``author: text`` lines, the way summary scripts paste one."""
+    return "\n".join(
+        f"{c['author']}: {' '.join(c['text'].split())}"
+        for c in synthetic_thread(n, seed=3)["comments"]
+    )
+
+
+def test_answer_any_summarises_any_prompt_in_plain_text() -> None:
+    prompt = SUMMARY_PROMPT.format(text=thread_lines(60))
+    messages = [{"role": "user", "content": prompt}]
+    with running(MockConfig(answer_any=True)) as url, client(url) as c:
+        first, second = (
+            c.chat.completions.create(model="gpt-x", messages=messages) for _ in range(2)
+        )
+        stats = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    answer = first.choices[0].message.content or ""
+    assert answer == second.choices[0].message.content == generic_answer(messages)
+    assert first.choices[0].finish_reason == "stop"
+    # A paragraph of realistic length, made of sentences of the prompt, instructions left out.
+    assert 150 <= estimate_tokens(answer) <= GENERIC_TOKENS
+    assert "CONCISE SUMMARY" not in answer and "Write a concise" not in answer
+    assert not answer.startswith('"')
+    assert answer.split(": ", 1)[1].split(". ")[0] in prompt
+    assert first.usage is not None and first.usage.completion_tokens == estimate_tokens(answer)
+    assert first.usage.prompt_tokens > 1000
+    assert stats["by_kind"] == {"map": 0, "reduce": 0, "other": 2}
+    assert stats["rejected"] == 0 and stats["completion_tokens"] == 2 * estimate_tokens(answer)
+
+
+def test_generic_answer_shape() -> None:
+    def ask(content: str, limit: int = GENERIC_TOKENS) -> str:
+        return generic_answer([{"role": "user", "content": content}], limit)
+
+    assert ask("One. Two! One. Three?") == "One. Two! Three?"  # repeated sentences once
+    assert ask("Summarize these points:\n\nCheap is good.\n\nTL;DR:") == "Cheap is good."
+    assert ask("   ") == "There is nothing here to summarise."
+    long = ask("word " * 5000)
+    assert 0 < estimate_tokens(long) <= GENERIC_TOKENS and long.startswith("word word")
+    for limit in (1, 7, 40):
+        assert estimate_tokens(ask(thread_lines(30), limit)) <= limit
+    system_only = [{"role": "system", "content": "Be brief. Be kind."}]
+    assert generic_answer(system_only) == "Be brief. Be kind."
+
+
+def test_answer_any_keeps_threadsum_answers(
+    base_url: str, map_messages: Messages, reduce_messages: Messages
+) -> None:
+    def answers(url: str) -> list[str | None]:
+        with client(url) as c:
+            return [
+                c.chat.completions.create(model="m", messages=messages, **extra)
+                .choices[0]
+                .message.content
+                for messages, extra in (
+                    (map_messages, {"response_format": JSON_SCHEMA}),
+                    (map_messages, {}),
+                    (reduce_messages, {"response_format": {"type": "json_object"}}),
+                )
+            ]
+
+    with running(MockConfig(answer_any=True)) as url:
+        assert answers(url) == answers(base_url)  # byte for byte what the default server says
+
+
+def test_answer_any_obeys_context_limit_and_max_tokens() -> None:
+    long = [{"role": "user", "content": SUMMARY_PROMPT.format(text=thread_lines(400))}]
+    short = [{"role": "user", "content": SUMMARY_PROMPT.format(text=thread_lines(20))}]
+    with running(MockConfig(answer_any=True, context_limit=4000)) as url, client(url) as c:
+        with pytest.raises(openai.BadRequestError) as e:
+            c.chat.completions.create(model="m", messages=long)
+        cut = c.chat.completions.create(model="m", messages=short, max_tokens=12)
+        whole = c.chat.completions.create(model="m", messages=short)
+        as_json = c.chat.completions.create(
+            model="m", messages=short, response_format={"type": "json_object"}
+        )
+        stats = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    assert e.value.code == "context_length_exceeded"
+    assert "maximum context length is 4000 tokens" in str(e.value)
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.usage is not None and cut.usage.completion_tokens == 12
+    assert (whole.choices[0].message.content or "").startswith(cut.choices[0].message.content or "")
+    assert json.loads(as_json.choices[0].message.content or "") == {
+        "answer": whole.choices[0].message.content
+    }
+    assert stats["rejected"] == 1 and stats["by_kind"]["other"] == 4
