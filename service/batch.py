@@ -40,7 +40,6 @@ import logging
 import os
 import socket
 import sqlite3
-import tempfile
 import threading
 import time
 import uuid
@@ -66,6 +65,7 @@ from .errors import (
     TooLargeError,
     UsageError,
 )
+from .files import write_atomic
 from .ingest import load_thread_async, read_thread
 from .ingest.detect import decode, detect_json, load_json
 from .models import Thread, ThreadSummary
@@ -900,33 +900,9 @@ def _read_input(path: Path) -> bytes:
         raise InputError(f"cannot read {path}: {e.strerror or e}") from None
 
 
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_results(store: JobStore, job_id: str, out_path: Path) -> None:
     """Write the job's records to ``out_path`` atomically (a temporary file, then a rename)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {out_path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            for record in store.results(job_id):
-                f.write(record + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(out_path))
-        os.replace(tmp, out_path)
-    except OSError as e:
-        raise OutputError(f"cannot write {out_path}: {e.strerror or e}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(out_path, (record + "\n" for record in store.results(job_id)))
 
 
 def _mismatch(store: JobStore, job_id: str, state: Path) -> UsageError:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .chunker import chunk_thread
-from .errors import OutputError, ThreadsumError, UsageError
+from .errors import ThreadsumError, UsageError
+from .files import write_atomic
 from .ingest import FORMATS, load_thread_async
 from .report import inspect_json, inspect_text
 from .settings import Settings
@@ -238,36 +237,12 @@ async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _file_mode(path: Path) -> int:
-    """The mode a new file gets (the umask applied), or the mode of the file it replaces."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def _write(text: str, out: str | None) -> None:
     """Write to stdout, or to ``out`` through a temporary file so a failure leaves no half file."""
     if out is None:
         sys.stdout.write(text)
         return
-    path = Path(out)
-    if not out or path.is_dir():
-        raise OutputError(f"cannot write {out!r}: not a file path")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+    write_atomic(Path(out), [text])
 
 
 async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
