@@ -60,10 +60,10 @@ import httpx
 import openai
 
 from service import Settings, Thread, ThreadSummary, chunk_thread, read_thread, summarize
-from service.batch import run_batch_file
-from service.mockllm import MockConfig, running
-from service.synthetic import synthetic_thread
-from service.tokens import estimate_tokens
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
+from service.jobs.runner import run_batch_file
+from service.text.tokens import estimate_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "threadsum-mock"
@@ -103,7 +103,7 @@ class Cost:
 
 _SERVE = """
 import json, sys
-from service.mockllm import MockConfig, serve
+from service.devtools.mockllm import MockConfig, serve
 serve(MockConfig(**json.loads(sys.argv[1])), port=int(sys.argv[2]))
 """
 
@@ -487,7 +487,7 @@ def _bench_llm() -> Any:
 def overhead_figures(tmp: Path, repeat: int) -> dict[str, float]:
     """bench/llm.py's method: ms per model call, engine alone and full stack at zero latency."""
     bl = _bench_llm()
-    from service.llm import ModelClient
+    from service.model.client import ModelClient
 
     thread = read_thread(json.dumps(synthetic_thread(2000, seed=7)))
     with running(MockConfig()) as url:

@@ -15,7 +15,7 @@ import statistics
 import time
 
 from service import Settings, read_thread, summarize
-from service.synthetic import synthetic_thread
+from service.devtools.synthetic import synthetic_thread
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from service.mockllm import MockConfig, running
-from service.synthetic import synthetic_thread
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 

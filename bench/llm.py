@@ -24,11 +24,12 @@ import httpx
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
-from service.llm import ModelClient
-from service.mockllm import MockConfig, running
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
+from service.model.client import ModelClient
 from service.models import Thread, ThreadSummary
-from service.synthetic import synthetic_thread
-from service.tokens import estimate_tokens
+from service.runtime import Runtime
+from service.text.tokens import estimate_tokens
 
 
 async def _run(
@@ -43,7 +44,9 @@ async def _run(
     )
     try:
         t0 = time.perf_counter()
-        summary = await summarize(thread, settings, engine="llm", model=client, cache=cache)
+        summary = await summarize(
+            thread, settings, engine="llm", runtime=Runtime(settings, model=client, cache=cache)
+        )
         return summary, time.perf_counter() - t0
     finally:
         if model is None:

@@ -16,9 +16,9 @@ import time
 import tracemalloc
 
 from service.chunker import chunk_thread
+from service.devtools.synthetic import synthetic_thread
 from service.ingest import read_thread
 from service.settings import Settings
-from service.synthetic import synthetic_thread
 
 
 def main() -> None:

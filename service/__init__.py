@@ -13,12 +13,14 @@ from .chunker import chunk_thread
 from .errors import ThreadsumError
 from .ingest import load_thread, load_thread_async, read_thread
 from .models import Chunk, Comment, Sentence, Thread, ThreadSummary
+from .runtime import Runtime
 from .settings import Settings
 from .summarizer import summarize
 
 __all__ = [
     "Chunk",
     "Comment",
+    "Runtime",
     "Sentence",
     "Settings",
     "Thread",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .errors import UsageError
 from .models import Chunk, ChunkSegment, Comment, Thread
-from .tokens import estimate_tokens
+from .text.tokens import estimate_tokens
 
 #: Average fill at which anchors start chunks (fraction of the budget).
 ANCHOR_FILL = 0.7

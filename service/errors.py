@@ -1,7 +1,9 @@
-"""The exception tree of threadsum.
+"""The exception tree of threadsum, and the one place an error is described for a user.
 
 Every error a user can cause or meet is one of these; each maps to one HTTP status and one
-CLI message, in exactly one place (``status`` here, the message is ``str(error)``)::
+CLI message, in exactly one place (``status`` here, the message is ``str(error)``), and
+:func:`describe` turns any exception into the name, status and detail that problem+json
+responses, batch error records and the CLI's ``error:`` line all show::
 
     ThreadsumError                      (500) base; never raised directly
     ├── InputError                      (422) the input thread is unusable
@@ -10,6 +12,7 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     │   ├── EmptyThreadError            (422) no comments at all
     │   └── LimitError                  (422) over max comments / depth / batch items
     │       └── TooLargeError           (413) over max bytes
+    │           └── BodyTooLargeError   (413) an HTTP request body over max bytes
     ├── FetchError                      (502) a live fetch (HN, Reddit) failed
     │   └── NotFoundError               (404) the item does not exist upstream
     ├── ModelError                      (502) the model server failed us
@@ -25,12 +28,22 @@ CLI message, in exactly one place (``status`` here, the message is ``str(error)`
     ├── JobBusyError                    (409) another live process runs the job
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
+    ├── PromptError                     (500) a prompt template is missing or malformed
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
-Messages never contain API keys.
+    Internal signals (caught where they are raised; they never reach a user):
+    ReplyError      a model reply that is unusable as a whole; its errors go back in a re-ask
+    Transient       a failure an outbound client may retry (carries Retry-After)
+
+Anything else that escapes is described as ``InternalError`` (500). Messages never contain
+API keys.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
 
 
 class ThreadsumError(Exception):
@@ -72,6 +85,10 @@ class TooLargeError(LimitError):
     """The input is over the configured size limit in bytes."""
 
     status = 413
+
+
+class BodyTooLargeError(TooLargeError):
+    """An HTTP request body is over ``max_bytes``."""
 
 
 class FetchError(ThreadsumError):
@@ -175,3 +192,65 @@ class JobBusyError(ThreadsumError):
 
 class PromptTruncatedError(ModelError):
     """The server reported far fewer prompt tokens than were sent: it cut the prompt silently."""
+
+
+class PromptError(ThreadsumError):
+    """A prompt file is missing or malformed."""
+
+    status = 500
+
+
+class ReplyError(Exception):
+    """A model reply that is not usable at all; ``errors`` go back to the model (internal)."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class Transient(Exception):
+    """A failure that may pass if the request is tried again (internal; never escapes)."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+DETAIL_CHARS: Final = 500
+"""The longest detail :func:`describe` gives."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An error as a user sees it: its name, HTTP status, one-line detail, and when to retry."""
+
+    name: str
+    status: int
+    detail: str
+    retry_after: float | None = None
+
+    @property
+    def slug(self) -> str:
+        """The name in kebab case (``FormatError`` → ``format-error``), for URNs."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "-", self.name).lower()
+
+
+def describe(error: BaseException) -> ErrorInfo:
+    """The one description of ``error`` that every face shows.
+
+    A :class:`ThreadsumError` keeps its class name, status and message; anything else is an
+    ``InternalError`` (500) whose detail names the exception type and its message.
+    """
+    if isinstance(error, ThreadsumError):
+        name, status, detail = type(error).__name__, error.status, str(error)
+        if isinstance(error, BodyTooLargeError):
+            name = TooLargeError.__name__
+    else:
+        name, status = "InternalError", 500
+        detail = f"internal error: {type(error).__name__}: {error}"
+    retry = error.retry_after if isinstance(error, ModelUnavailableError) else None
+    flat = " ".join(detail.split())
+    if len(flat) > DETAIL_CHARS:
+        flat = flat[: DETAIL_CHARS - 1] + "…"
+    return ErrorInfo(name=name, status=status, detail=flat or name, retry_after=retry)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .chunker import context_text
-from .errors import ThreadsumError
+from .errors import PromptError
 from .models import Chunk, Comment, Thread
 
 _SOURCE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
@@ -43,12 +43,6 @@ _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _CONTEXT_PARENT = re.compile(r"^>p\d+$")
-
-
-class PromptError(ThreadsumError):
-    """A prompt file is missing or malformed."""
-
-    status = 500
 
 
 @dataclass(frozen=True)

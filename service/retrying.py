@@ -14,14 +14,7 @@ from datetime import UTC, datetime
 import tenacity
 from tenacity.wait import WaitBaseT
 
-
-class Transient(Exception):
-    """A failure that may pass if the request is tried again (internal; never escapes)."""
-
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.retry_after = retry_after
+from .errors import Transient
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -6,11 +6,14 @@ down. Constructing it has no side effects beyond reading the environment.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import UsageError
 
 ParentPolicy = Literal["attach", "reject"]
 EngineName = Literal["auto", "extractive", "llm"]
@@ -89,6 +92,28 @@ class Settings(BaseSettings):
     )
     batch_concurrency: int = Field(4, ge=1, le=256, description="Threads summarized at once.")
     max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
+
+    def override(
+        self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str
+    ) -> Settings:
+        """These settings with ``changes`` applied and validated; ``None`` means "not given".
+
+        The one way faces apply CLI flags, query parameters and job options. Raises
+        :class:`~service.errors.UsageError` naming the first invalid value as ``name_of`` spells
+        the field (``--chunk-tokens`` for the CLI, say).
+        """
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = sorted(set(given) - set(type(self).model_fields))
+        if unknown:
+            raise UsageError(f"unknown setting(s): {', '.join(unknown)}")
+        if not given:
+            return self
+        try:
+            return type(self).model_validate({**self.model_dump(), **given})
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ())) or "setting"
+            raise UsageError(f"{name_of(where)}: {first.get('msg')}") from None
 
     @property
     def api_key_set(self) -> frozenset[str]:

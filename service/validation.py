@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import ReplyError
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -92,14 +94,6 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     fix(schema)
     return schema
-
-
-class ReplyError(Exception):
-    """A reply that is not usable at all; ``errors`` go back to the model."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)

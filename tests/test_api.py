@@ -22,33 +22,25 @@ import httpx
 import pytest
 import uvicorn
 
-from service import api
-from service.api import RateLimiter, create_app
-from service.batch import JobStore
-from service.engines.llm import ChatModel
+from service.devtools.fake import FakeModel
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
 from service.errors import ModelAuthError, ModelUnavailableError
+from service.http import app as api
+from service.http.app import RateLimiter, create_app
 from service.ingest import FORMATS
-from service.llm import clear_resolved_modes
-from service.mockllm import MockConfig, running
+from service.jobs.runner import JobStore
+from service.model.protocol import ChatModel
 from service.models import ThreadSummary
 from service.settings import Settings
-from service.synthetic import synthetic_thread
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
-from .fakes import FakeModel
 
 T = TypeVar("T")
 PAGE = EXAMPLE_PAGE.read_bytes()
 FORMAT_FILES = sorted((FIXTURES / "formats").glob("*.json"))
 TEXT = {"Content-Type": "text/plain"}
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_modes() -> Iterator[None]:
-    clear_resolved_modes()
-    yield
-    clear_resolved_modes()
 
 
 def _settings(**kwargs: Any) -> Settings:

@@ -26,8 +26,13 @@ import pytest
 import respx
 import tenacity
 
-from service import batch
-from service.batch import (
+from service.devtools.fake import FakeCompletion, FakeModel
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
+from service.errors import LimitError, UsageError
+from service.ingest import fetch
+from service.jobs import runner as batch
+from service.jobs.runner import (
     BatchItem,
     JobBusyError,
     JobNotFoundError,
@@ -42,16 +47,11 @@ from service.batch import (
     run_job,
     state_path,
 )
-from service.errors import LimitError, UsageError
-from service.ingest import fetch
-from service.llm import clear_resolved_modes
-from service.mockllm import MockConfig, running
 from service.models import ThreadSummary
+from service.runtime import Runtime
 from service.settings import Settings
-from service.synthetic import synthetic_thread
 
 from .conftest import EXAMPLE_PAGE, FIXTURES, ROOT
-from .fakes import FakeCompletion, FakeModel
 
 FORMATS = FIXTURES / "formats"
 
@@ -297,7 +297,7 @@ def test_url_lines_are_fetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_concurrency_bound_is_respected_and_one_client_is_shared(store: JobStore) -> None:
     job = store.create_job([_line(_small(n)) for n in range(16)], JobOptions.from_settings(_llm()))
     model = SlowModel()
-    status = asyncio.run(run_job(store, job, _llm(), concurrency=3, model=model))
+    status = asyncio.run(run_job(store, job, _llm(), concurrency=3, runtime=Runtime(model=model)))
     assert status.status == "done" and status.done == 16 and status.failed == 0
     assert model.max_in_flight == 3  # one chunk, one call per small thread
     assert len(model.calls) == 16
@@ -359,7 +359,12 @@ def test_cancel_stops_picking_items(store: JobStore) -> None:
 
     status = asyncio.run(
         run_job(
-            store, job, _llm(), concurrency=2, model=SlowModel(), on_progress=cancel_after_three
+            store,
+            job,
+            _llm(),
+            concurrency=2,
+            runtime=Runtime(model=SlowModel()),
+            on_progress=cancel_after_three,
         )
     )
     assert status.status == "cancelled"
@@ -369,7 +374,10 @@ def test_cancel_stops_picking_items(store: JobStore) -> None:
     assert not store.cancel(job)
     # Running a cancelled job does nothing.
     model = SlowModel()
-    assert asyncio.run(run_job(store, job, _llm(), concurrency=2, model=model)).done == status.done
+    assert (
+        asyncio.run(run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model))).done
+        == status.done
+    )
     assert model.calls == []
 
 
@@ -498,7 +506,7 @@ def test_progress_lines_are_throttled() -> None:
 _CHILD = """
 import asyncio, sys
 from pathlib import Path
-from service.batch import run_batch_file
+from service.jobs.runner import run_batch_file
 from service.settings import Settings
 src, out, url, resume = sys.argv[1:5]
 settings = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
@@ -525,7 +533,6 @@ def _done(state: Path) -> int:
 
 
 def test_kill_9_then_resume_repeats_no_finished_thread(tmp_path: Path) -> None:
-    clear_resolved_modes()
     n = 30
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("\n".join(_line(_small(i, seed=i)) for i in range(n)) + "\n", encoding="utf-8")

@@ -6,11 +6,11 @@ import random
 import pytest
 
 from service.chunker import MIN_BUDGET, chunk_thread, comment_cost
+from service.devtools.synthetic import synthetic_thread
 from service.errors import UsageError
 from service.ingest import read_thread
 from service.ingest.tree import build_thread
 from service.models import Chunk, RawComment, RawThread, Thread
-from service.synthetic import synthetic_thread
 
 
 def synth(n: int, seed: int = 1) -> Thread:

@@ -232,12 +232,12 @@ def test_output_file_is_replaced_whole(capsys: pytest.CaptureFixture[str], tmp_p
 def test_llm_engine_without_a_model_fails_before_any_work(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import service.cli
+    import service.cli.commands
 
     async def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("the thread should not be loaded")
 
-    monkeypatch.setattr(service.cli, "load_thread_async", no_loading)
+    monkeypatch.setattr(service.cli.commands, "load_thread_async", no_loading)
     code, _, err = run(capsys, "summarize", "8863", "--engine", "llm")
     assert code == 2 and "needs a model name" in err
     monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
@@ -265,7 +265,7 @@ def test_output_file_gets_normal_permissions(
 def test_batch_command_one_record_per_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from service.synthetic import synthetic_thread
+    from service.devtools.synthetic import synthetic_thread
 
     lines = [
         json.dumps({"id": "a", "thread": synthetic_thread(20, 1, thread_id="a")}),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,14 @@ import tenacity
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
 from service.cli import main
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
 from service.grounding import check_summary
-from service.llm import ModelClient, RetryPolicy, clear_resolved_modes
-from service.mockllm import MockConfig, running
+from service.model.client import ModelClient, RetryPolicy
 from service.models import ThreadSummary
-from service.synthetic import synthetic_thread
+from service.runtime import Runtime
 
 from .conftest import EXAMPLE_PAGE
-
-
-@pytest.fixture(autouse=True)
-def _fresh_modes() -> Iterator[None]:
-    clear_resolved_modes()
-    yield
-    clear_resolved_modes()
 
 
 def stats(base_url: str) -> dict[str, Any]:
@@ -127,7 +120,7 @@ def _run(thread: Any, url: str, cache_dir: Path) -> ThreadSummary:
         )
         cache = AnswerCache(cache_dir, "use")
         try:
-            return await summarize(thread, s, model=client, cache=cache)
+            return await summarize(thread, s, runtime=Runtime(s, model=client, cache=cache))
         finally:
             await client.aclose()
             cache.close()

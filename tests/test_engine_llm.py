@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 
 from service.cache import AnswerCache
+from service.devtools.fake import FakeModel
+from service.devtools.synthetic import synthetic_thread
 from service.engines.llm import summarize_llm
 from service.errors import CacheMissError, ModelOutputError, TruncatedError
 from service.grounding import check_summary
 from service.ingest import read_thread
 from service.models import Thread, ThreadSummary
 from service.settings import Settings
-from service.synthetic import synthetic_thread
 
 from .conftest import EXAMPLE_PAGE
-from .fakes import FakeModel
 
 
 def settings(tmp_path: Path, **kw: Any) -> Settings:

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.devtools.synthetic import synthetic_thread
 from service.engines.extractive import summarize_extractive
 from service.engines.stance import classify
 from service.grounding import check_summary, cite
 from service.ingest import read_thread
 from service.models import Citation, ThreadSummary
-from service.synthetic import synthetic_thread
 
 from .conftest import EXAMPLE_PAGE
 

@@ -23,7 +23,6 @@ import respx
 import tenacity
 from pydantic import SecretStr
 
-from service import llm
 from service.errors import (
     ModelAuthError,
     ModelError,
@@ -31,7 +30,8 @@ from service.errors import (
     ModelUnavailableError,
     TruncatedError,
 )
-from service.llm import (
+from service.model import client as llm
+from service.model.client import (
     Completion,
     ModelClient,
     OutputMode,
@@ -39,6 +39,7 @@ from service.llm import (
     RetryPolicy,
     default_wait,
 )
+from service.model.modes import ModeMemory
 
 from .conftest import FIXTURES
 
@@ -163,13 +164,6 @@ class WaitRecorder(tenacity.wait.wait_base):
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         self.waits.append(float(self.inner(retry_state)))
         return 0.0
-
-
-@pytest.fixture(autouse=True)
-def _fresh_modes() -> Iterator[None]:
-    llm.clear_resolved_modes()
-    yield
-    llm.clear_resolved_modes()
 
 
 @pytest.fixture
@@ -535,7 +529,8 @@ def test_auto_falls_back_to_json_object_and_remembers(chat: respx.Route) -> None
         second = await _ask(client)
         return [first, second]
 
-    client = _client()
+    modes = ModeMemory()
+    client = _client(modes=modes)
     first, second = _run(client, twice)
 
     assert chat.call_count == 3
@@ -545,14 +540,15 @@ def test_auto_falls_back_to_json_object_and_remembers(chat: respx.Route) -> None
     assert (first.mode, second.mode) == ("json_object", "json_object")
     assert client.resolved_mode() == "json_object"
 
-    # A later client for the same server and model goes straight to the remembered mode …
-    later = _client()
+    # A later client sharing the memory goes straight to the remembered mode …
+    later = _client(modes=modes)
     assert later.resolved_mode() == "json_object"
     assert _complete(later).mode == "json_object"
     assert chat.call_count == 4
     assert _sent(chat)["response_format"]["type"] == "json_object"
-    # … another model on the same server does not.
-    assert _client(model="llama-3.1-8b-instruct").resolved_mode() is None
+    # … another model on the same server does not, nor a client with its own memory.
+    assert _client(model="llama-3.1-8b-instruct", modes=modes).resolved_mode() is None
+    assert _client().resolved_mode() is None
 
 
 def test_auto_remembers_a_first_time_success(chat: respx.Route) -> None:

@@ -14,11 +14,12 @@ import pytest
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
+from service.devtools.local import MODEL_ALIAS, running
 from service.errors import ModelError
 from service.grounding import check_summary
-from service.llm import ModelClient, clear_resolved_modes
-from service.local import MODEL_ALIAS, running
+from service.model.client import ModelClient
 from service.models import ThreadSummary
+from service.runtime import Runtime
 
 # Checked without importing llama_cpp here: the server runs in its own process.
 pytestmark = [
@@ -64,7 +65,6 @@ THREAD = {
 
 
 def test_summarize_against_the_bundled_model(tmp_path: object) -> None:
-    clear_resolved_modes()
     thread = read_thread(json.dumps(THREAD))
     with running() as url:
         settings = Settings(
@@ -78,8 +78,9 @@ def test_summarize_against_the_bundled_model(tmp_path: object) -> None:
                     thread,
                     settings,
                     engine="llm",
-                    model=client,
-                    cache=AnswerCache(settings.cache_dir, "off"),
+                    runtime=Runtime(
+                        settings, model=client, cache=AnswerCache(settings.cache_dir, "off")
+                    ),
                 )
             finally:
                 await client.aclose()

@@ -13,8 +13,7 @@ import openai
 import pytest
 
 from service.chunker import chunk_thread
-from service.ingest import read_thread
-from service.mockllm import (
+from service.devtools.mockllm import (
     GENERIC_TOKENS,
     MockConfig,
     create_app,
@@ -22,10 +21,11 @@ from service.mockllm import (
     map_answer,
     running,
 )
+from service.devtools.synthetic import synthetic_thread
+from service.ingest import read_thread
 from service.models import Thread
 from service.prompts import ChunkView, load_prompt, render_chunk
-from service.synthetic import synthetic_thread
-from service.tokens import estimate_tokens
+from service.text.tokens import estimate_tokens
 from service.validation import (
     MAP_SHAPE,
     REDUCE_SHAPE,

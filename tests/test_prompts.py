@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from service.chunker import chunk_thread
+from service.errors import PromptError
 from service.ingest import read_thread
-from service.prompts import PromptError, load_prompt, neutralise, parse_chunk, render_chunk
+from service.prompts import load_prompt, neutralise, parse_chunk, render_chunk
 from service.validation import MAP_SHAPE
 
 from .conftest import EXAMPLE_PAGE, ROOT

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,18 @@ import tenacity
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
+from service.devtools.fake import FakeModel, _data
+from service.devtools.mockllm import map_answer
+from service.devtools.synthetic import synthetic_thread
 from service.errors import PromptTruncatedError, UsageError
 from service.grounding import check_summary
-from service.llm import ModelClient, RetryPolicy, clear_resolved_modes
-from service.mockllm import map_answer
+from service.model.client import ModelClient, RetryPolicy
 from service.models import ThreadSummary
-from service.synthetic import synthetic_thread
+from service.runtime import Runtime
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
-from .fakes import FakeModel, _data
 
 BASE = "http://model.test/v1"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_modes() -> Iterator[None]:
-    clear_resolved_modes()
-    yield
-    clear_resolved_modes()
 
 
 def fixture(name: str) -> Any:
@@ -80,7 +73,9 @@ def run(thread: Any, tmp_path: Path, **kw: Any) -> ThreadSummary:
         )
         cache = AnswerCache(settings.cache_dir, settings.cache)
         try:
-            return await summarize(thread, settings, engine="llm", model=client, cache=cache)
+            return await summarize(
+                thread, settings, engine="llm", runtime=Runtime(settings, model=client, cache=cache)
+            )
         finally:
             await client.aclose()
             cache.close()
@@ -188,7 +183,9 @@ def test_a_small_models_junk_is_dropped_reasked_and_survived(tmp_path: Path) -> 
     async def go() -> ThreadSummary:
         cache = AnswerCache(settings.cache_dir, "use")
         try:
-            return await summarize(thread, settings, engine="llm", model=model, cache=cache)
+            return await summarize(
+                thread, settings, engine="llm", runtime=Runtime(settings, model=model, cache=cache)
+            )
         finally:
             cache.close()
 

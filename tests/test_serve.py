@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.mockllm import MockConfig, running
-from service.synthetic import synthetic_thread
+from service.devtools.mockllm import MockConfig, running
+from service.devtools.synthetic import synthetic_thread
 
 from .conftest import EXAMPLE_PAGE, ROOT
 

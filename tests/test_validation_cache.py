@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from service.cache import AnswerCache, cache_key
-from service.errors import CacheMissError
+from service.errors import CacheMissError, ReplyError
 from service.validation import (
     MapReply,
-    ReplyError,
     check_map,
     check_reduce,
     parse_reply,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ..errors import EmptyThreadError, LimitError, ThreadStructureError
 from ..models import Comment, RawThread, Sentence, Thread
-from ..sentences import split_sentences
 from ..settings import ParentPolicy
+from ..text.sentences import split_sentences
 
 _LIST_SHOWN = 5
 

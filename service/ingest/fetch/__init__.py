@@ -40,18 +40,19 @@ import httpx
 import tenacity
 from tenacity.wait import WaitBaseT
 
-from ..errors import (
+from ...errors import (
     FetchError,
     FormatError,
     LimitError,
     NotFoundError,
     TooLargeError,
+    Transient,
     UsageError,
 )
-from ..models import RawThread
-from ..retrying import RetryAfterWait, Transient, retry_after
-from ..settings import Settings
-from . import hn_algolia, hn_firebase, reddit
+from ...models import RawThread
+from ...retrying import RetryAfterWait, retry_after
+from ...settings import Settings
+from .. import hn_algolia, hn_firebase, reddit
 
 __all__ = [
     "ATTEMPTS",

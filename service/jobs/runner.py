@@ -47,14 +47,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+from typing import Any, Final, Literal, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from .cache import AnswerCache
-from .engines.llm import ChatModel
-from .errors import (
+from ..errors import (
     FormatError,
     InputError,
     JobBusyError,
@@ -65,15 +63,13 @@ from .errors import (
     TooLargeError,
     UsageError,
 )
-from .files import write_atomic
-from .ingest import load_thread_async, read_thread
-from .ingest.detect import decode, detect_json, load_json
-from .models import Thread, ThreadSummary
-from .settings import CacheMode, InvalidPolicy, OutputModeName, Settings
-from .summarizer import ResolvedEngine, model_client, resolve_engine, summarize
-
-if TYPE_CHECKING:
-    from .llm import ModelClient
+from ..files import write_atomic
+from ..ingest import load_thread_async, read_thread
+from ..ingest.detect import decode, detect_json, load_json
+from ..models import Thread, ThreadSummary
+from ..runtime import Runtime
+from ..settings import CacheMode, InvalidPolicy, OutputModeName, Settings
+from ..summarizer import ResolvedEngine, resolve_engine, summarize
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -321,7 +317,7 @@ def error_record(key: str, line: int, error: BaseException) -> str:
 async def _load(source: _Source, settings: Settings) -> Thread:
     if source.kind != "url":
         return await asyncio.to_thread(read_thread, source.content, source.fmt, settings)
-    from .ingest.fetch import parse_target
+    from ..ingest.fetch import parse_target
 
     target = parse_target(source.content)
     if target is None:  # never a file path: lines come from untrusted bodies too
@@ -329,17 +325,12 @@ async def _load(source: _Source, settings: Settings) -> Thread:
     return await load_thread_async(target.url, source.fmt, settings)
 
 
-def _summarize_sync(thread: Thread, settings: Settings) -> ThreadSummary:
-    return asyncio.run(summarize(thread, settings, engine="extractive"))
-
-
 async def summarize_item(
     content: str | bytes,
     settings: Settings,
     *,
     engine: ResolvedEngine,
-    model: ChatModel | None = None,
-    cache: AnswerCache | None = None,
+    runtime: Runtime | None = None,
 ) -> ThreadSummary:
     """Read one input line and summarise its thread through the one core."""
     if settings.max_bytes and len(content) > settings.max_bytes:
@@ -347,10 +338,7 @@ async def summarize_item(
             f"the line is {len(content)} bytes, over the limit of {settings.max_bytes}"
         )
     thread = await _load(_read_line(content), settings)
-    if engine == "extractive":
-        # CPU-bound: off the event loop, so heartbeats, other items and the API keep going.
-        return await asyncio.to_thread(_summarize_sync, thread, settings)
-    return await summarize(thread, settings, engine="llm", model=model, cache=cache)
+    return await summarize(thread, settings, engine=engine, runtime=runtime)
 
 
 # --- job options ---------------------------------------------------------------------------------
@@ -385,7 +373,7 @@ class JobOptions(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings) -> JobOptions:
         """The options of a new job; raises :class:`UsageError` for an engine that cannot run."""
-        engine, _ = resolve_engine(settings)
+        engine = resolve_engine(settings).kind
         fields = settings.model_dump(include=set(cls.model_fields) - {"engine", "base_url"})
         return cls(engine=engine, base_url=_public_url(settings.base_url), **fields)
 
@@ -756,11 +744,6 @@ def _new_owner() -> str:
     return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def _model_client(settings: Settings, concurrency: int) -> ModelClient:
-    # At least one model call per thread in flight, or the batch concurrency is moot.
-    return model_client(settings, concurrency=max(settings.concurrency, concurrency))
-
-
 @dataclass
 class _Run:
     store: JobStore
@@ -768,8 +751,7 @@ class _Run:
     owner: str
     settings: Settings
     engine: ResolvedEngine
-    model: ChatModel | None
-    cache: AnswerCache | None
+    runtime: Runtime
     on_progress: Callable[[JobStatus], None] | None
     stopped: bool = False
 
@@ -790,7 +772,7 @@ class _Run:
     async def process(self, line: int, claim: _Claim) -> tuple[ItemState, str]:
         try:
             summary = await summarize_item(
-                claim.input, self.settings, engine=self.engine, model=self.model, cache=self.cache
+                claim.input, self.settings, engine=self.engine, runtime=self.runtime
             )
         except ThreadsumError as e:
             return "error", error_record(claim.key, line, e)
@@ -830,13 +812,13 @@ async def run_job(
     *,
     concurrency: int,
     on_progress: Callable[[JobStatus], None] | None = None,
-    model: ChatModel | None = None,
-    cache: AnswerCache | None = None,
+    runtime: Runtime | None = None,
 ) -> JobStatus:
     """Run a job's pending items, ``concurrency`` threads at a time; its final status.
 
     The job's stored options override ``settings`` (which supply secrets, paths and limits).
-    ``model`` and ``cache`` replace the client and cache the run would create once and share.
+    ``runtime`` holds the model clients and caches the run shares (one is opened for the run
+    when none is given).
     Returns at once for a job that has ended. Raises :class:`JobBusyError` when another live
     process runs it. A failure of the run itself (not of one item) marks the job ``failed``
     and is raised; a cancelled run (task cancelled, Ctrl-C) leaves it resumable. A job deleted
@@ -851,17 +833,14 @@ async def run_job(
     try:
         options = await asyncio.to_thread(store.options, job_id)
         run_settings = options.apply(settings)
+        # At least one model call per thread in flight, or the batch concurrency is moot.
+        run_settings = run_settings.override(
+            {"concurrency": max(run_settings.concurrency, concurrency)}
+        )
         async with contextlib.AsyncExitStack() as stack:
-            if options.engine == "llm" and cache is None:
-                cache = AnswerCache(run_settings.cache_dir, run_settings.cache)
-                stack.callback(cache.close)
-            if options.engine == "llm" and model is None:
-                client = _model_client(run_settings, concurrency)
-                stack.push_async_callback(client.aclose)
-                model = client
-            run = _Run(
-                store, job_id, owner, run_settings, options.engine, model, cache, on_progress
-            )
+            if runtime is None:
+                runtime = await stack.enter_async_context(Runtime(run_settings))
+            run = _Run(store, job_id, owner, run_settings, options.engine, runtime, on_progress)
             await run.run(concurrency)
     except Exception as e:
         if not isinstance(e, ThreadsumError):

@@ -11,16 +11,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from .chunker import chunk_thread
-from .errors import ThreadsumError, UsageError
-from .files import write_atomic
-from .ingest import FORMATS, load_thread_async
-from .report import inspect_json, inspect_text
-from .settings import Settings
+from ..chunker import chunk_thread
+from ..errors import ThreadsumError, UsageError
+from ..files import write_atomic
+from ..ingest import FORMATS, load_thread_async
+from ..report import inspect_json, inspect_text
+from ..settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -199,8 +198,7 @@ def _add_model_args(p: argparse.ArgumentParser, *, concurrency: bool = True) -> 
 
 
 def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
-    overrides: dict[str, Any] = {}
-    for name in (
+    names = (
         "strict",
         "chunk_tokens",
         "engine",
@@ -212,18 +210,9 @@ def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
-    ):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    if not overrides:
-        return settings
-    try:
-        return Settings.model_validate({**settings.model_dump(), **overrides})
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"--{field.replace('_', '-')}: {first['msg']}") from None
+    )
+    given = {name: getattr(args, name, None) for name in names}
+    return settings.override(given, name_of=lambda field: "--" + field.replace("_", "-"))
 
 
 async def _inspect(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,25 +235,25 @@ def _write(text: str, out: str | None) -> None:
 
 
 async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
-    from .render import render
-    from .summarizer import resolve_engine, summarize
+    from ..render import render
+    from ..summarizer import resolve_engine, summarize
 
-    engine, why = resolve_engine(settings)
+    choice = resolve_engine(settings)
     if settings.engine == "auto":
-        print(f"threadsum: using the {engine} engine ({why})", file=sys.stderr)
+        print(f"threadsum: using the {choice.kind} engine ({choice.reason})", file=sys.stderr)
     thread = await load_thread_async(args.target, args.format, settings)
-    summary = await summarize(thread, settings, engine=engine)
+    summary = await summarize(thread, settings, engine=choice)
     _write(render(summary, args.output), args.out)
     return EXIT_OK
 
 
 async def _batch(args: argparse.Namespace, settings: Settings) -> int:
-    from .batch import progress_printer, run_batch_file
-    from .summarizer import resolve_engine
+    from ..jobs.runner import progress_printer, run_batch_file
+    from ..summarizer import resolve_engine
 
-    engine, why = resolve_engine(settings)
+    choice = resolve_engine(settings)
     if settings.engine == "auto":
-        print(f"threadsum: using the {engine} engine ({why})", file=sys.stderr)
+        print(f"threadsum: using the {choice.kind} engine ({choice.reason})", file=sys.stderr)
     return await run_batch_file(
         Path(args.input),
         Path(args.out),
@@ -276,7 +265,7 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _schema(args: argparse.Namespace, settings: Settings) -> int:
-    from .models import ThreadSummary
+    from ..models import ThreadSummary
 
     schema = ThreadSummary.model_json_schema()
     sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
@@ -284,14 +273,15 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .api import serve
-    from .summarizer import resolve_engine
+    from ..http.app import serve
+    from ..summarizer import resolve_engine
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    engine, why = resolve_engine(settings)
+    choice = resolve_engine(settings)
     print(
-        f"threadsum serve on http://{args.host}:{args.port} (engine {engine}: {why}; "
+        f"threadsum serve on http://{args.host}:{args.port} "
+        f"(engine {choice.kind}: {choice.reason}; "
         f"API keys {'required' if settings.api_key_set else 'off'})",
         file=sys.stderr,
     )
@@ -300,7 +290,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
-    from .mockllm import MockConfig, serve
+    from ..devtools.mockllm import MockConfig, serve
 
     try:
         config = MockConfig(
@@ -353,7 +343,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         if args.command == "serve":
             return _serve(args, run_settings)
         if args.command == "local-server":
-            from .local import run_local_server
+            from ..devtools.local import run_local_server
 
             return run_local_server(args.model_path, host=args.host, port=args.port, ctx=args.ctx)
         return asyncio.run(_COMMANDS[args.command](args, run_settings))

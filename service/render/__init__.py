@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Final, Literal, get_args
 from urllib.parse import quote as _percent_encode
 
-from .models import Citation, Claim, Counter, Rebuttal, ThreadSummary
+from ..models import Citation, Claim, Counter, Rebuttal, ThreadSummary
 
 Format = Literal["json", "markdown", "html"]
 FORMATS: Final[tuple[Format, ...]] = get_args(Format)

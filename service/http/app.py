@@ -67,15 +67,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .batch import JobBusyError, JobOptions, JobStatus, JobStore, parse_body, run_job
-from .cache import AnswerCache
-from .engines.llm import ChatModel
-from .errors import ModelUnavailableError, ThreadsumError, TooLargeError, UsageError
-from .ingest import read_thread
-from .models import Thread, ThreadSummary
-from .render import MEDIA_TYPES, Format, render
-from .settings import EngineName, OutputModeName, Settings
-from .summarizer import model_client, resolve_engine, summarize
+from ..errors import BodyTooLargeError, ModelUnavailableError, ThreadsumError, UsageError
+from ..ingest import read_thread
+from ..jobs.runner import JobBusyError, JobOptions, JobStatus, JobStore, parse_body, run_job
+from ..model.protocol import ChatModel
+from ..models import ThreadSummary
+from ..render import MEDIA_TYPES, Format, render
+from ..runtime import Runtime
+from ..settings import EngineName, OutputModeName, Settings
+from ..summarizer import resolve_engine, summarize
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -147,10 +147,6 @@ class ApiProblem(Exception):
         self.detail = detail
         self.kind = kind
         self.headers = headers or {}
-
-
-class BodyTooLargeError(TooLargeError):
-    """The request body is over ``max_bytes`` (413)."""
 
 
 def _kebab(name: str) -> str:
@@ -406,25 +402,21 @@ class _Ready:
 
 @dataclass
 class Service:
-    """What one app shares across requests: settings, model clients, cache, jobs, limiter."""
+    """What one app shares across requests: its runtime, the job store, the limiter."""
 
     settings: Settings
-    model: ChatModel | None = None
-    clients: dict[str, ChatModel] = field(default_factory=dict)
-    closers: list[Callable[[], Any]] = field(default_factory=list)
-    cache: AnswerCache | None = None
+    runtime: Runtime
     store: JobStore | None = None
     tasks: dict[str, asyncio.Task[JobStatus]] = field(default_factory=dict)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     ready: _Ready = field(default_factory=_Ready)
     ready_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    injected_model: bool = False
 
     # -- lifespan --
 
     async def start(self) -> None:
-        """Open the cache and the job store; resume unfinished jobs."""
-        if self.settings.model:
-            self.cache = AnswerCache(self.settings.cache_dir, self.settings.cache)
+        """Open the job store; resume unfinished jobs."""
         self.store = await asyncio.to_thread(JobStore, self.settings.state_dir / "jobs.sqlite")
         await self.resume()
 
@@ -434,36 +426,9 @@ class Service:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for close in reversed(self.closers):
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
-        if self.cache is not None:
-            self.cache.close()
+        await self.runtime.aclose()
         if self.store is not None:
             self.store.close()
-
-    # -- the model --
-
-    def model_for(self, settings: Settings) -> ChatModel | None:
-        """The shared model client for ``settings``' output mode.
-
-        ``None`` when no model is set, or when ``settings`` name another server or model than
-        the app's (a batch created before a configuration change): the runner makes its own.
-        """
-        if self.model is not None:
-            return self.model
-        same = (settings.base_url, settings.model) == (self.settings.base_url, self.settings.model)
-        if not settings.model or not same:
-            return None
-        mode = settings.output_mode
-        if mode not in self.clients:
-            client = model_client(
-                settings, concurrency=max(settings.concurrency, settings.batch_concurrency)
-            )
-            self.clients[mode] = client
-            self.closers.append(client.aclose)
-        return self.clients[mode]
 
     async def readiness(self) -> str | None:
         """``None`` when ready, else why not.
@@ -472,10 +437,10 @@ class Service:
         :data:`READY_CACHE_S` seconds); a model setting that cannot run is never ready.
         """
         try:
-            engine, _ = resolve_engine(self.settings)
+            engine = resolve_engine(self.settings).kind
         except UsageError as e:
             return str(e)
-        if engine != "llm" or self.model is not None:
+        if engine != "llm" or self.injected_model:
             return None
         async with self.ready_lock:
             now = time.monotonic()
@@ -498,16 +463,13 @@ class Service:
         """Run a job as a background task of this process, unless one already runs it."""
         if job_id in self.tasks:
             return
-        llm = options.engine == "llm"
-        same_cache = options.cache == self.settings.cache
         task = asyncio.create_task(
             run_job(
                 self.jobs,
                 job_id,
                 self.settings,
                 concurrency=self.settings.batch_concurrency,
-                model=self.model_for(options.apply(self.settings)) if llm else None,
-                cache=self.cache if llm and same_cache else None,
+                runtime=self.runtime,
             ),
             name=f"threadsum-batch-{job_id}",
         )
@@ -552,7 +514,7 @@ async def _probe_models(base_url: str | None, api_key: SecretStr | None) -> str 
     probe asks directly. ``/readyz`` is open, so the answer names no URL; the log does (without
     user info or query). The key goes in a header only.
     """
-    from .llm import DEFAULT_BASE_URL
+    from ..model.client import DEFAULT_BASE_URL
 
     url = httpx.URL((base_url or DEFAULT_BASE_URL).rstrip("/") + "/models")
     headers = {"Authorization": f"Bearer {api_key.get_secret_value()}"} if api_key else {}
@@ -668,10 +630,6 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(parts)
 
 
-def _summarize_in_thread(thread: Thread, settings: Settings) -> ThreadSummary:
-    return asyncio.run(summarize(thread, settings, engine="extractive"))
-
-
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": Problem, "description": "A bad option or combination of options."},
     401: {"model": Problem, "description": "An API key is required and was missing or wrong."},
@@ -733,7 +691,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(settings, model, limiter=RateLimiter(settings.rate_limit))
+        service = Service(
+            settings,
+            Runtime(settings, model=model),
+            limiter=RateLimiter(settings.rate_limit),
+            injected_model=model is not None,
+        )
         app.state.threadsum = service
         await service.start()
         sweeper = asyncio.create_task(service.resume_forever(), name="threadsum-batch-resume")
@@ -799,17 +762,11 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
                 "in any JSON input format) or text/plain (a pasted page)",
             )
         service = _service(request)
-        run = settings.model_copy(update=options)
-        engine, _ = resolve_engine(run)  # a bad engine choice fails before the body is read
+        run = settings.override(options)
+        engine = resolve_engine(run)  # a bad engine choice fails before the body is read
         body = await _read_body(request)
         thread = await asyncio.to_thread(read_thread, body, input_format, run)
-        if engine == "extractive":
-            # CPU-bound: off the event loop, so other requests and batches keep going.
-            summary = await asyncio.to_thread(_summarize_in_thread, thread, run)
-        else:
-            summary = await summarize(
-                thread, run, engine="llm", model=service.model_for(run), cache=service.cache
-            )
+        summary = await summarize(thread, run, engine=engine, runtime=service.runtime)
         return Response(render(summary, output), media_type=MEDIA_TYPES[output])
 
     @app.post(
@@ -835,7 +792,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
                 "(application/json) or JSON lines (application/x-ndjson)",
             )
         service = _service(request)
-        run = settings.model_copy(update=options)
+        run = settings.override(options)
         job_options = JobOptions.from_settings(run)
         body = await _read_body(request)
         items = await asyncio.to_thread(parse_body, body, max_items=settings.max_batch_items)

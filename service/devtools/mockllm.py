@@ -51,15 +51,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from .engines.extractive import MERGE_JACCARD, summarize_extractive
-from .errors import ThreadsumError
-from .ingest.tree import build_thread
-from .models import Citation, RawComment, RawThread
-from .models import Claim as SummaryClaim
-from .prompts import ParsedComment, parse_chunk
-from .sentences import split_sentences
-from .tokens import estimate_tokens
-from .validation import (
+from ..engines.extractive import MERGE_JACCARD, summarize_extractive
+from ..errors import ThreadsumError
+from ..ingest.tree import build_thread
+from ..models import Citation, RawComment, RawThread
+from ..models import Claim as SummaryClaim
+from ..prompts import ParsedComment, parse_chunk
+from ..text.sentences import split_sentences
+from ..text.tokens import estimate_tokens
+from ..validation import (
     MapClaim,
     MapCounter,
     MapRebuttal,

@@ -23,7 +23,7 @@ from typing import IO
 
 import httpx
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 
 MODEL_ALIAS = "gemma-3-270m"
 DEFAULT_CTX = 8192

@@ -72,14 +72,16 @@ import tenacity
 from pydantic import SecretStr
 from tenacity.wait import WaitBaseT
 
-from .errors import (
+from ..errors import (
     ModelAuthError,
     ModelError,
     ModelRequestError,
     ModelUnavailableError,
+    Transient,
     TruncatedError,
 )
-from .retrying import RetryAfterWait, Transient, default_wait, retry_after
+from ..retrying import RetryAfterWait, default_wait, retry_after
+from .modes import MODE_ORDER, ModeMemory, OutputMode
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -89,14 +91,11 @@ __all__ = [
     "OutputMode",
     "RetryAfterWait",
     "RetryPolicy",
-    "clear_resolved_modes",
     "default_wait",
 ]
 
 log = logging.getLogger("threadsum.llm")
 
-OutputMode = Literal["json_schema", "json_object", "tools", "text"]
-MODE_ORDER: Final[tuple[OutputMode, ...]] = ("json_schema", "json_object", "tools", "text")
 """The order ``auto`` tries the output modes in, strongest first."""
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
@@ -107,7 +106,6 @@ _EXCERPT_CHARS: Final = 300
 _TOOL_DESCRIPTION: Final = "Return the answer, as structured data matching the parameters."
 
 # (normalised base URL, model) -> the mode ``auto`` settled on, for the life of the process.
-_RESOLVED_MODES: dict[tuple[str, str], OutputMode] = {}
 
 # What an error body says when it refuses a mode's request fields rather than the request.
 _FORMAT_CUES: Final = (
@@ -128,11 +126,6 @@ _VALIDATION_WORDS: Final = re.compile(
     r"input should be|literal_error|extra_forbidden|not permitted|not allowed|validation",
     re.IGNORECASE,
 )
-
-
-def clear_resolved_modes() -> None:
-    """Forget every output mode ``auto`` has settled on in this process."""
-    _RESOLVED_MODES.clear()
 
 
 # --- results and policy ------------------------------------------------------------------------
@@ -246,6 +239,7 @@ class ModelClient:
         concurrency: int = 4,
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
+        modes: ModeMemory | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -267,7 +261,8 @@ class ModelClient:
             http_client=http_client,
         )
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._mode_key = (str(self._client.base_url).rstrip("/"), model)
+        self._modes = modes if modes is not None else ModeMemory()
+        self._server = str(self._client.base_url).rstrip("/")
         self._resolving: asyncio.Lock | None = None
         self._context_length: int | None = None
 
@@ -278,7 +273,7 @@ class ModelClient:
         """The output mode in use for this server and model, if known yet."""
         if self.output_mode != "auto":
             return self.output_mode
-        return _RESOLVED_MODES.get(self._mode_key)
+        return self._modes.get(self._server, self.model)
 
     async def aclose(self) -> None:
         """Close the HTTP client, if this client created it."""
@@ -320,7 +315,7 @@ class ModelClient:
                     status_code=refused.status,
                     body=_one_line(self._redact(refused.detail)),
                 ) from None
-        if self._mode_key in _RESOLVED_MODES:
+        if self._modes.get(self._server, self.model) is not None:
             return await self._complete_auto(request, schema_name, schema)
         # The first calls to a server find its mode one at a time, not all probing at once.
         if self._resolving is None:
@@ -331,7 +326,7 @@ class ModelClient:
     async def _complete_auto(
         self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
     ) -> Completion:
-        start = _RESOLVED_MODES.get(self._mode_key, MODE_ORDER[0])
+        start = self._modes.get(self._server, self.model) or MODE_ORDER[0]
         modes = MODE_ORDER[MODE_ORDER.index(start) :]
         for index, mode in enumerate(modes):
             try:
@@ -347,9 +342,8 @@ class ModelClient:
                     following,
                 )
                 continue
-            if _RESOLVED_MODES.get(self._mode_key) != mode:
+            if self._modes.remember(self._server, self.model, mode):
                 log.info("output mode for %s at %s: %s", self.model, self.base_url, mode)
-                _RESOLVED_MODES[self._mode_key] = mode
             return completion
         raise AssertionError("unreachable: text mode is never refused")  # pragma: no cover
 

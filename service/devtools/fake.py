@@ -79,6 +79,10 @@ class FakeModel:
     truncate_sentences_over: int | None = None  # … or with more sentences
     truncate_reduce_over: int | None = None  # … and for reduce calls with more claims
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    context: int | None = None  # what context_length() reports; None: not reported
+
+    async def context_length(self) -> int | None:
+        return self.context
 
     async def complete(
         self,

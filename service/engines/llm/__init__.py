@@ -21,13 +21,14 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ..cache import AnswerCache, cache_key, digest_json
-from ..chunker import MIN_BUDGET, chunk_thread
-from ..errors import ModelOutputError, PromptTruncatedError, TruncatedError, UsageError
-from ..grounding import cite
-from ..models import (
+from ...cache import AnswerCache, cache_key, digest_json
+from ...chunker import MIN_BUDGET, chunk_thread
+from ...errors import ModelOutputError, PromptTruncatedError, ReplyError, TruncatedError, UsageError
+from ...grounding import cite
+from ...model.protocol import ChatModel
+from ...models import (
     Chunk,
     ChunkSegment,
     Citation,
@@ -41,7 +42,7 @@ from ..models import (
     ThreadInfo,
     ThreadSummary,
 )
-from ..prompts import (
+from ...prompts import (
     Prompt,
     default_prompts_dir,
     load_prompt,
@@ -49,15 +50,14 @@ from ..prompts import (
     one_line,
     render_chunk,
 )
-from ..settings import Settings
-from ..tokens import estimate_tokens
-from ..validation import (
+from ...settings import Settings
+from ...text.tokens import estimate_tokens
+from ...validation import (
     MAP_SHAPE,
     REDUCE_SHAPE,
     MapClaim,
     MapReply,
     ReduceReply,
-    ReplyError,
     check_map,
     check_reduce,
     parse_reply,
@@ -69,38 +69,6 @@ MAX_CLAIMS = 20
 PROMPT_OVERHEAD = 700
 #: A reported prompt_tokens under this share of the estimate means the server cut the prompt.
 TRUNCATION_RATIO = 0.5
-
-
-class CompletionLike(Protocol):
-    """What the engine needs from a model answer (``service.llm.Completion``)."""
-
-    @property
-    def content(self) -> str: ...
-    @property
-    def finish_reason(self) -> str: ...
-    @property
-    def prompt_tokens(self) -> int: ...
-    @property
-    def completion_tokens(self) -> int: ...
-    @property
-    def mode(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-
-
-class ChatModel(Protocol):
-    """What the engine needs from a model (``service.llm.ModelClient`` or a fake)."""
-
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        schema_name: str,
-        schema: dict[str, Any],
-        max_tokens: int,
-        temperature: float = 0.0,
-        seed: int | None = None,
-    ) -> CompletionLike: ...
 
 
 MAP_SCHEMA = strict_schema(MapReply)

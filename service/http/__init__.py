@@ -1,0 +1,5 @@
+"""The HTTP face: a FastAPI app over the one core (:func:`create_app`, :func:`serve`)."""
+
+from .app import app_factory, create_app, serve
+
+__all__ = ["app_factory", "create_app", "serve"]

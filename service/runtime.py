@@ -1,0 +1,135 @@
+"""The :class:`Runtime`: the one builder and owner of the resources summaries share.
+
+A face (the CLI, the HTTP app, a batch runner, a Ray actor) opens one runtime and passes it to
+every :func:`~service.summarizer.summarize` call it makes. The runtime builds, on first use and
+then once, what those calls share:
+
+- answer caches, one per (folder, cache mode);
+- model clients, one per server, model, key and client settings, all sharing one
+  :class:`~service.model.modes.ModeMemory` (which output mode each server accepts);
+- the loaded prompt templates, once per prompts folder.
+
+Nothing else in the package builds a cache or a model client. Closing the runtime (it is an
+async context manager) closes what it built; what was handed in (``model``, ``cache``) stays
+the caller's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from .cache import AnswerCache
+from .model.modes import ModeMemory
+from .model.protocol import ChatModel
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .model.client import ModelClient
+    from .prompts import Prompt
+
+_ClientKey = tuple[str | None, str, str, str, float, int, int]
+
+
+class Runtime:
+    """Shared caches, model clients, output-mode memory and prompts for one face.
+
+    ``model`` replaces every model client the runtime would build (tests, embedding a custom
+    model); ``cache`` replaces every answer cache; ``modes`` shares what another runtime learned
+    about servers' output modes.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model: ChatModel | None = None,
+        cache: AnswerCache | None = None,
+        modes: ModeMemory | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.modes = modes if modes is not None else ModeMemory()
+        self._model = model
+        self._cache = cache
+        self._caches: dict[tuple[Path, str], AnswerCache] = {}
+        self._clients: dict[_ClientKey, ModelClient] = {}
+        self._prompts: dict[Path | None, dict[str, Prompt]] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every client and cache this runtime built (it can be opened again by use)."""
+        clients, self._clients = list(self._clients.values()), {}
+        caches, self._caches = list(self._caches.values()), {}
+        for client in clients:
+            await client.aclose()
+        for cache in caches:
+            cache.close()
+
+    def cache(self, settings: Settings | None = None) -> AnswerCache:
+        """The answer cache ``settings`` (default: the runtime's) describe."""
+        if self._cache is not None:
+            return self._cache
+        s = settings or self.settings
+        key = (s.cache_dir, s.cache)
+        found = self._caches.get(key)
+        if found is None:
+            found = self._caches[key] = AnswerCache(s.cache_dir, s.cache)
+        return found
+
+    def model(self, settings: Settings | None = None) -> ChatModel:
+        """The model ``settings`` (default: the runtime's) describe, built once and shared."""
+        if self._model is not None:
+            return self._model
+        return self.client(settings)
+
+    def client(self, settings: Settings | None = None) -> ModelClient:
+        """The HTTP model client ``settings`` describe (never the injected ``model``)."""
+        from .model.client import ModelClient, RetryPolicy
+
+        s = settings or self.settings
+        secret = s.api_key.get_secret_value() if s.api_key is not None else ""
+        key: _ClientKey = (
+            s.base_url,
+            s.model or "",
+            hashlib.sha256(secret.encode()).hexdigest(),
+            s.output_mode,
+            s.llm_timeout,
+            s.llm_attempts,
+            s.concurrency,
+        )
+        found = self._clients.get(key)
+        if found is None:
+            found = self._clients[key] = ModelClient(
+                retry=RetryPolicy(attempts=s.llm_attempts),
+                base_url=s.base_url,
+                model=s.model or "",
+                api_key=s.api_key,
+                output_mode=s.output_mode,
+                timeout=s.llm_timeout,
+                concurrency=s.concurrency,
+                modes=self.modes,
+            )
+        return found
+
+    def prompts(self, settings: Settings | None = None) -> dict[str, Prompt]:
+        """The LLM engine's prompt templates from ``settings.prompts_dir``, loaded once."""
+        from .engines.llm import load_engine_prompts
+
+        directory = (settings or self.settings).prompts_dir
+        found = self._prompts.get(directory)
+        if found is None:
+            found = self._prompts[directory] = load_engine_prompts(directory)
+        return found
