@@ -29,6 +29,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
+    ├── ServeError                      (500) a server cannot listen on its address
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
     Internal signals (caught where they are raised; they never reach a user):
@@ -192,6 +193,12 @@ class JobBusyError(ThreadsumError):
 
 class PromptTruncatedError(ModelError):
     """The server reported far fewer prompt tokens than were sent: it cut the prompt silently."""
+
+
+class ServeError(ThreadsumError):
+    """A server cannot listen on the address it was given (in use, not local, no permission)."""
+
+    status = 500
 
 
 class PromptError(ThreadsumError):

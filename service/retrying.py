@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import tenacity
@@ -64,3 +65,23 @@ class RetryAfterWait(tenacity.wait.wait_base):
 def default_wait(max_wait: float) -> RetryAfterWait:
     """``Retry-After`` up to ``max_wait``, else jittered exponential backoff up to it."""
     return RetryAfterWait(tenacity.wait_random_exponential(multiplier=0.5, max=max_wait), max_wait)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a call is retried.
+
+    ``wait`` replaces the whole wait strategy when given; ``None`` means :func:`default_wait`
+    (``Retry-After`` honoured up to ``max_wait``, else jittered exponential backoff). Tests pass
+    ``RetryPolicy(wait=tenacity.wait_none())`` so nothing sleeps.
+    """
+
+    attempts: int = 5
+    """Total tries per HTTP call, the first included."""
+    max_wait: float = 20.0
+    """Longest single wait in seconds, a server's ``Retry-After`` included."""
+    wait: WaitBaseT | None = None
+
+    def wait_strategy(self) -> WaitBaseT:
+        """The tenacity wait strategy this policy uses."""
+        return self.wait if self.wait is not None else default_wait(self.max_wait)

@@ -19,16 +19,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Final, Self
+
+from tenacity.wait import WaitBaseT
 
 from .cache import AnswerCache
 from .model.modes import ModeMemory
 from .model.protocol import ChatModel
+from .retrying import RetryPolicy
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .model.client import ModelClient
     from .prompts import Prompt
+
+FETCH_ATTEMPTS: Final = 3
+"""Tries per live-fetch request."""
+FETCH_MAX_WAIT: Final = 5.0
+"""Longest wait between live-fetch tries, a server's ``Retry-After`` included."""
 
 _ClientKey = tuple[str | None, str, str, str, float, int, int]
 
@@ -38,7 +46,8 @@ class Runtime:
 
     ``model`` replaces every model client the runtime would build (tests, embedding a custom
     model); ``cache`` replaces every answer cache; ``modes`` shares what another runtime learned
-    about servers' output modes.
+    about servers' output modes; ``wait`` replaces the wait between retries of every outbound
+    call (tests pass ``tenacity.wait_none()``, so nothing sleeps).
     """
 
     def __init__(
@@ -48,8 +57,12 @@ class Runtime:
         model: ChatModel | None = None,
         cache: AnswerCache | None = None,
         modes: ModeMemory | None = None,
+        wait: WaitBaseT | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self.wait = wait
+        #: How live fetches (HN, Reddit) are retried.
+        self.fetch_retry = RetryPolicy(attempts=FETCH_ATTEMPTS, max_wait=FETCH_MAX_WAIT, wait=wait)
         self.modes = modes if modes is not None else ModeMemory()
         self._model = model
         self._cache = cache
@@ -97,7 +110,7 @@ class Runtime:
 
     def client(self, settings: Settings | None = None) -> ModelClient:
         """The HTTP model client ``settings`` describe (never the injected ``model``)."""
-        from .model.client import ModelClient, RetryPolicy
+        from .model.client import ModelClient
 
         s = settings or self.settings
         secret = s.api_key.get_secret_value() if s.api_key is not None else ""
@@ -113,7 +126,7 @@ class Runtime:
         found = self._clients.get(key)
         if found is None:
             found = self._clients[key] = ModelClient(
-                retry=RetryPolicy(attempts=s.llm_attempts),
+                retry=RetryPolicy(attempts=s.llm_attempts, wait=self.wait),
                 base_url=s.base_url,
                 model=s.model or "",
                 api_key=s.api_key,

@@ -30,7 +30,6 @@ from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
 from service.errors import LimitError, UsageError
-from service.ingest import fetch
 from service.jobs import runner as batch
 from service.jobs.runner import (
     BatchItem,
@@ -276,8 +275,7 @@ def test_an_unexpected_exception_is_one_internal_error_record(
     assert "line 2 failed unexpectedly" in caplog.text
 
 
-def test_url_lines_are_fetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "RETRY_WAIT", tenacity.wait_none())
+def test_url_lines_are_fetched(tmp_path: Path) -> None:
     http = FIXTURES / "http"
     items = json.loads((http / "hn-firebase-8863.json").read_text(encoding="utf-8"))
     with respx.mock(assert_all_called=False) as mock:
@@ -288,7 +286,10 @@ def test_url_lines_are_fetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             side_effect=lambda request, i: httpx.Response(200, json=items.get(i))
         )
         code, records = _run_file(
-            tmp_path, [_line({"url": "https://news.ycombinator.com/item?id=8863"})], _extractive()
+            tmp_path,
+            [_line({"url": "https://news.ycombinator.com/item?id=8863"})],
+            _extractive(),
+            runtime=Runtime(wait=tenacity.wait_none()),
         )
     assert code == 0
     assert records[0]["summary"]["thread"]["id"] == "8863"

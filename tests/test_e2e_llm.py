@@ -17,8 +17,9 @@ from service.cli import main
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
 from service.grounding import check_summary
-from service.model.client import ModelClient, RetryPolicy
+from service.model.client import ModelClient
 from service.models import ThreadSummary
+from service.retrying import RetryPolicy
 from service.runtime import Runtime
 
 from .conftest import EXAMPLE_PAGE

@@ -1,6 +1,6 @@
 """Live fetching (service.ingest.fetch) against respx, replaying fixtures/http/.
 
-No test sleeps: ``RETRY_WAIT`` is ``wait_none()`` here. No test reaches the network: respx
+No test sleeps: the retry policy waits ``wait_none()`` here. No test reaches the network: respx
 answers every request, and conftest refuses any real connection.
 """
 
@@ -21,6 +21,7 @@ from service.errors import FetchError, LimitError, NotFoundError, UsageError
 from service.ingest import fetch
 from service.ingest.fetch import FetchTarget, fetch_thread, parse_target
 from service.models import RawThread
+from service.retrying import RetryPolicy
 from service.settings import Settings
 
 from .conftest import FIXTURES
@@ -41,9 +42,7 @@ def _load(name: str) -> Any:
     return json.loads((HTTP / name).read_text(encoding="utf-8"))
 
 
-@pytest.fixture(autouse=True)
-def _no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "RETRY_WAIT", tenacity.wait_none())
+NO_WAIT = RetryPolicy(attempts=fetch.ATTEMPTS, wait=tenacity.wait_none())
 
 
 @pytest.fixture
@@ -72,8 +71,13 @@ def firebase(mock: respx.MockRouter, firebase_items: dict[str, Any]) -> respx.Ro
     return mock.get(url__regex=FIREBASE_ITEM).mock(side_effect=item)
 
 
-def _run(target: FetchTarget, settings: Settings, client: httpx.AsyncClient | None = None) -> Any:
-    return asyncio.run(fetch_thread(target, settings, client))
+def _run(
+    target: FetchTarget,
+    settings: Settings,
+    client: httpx.AsyncClient | None = None,
+    retry: RetryPolicy = NO_WAIT,
+) -> Any:
+    return asyncio.run(fetch_thread(target, settings, client, retry=retry))
 
 
 def _ids(raw: RawThread) -> set[str]:
@@ -194,7 +198,7 @@ def test_hn_with_a_client_of_the_callers(
 
     async def go() -> RawThread:
         async with httpx.AsyncClient(headers={"User-Agent": "someone-else"}) as client:
-            return await fetch_thread(HN, settings, client)
+            return await fetch_thread(HN, settings, client, retry=NO_WAIT)
 
     raw = asyncio.run(go())
 
@@ -267,7 +271,7 @@ def test_hn_firebase_crawl_is_bounded_and_breadth_first(
 
     async def go() -> RawThread:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await fetch_thread(HN, settings, client)
+            return await fetch_thread(HN, settings, client, retry=NO_WAIT)
 
     raw = asyncio.run(go())
 
@@ -405,16 +409,15 @@ def test_429_then_200_is_retried(mock: respx.MockRouter, settings: Settings) -> 
     assert route.call_count == 2
 
 
-def test_retry_after_is_honoured_and_capped(
-    mock: respx.MockRouter, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_retry_after_is_honoured_and_capped(mock: respx.MockRouter, settings: Settings) -> None:
     waits: list[float] = []
+    real = fetch.DEFAULT_RETRY.wait_strategy()
 
     def spy(state: tenacity.RetryCallState) -> float:
-        waits.append(float(fetch.DEFAULT_RETRY_WAIT(state)))
+        waits.append(float(real(state)))
         return 0.0
 
-    monkeypatch.setattr(fetch, "RETRY_WAIT", spy)
+    spying = RetryPolicy(attempts=fetch.ATTEMPTS, wait=spy)
     mock.get(REDDIT_URL).mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "2"}),
@@ -423,25 +426,26 @@ def test_retry_after_is_honoured_and_capped(
         ]
     )
 
-    _run(REDDIT, settings)
+    _run(REDDIT, settings, retry=spying)
 
     assert waits == [2.0, fetch.RETRY_AFTER_CAP]
 
 
 def test_backoff_without_retry_after_stays_under_the_cap(
-    mock: respx.MockRouter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    mock: respx.MockRouter, settings: Settings
 ) -> None:
     waits: list[float] = []
+    real = fetch.DEFAULT_RETRY.wait_strategy()
 
     def spy(state: tenacity.RetryCallState) -> float:
-        waits.append(float(fetch.DEFAULT_RETRY_WAIT(state)))
+        waits.append(float(real(state)))
         return 0.0
 
-    monkeypatch.setattr(fetch, "RETRY_WAIT", spy)
+    spying = RetryPolicy(attempts=fetch.ATTEMPTS, wait=spy)
     route = mock.get(REDDIT_URL).respond(502)
 
     with pytest.raises(FetchError):
-        _run(REDDIT, settings)
+        _run(REDDIT, settings, retry=spying)
     assert route.call_count == fetch.ATTEMPTS
     assert waits  # tenacity also computes a wait after the last attempt, then stops
     assert all(0 <= w <= fetch.RETRY_AFTER_CAP for w in waits)
@@ -548,7 +552,7 @@ def test_oversize_stream_without_length_stops_reading() -> None:
 
     async def go() -> RawThread:
         async with httpx.AsyncClient(transport=transport) as client:
-            return await fetch_thread(REDDIT, settings, client)
+            return await fetch_thread(REDDIT, settings, client, retry=NO_WAIT)
 
     with pytest.raises(LimitError, match="over the limit of 10000 bytes"):
         asyncio.run(go())
@@ -571,7 +575,7 @@ def test_a_slow_drip_hits_the_whole_request_deadline() -> None:
 
     async def go() -> RawThread:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await fetch_thread(REDDIT, settings, client)
+            return await fetch_thread(REDDIT, settings, client, retry=NO_WAIT)
 
     with pytest.raises(FetchError, match=r"timed out after 0\.01s \(3 attempts\)"):
         asyncio.run(go())

@@ -31,15 +31,9 @@ from service.errors import (
     TruncatedError,
 )
 from service.model import client as llm
-from service.model.client import (
-    Completion,
-    ModelClient,
-    OutputMode,
-    RetryAfterWait,
-    RetryPolicy,
-    default_wait,
-)
-from service.model.modes import ModeMemory
+from service.model.client import Completion, ModelClient
+from service.model.modes import ModeMemory, OutputMode
+from service.retrying import RetryAfterWait, RetryPolicy, default_wait
 
 from .conftest import FIXTURES
 

@@ -23,8 +23,9 @@ from service.devtools.mockllm import map_answer
 from service.devtools.synthetic import synthetic_thread
 from service.errors import PromptTruncatedError, UsageError
 from service.grounding import check_summary
-from service.model.client import ModelClient, RetryPolicy
+from service.model.client import ModelClient
 from service.models import ThreadSummary
+from service.retrying import RetryPolicy
 from service.runtime import Runtime
 
 from .conftest import EXAMPLE_PAGE, FIXTURES

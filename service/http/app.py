@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-import httpx
 import uvicorn
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -446,7 +445,7 @@ class Service:
             now = time.monotonic()
             if now - self.ready.at < READY_CACHE_S:
                 return self.ready.problem
-            problem = await _probe_models(self.settings.base_url, self.settings.api_key)
+            problem = await self.runtime.client(self.settings).ping(READY_TIMEOUT_S)
             self.ready = _Ready(time.monotonic(), problem)
             return problem
 
@@ -505,31 +504,6 @@ class Service:
                 await self.resume()
             except ThreadsumError as e:
                 log.warning("resuming batches: %s", e)
-
-
-async def _probe_models(base_url: str | None, api_key: SecretStr | None) -> str | None:
-    """``GET {base_url}/models`` with a short timeout; ``None`` if it answers 2xx, else why not.
-
-    ``ModelClient.context_length()`` swallows failures (it is best effort by design), so the
-    probe asks directly. ``/readyz`` is open, so the answer names no URL; the log does (without
-    user info or query). The key goes in a header only.
-    """
-    from ..model.client import DEFAULT_BASE_URL
-
-    url = httpx.URL((base_url or DEFAULT_BASE_URL).rstrip("/") + "/models")
-    headers = {"Authorization": f"Bearer {api_key.get_secret_value()}"} if api_key else {}
-    try:
-        async with httpx.AsyncClient(timeout=READY_TIMEOUT_S) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.HTTPError as e:
-        problem = f"the model server does not answer ({type(e).__name__})"
-    else:
-        if response.is_success:
-            return None
-        problem = f"the model server answered HTTP {response.status_code}"
-    public = url.copy_with(username=None, password=None, query=None)
-    log.warning("not ready: GET %s: %s", public, problem)
-    return problem
 
 
 # --- request helpers -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError, TooLargeError, UsageError
 from ..models import RawThread, Thread
+from ..retrying import RetryPolicy
 from ..settings import Settings
 from .detect import FORMATS, decode, detect, load_json
 from .tree import build_thread
@@ -101,9 +102,16 @@ def _read_source(target: str, max_bytes: int) -> bytes:
 
 
 async def load_thread_async(
-    target: str, fmt: str = "auto", settings: Settings | None = None
+    target: str,
+    fmt: str = "auto",
+    settings: Settings | None = None,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> Thread:
-    """Load a thread from a path, ``-`` (stdin), or an HN/Reddit URL or HN item id."""
+    """Load a thread from a path, ``-`` (stdin), or an HN/Reddit URL or HN item id.
+
+    ``retry`` says how live fetches are retried (default: the fetcher's own policy).
+    """
     from .fetch import fetch_thread, parse_target
 
     settings = settings or Settings()
@@ -117,7 +125,7 @@ async def load_thread_async(
     if fetchable is not None:
         if fmt not in ("auto",):
             raise UsageError("--format applies to files and standard input, not to URLs")
-        raw = await fetch_thread(fetchable, settings)
+        raw = await fetch_thread(fetchable, settings, retry=retry)
         return _check(raw, settings)
     content = await asyncio.to_thread(_read_source, target, settings.max_bytes)
     return read_thread(content, fmt, settings)

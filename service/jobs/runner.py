@@ -67,6 +67,7 @@ from ..files import write_atomic
 from ..ingest import load_thread_async, read_thread
 from ..ingest.detect import decode, detect_json, load_json
 from ..models import Thread, ThreadSummary
+from ..retrying import RetryPolicy
 from ..runtime import Runtime
 from ..settings import CacheMode, InvalidPolicy, OutputModeName, Settings
 from ..summarizer import ResolvedEngine, resolve_engine, summarize
@@ -314,7 +315,7 @@ def error_record(key: str, line: int, error: BaseException) -> str:
     return _dumps({"key": key, "line": line, "status": "error", "error": err})
 
 
-async def _load(source: _Source, settings: Settings) -> Thread:
+async def _load(source: _Source, settings: Settings, retry: RetryPolicy | None) -> Thread:
     if source.kind != "url":
         return await asyncio.to_thread(read_thread, source.content, source.fmt, settings)
     from ..ingest.fetch import parse_target
@@ -322,7 +323,7 @@ async def _load(source: _Source, settings: Settings) -> Thread:
     target = parse_target(source.content)
     if target is None:  # never a file path: lines come from untrusted bodies too
         raise UsageError(f"not a thread URL: {_one_line(source.content)[:200]}")
-    return await load_thread_async(target.url, source.fmt, settings)
+    return await load_thread_async(target.url, source.fmt, settings, retry=retry)
 
 
 async def summarize_item(
@@ -337,7 +338,8 @@ async def summarize_item(
         raise TooLargeError(
             f"the line is {len(content)} bytes, over the limit of {settings.max_bytes}"
         )
-    thread = await _load(_read_line(content), settings)
+    retry = runtime.fetch_retry if runtime is not None else None
+    thread = await _load(_read_line(content), settings, retry)
     return await summarize(thread, settings, engine=engine, runtime=runtime)
 
 
@@ -905,6 +907,7 @@ async def run_batch_file(
     concurrency: int,
     resume: bool,
     progress: Callable[[int, int, int], None] | None = None,
+    runtime: Runtime | None = None,
 ) -> int:
     """Summarise every line of ``in_path`` into ``out_path``; the exit code (0, or 3 if any failed).
 
@@ -946,7 +949,14 @@ async def run_batch_file(
             if progress is not None:
                 progress(status.done, status.total, status.failed)
 
-        status = await run_job(store, job_id, settings, concurrency=concurrency, on_progress=report)
+        status = await run_job(
+            store,
+            job_id,
+            settings,
+            concurrency=concurrency,
+            on_progress=report,
+            runtime=runtime,
+        )
         if status.status != "done":
             raise UsageError(f"the batch in {state} was {status.status}; delete it to start over")
         await asyncio.to_thread(write_results, store, job_id, out_path)

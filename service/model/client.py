@@ -70,7 +70,6 @@ import httpx
 import openai
 import tenacity
 from pydantic import SecretStr
-from tenacity.wait import WaitBaseT
 
 from ..errors import (
     ModelAuthError,
@@ -80,7 +79,7 @@ from ..errors import (
     Transient,
     TruncatedError,
 )
-from ..retrying import RetryAfterWait, default_wait, retry_after
+from ..retrying import RetryAfterWait, RetryPolicy, retry_after
 from .modes import MODE_ORDER, ModeMemory, OutputMode
 
 __all__ = [
@@ -90,8 +89,6 @@ __all__ = [
     "ModelClient",
     "OutputMode",
     "RetryAfterWait",
-    "RetryPolicy",
-    "default_wait",
 ]
 
 log = logging.getLogger("threadsum.llm")
@@ -144,26 +141,6 @@ class Completion:
     """The output mode that produced this answer."""
     model: str
     """The model name the server reported (the configured one when it reported none)."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a call is retried.
-
-    ``wait`` replaces the whole wait strategy when given; ``None`` means :func:`default_wait`
-    (``Retry-After`` honoured up to ``max_wait``, else jittered exponential backoff). Tests pass
-    ``RetryPolicy(wait=tenacity.wait_none())`` so nothing sleeps.
-    """
-
-    attempts: int = 5
-    """Total tries per HTTP call, the first included."""
-    max_wait: float = 20.0
-    """Longest single wait in seconds, a server's ``Retry-After`` included."""
-    wait: WaitBaseT | None = None
-
-    def wait_strategy(self) -> WaitBaseT:
-        """The tenacity wait strategy this policy uses."""
-        return self.wait if self.wait is not None else default_wait(self.max_wait)
 
 
 # --- internal failures -------------------------------------------------------------------------
@@ -346,6 +323,23 @@ class ModelClient:
                 log.info("output mode for %s at %s: %s", self.model, self.base_url, mode)
             return completion
         raise AssertionError("unreachable: text mode is never refused")  # pragma: no cover
+
+    async def ping(self, timeout: float = 3.0) -> str | None:
+        """``None`` when the server answers ``GET /models`` with a 2xx; else why not.
+
+        The readiness probe: one try, a short timeout, no retries. The reason names neither
+        the URL nor the key (``/readyz`` is open); the log names the URL without credentials.
+        """
+        try:
+            await self._client.with_options(timeout=timeout).models.with_raw_response.list()
+        except openai.APIStatusError as exc:
+            problem = f"the model server answered HTTP {exc.status_code}"
+        except openai.APIConnectionError as exc:  # timeouts included
+            problem = f"the model server does not answer ({type(exc.__cause__ or exc).__name__})"
+        else:
+            return None
+        log.warning("not ready: GET %s/models: %s", self.base_url, problem)
+        return problem
 
     async def context_length(self) -> int | None:
         """The model's context window in tokens, as ``GET /models`` reports it; else ``None``.

@@ -12,9 +12,10 @@ or holds fewer live comments than the story's ``descendants``, the tree is crawl
 instead (breadth-first by ``kids``, ``fetch_concurrency`` requests at a time) and the thread gets
 a warning saying so. Reddit: one request to the post's ``.json`` endpoint.
 
-Retries: connection errors, timeouts, 408, 429 and 5xx are retried, ``ATTEMPTS`` tries in all,
-waiting by :data:`RETRY_WAIT`: the server's ``Retry-After`` capped at ``RETRY_AFTER_CAP`` seconds,
-else jittered exponential backoff. Tests set ``RETRY_WAIT = tenacity.wait_none()`` and never sleep.
+Retries: connection errors, timeouts, 408, 429 and 5xx are retried as the caller's
+:class:`~service.retrying.RetryPolicy` says (default :data:`DEFAULT_RETRY`: ``ATTEMPTS`` tries,
+the server's ``Retry-After`` capped at ``RETRY_AFTER_CAP`` seconds, else jittered exponential
+backoff). Tests pass ``RetryPolicy(wait=tenacity.wait_none())`` and never sleep.
 
 Re-record the HTTP fixtures of the tests (``fixtures/http/``) against the live APIs with::
 
@@ -38,7 +39,6 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 import tenacity
-from tenacity.wait import WaitBaseT
 
 from ...errors import (
     FetchError,
@@ -50,15 +50,14 @@ from ...errors import (
     UsageError,
 )
 from ...models import RawThread
-from ...retrying import RetryAfterWait, retry_after
+from ...retrying import RetryPolicy, retry_after
 from ...settings import Settings
 from .. import hn_algolia, hn_firebase, reddit
 
 __all__ = [
     "ATTEMPTS",
-    "DEFAULT_RETRY_WAIT",
+    "DEFAULT_RETRY",
     "RETRY_AFTER_CAP",
-    "RETRY_WAIT",
     "FetchTarget",
     "RetryAfterWait",
     "fetch_thread",
@@ -159,11 +158,8 @@ def parse_target(target: str) -> FetchTarget | None:
 # --- retries -----------------------------------------------------------------------------------
 
 
-DEFAULT_RETRY_WAIT: Final[WaitBaseT] = RetryAfterWait(
-    tenacity.wait_random_exponential(multiplier=0.5, max=RETRY_AFTER_CAP), cap=RETRY_AFTER_CAP
-)
-RETRY_WAIT: WaitBaseT = DEFAULT_RETRY_WAIT
-"""The wait between attempts, read at each request. Tests set ``tenacity.wait_none()``."""
+DEFAULT_RETRY: Final = RetryPolicy(attempts=ATTEMPTS, max_wait=RETRY_AFTER_CAP)
+"""How live fetches are retried unless the caller says otherwise."""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -177,9 +173,12 @@ def _one_line(exc: BaseException) -> str:
 class _Fetcher:
     """GETs JSON with retries, a size cap and error mapping, over one client and one semaphore."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: Settings, retry: RetryPolicy = DEFAULT_RETRY
+    ) -> None:
         self.client = client
         self.settings = settings
+        self.retry = retry
         self.headers = {"User-Agent": settings.user_agent, "Accept": "application/json"}
         self.semaphore = asyncio.Semaphore(settings.fetch_concurrency)
 
@@ -200,8 +199,8 @@ class _Fetcher:
             )
 
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(ATTEMPTS),
-            wait=RETRY_WAIT,
+            stop=tenacity.stop_after_attempt(max(1, self.retry.attempts)),
+            wait=self.retry.wait_strategy(),
             retry=tenacity.retry_if_exception_type(Transient),
             before_sleep=log_retry,
             reraise=True,
@@ -439,7 +438,11 @@ def _new_client(settings: Settings) -> httpx.AsyncClient:
 
 
 async def fetch_thread(
-    target: FetchTarget, settings: Settings, client: httpx.AsyncClient | None = None
+    target: FetchTarget,
+    settings: Settings,
+    client: httpx.AsyncClient | None = None,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> RawThread:
     """Fetch ``target`` live and parse it into a :class:`RawThread` (not yet checked).
 
@@ -452,7 +455,7 @@ async def fetch_thread(
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(_new_client(settings))
-        fetcher = _Fetcher(client, settings)
+        fetcher = _Fetcher(client, settings, retry or DEFAULT_RETRY)
         if target.source == "hn":
             return await _fetch_hn(fetcher, target.id)
         return await _fetch_reddit(fetcher, target)
