@@ -18,10 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import socket
 import sqlite3
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -29,27 +26,13 @@ from typing import Any
 import diskcache
 
 from .errors import CacheError, CacheMissError
+from .leases import holder_died, new_owner_token
 from .settings import CacheMode
 
 LOCK_TTL = 600.0
 POLL_S = 0.05
 
 Value = dict[str, Any]
-_HOST = socket.gethostname()
-
-
-def _holder_died(token: str) -> bool:
-    """True when a lock's holder was a process on this host that no longer exists."""
-    parts = token.split(":")
-    if len(parts) < 3 or ":".join(parts[:-2]) != _HOST:
-        return False
-    try:
-        os.kill(int(parts[-2]), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, ValueError):
-        return False
-    return False
 
 
 def cache_key(
@@ -200,13 +183,13 @@ class AnswerCache:
         if self._cache is None:
             return await call(), False
         lock = f"lock:{key}"
-        token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+        token = new_owner_token()
         waited = False
         while not self._cache.add(lock, token, expire=LOCK_TTL):
             waited = True
             await asyncio.sleep(POLL_S)
             holder = self._cache.get(lock)
-            if isinstance(holder, str) and _holder_died(holder):
+            if holder_died(holder):
                 with self._cache.transact():
                     if self._cache.get(lock) == holder:
                         self._cache.delete(lock)
