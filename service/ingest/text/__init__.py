@@ -1,0 +1,72 @@
+"""Parse the ``text`` format: a thread copied from a web page as plain text.
+
+Two page shapes are read. Which one a page is decides how comments are delimited:
+
+* **Bullet pages** (``fixtures/threads/hn-comment-page.txt``): nesting is shown by indentation
+  and the bullets ``•``, ``◦``, ``▪``, ``‣``. A bullet at indentation *i* starts a comment whose
+  text column is where its text begins (normally *i + 2*); un-bulleted lines at that column
+  continue it. The bullet replies to the nearest open comment whose text column is at most *i*.
+  Un-bulleted comments at the outer level have no visible boundaries, so they are guessed:
+  ``Comment by X`` starts a focused comment that is its first paragraph only (the outer-level
+  paragraphs after it are its replies); after that, outer-level paragraphs are grouped into one
+  comment until a reply block or a ``N replies →`` marker has followed it.
+* **Hacker News pages** (copied from news.ycombinator.com): each comment starts with a header
+  ``user 3 hours ago | parent | next [–]`` and owns every line up to the next header; bullets
+  there are text. Depth comes from the headers' indentation when it varies. Copies usually have
+  none, so it comes from HN's links instead: no ``parent`` is top level; no ``prev`` means the
+  first reply to the comment just above; ``prev`` means a later sibling of a comment on the path
+  above (exact for replies to top-level comments; deeper ones go under the nearest ancestor that
+  is certain).
+
+Metadata lines (``Comment by X``, ``2 days ago``, ``3 replies →``, HN links and page chrome) are
+used and dropped. Every other non-blank line ends up in exactly one comment: stripped, less its
+nesting bullet, with any indentation deeper than its comment's text column kept. Every guess is
+reported in :attr:`RawThread.warnings`, one line per kind of guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ...models import RawThread
+from .builder import Builder
+from .lines import classify, hn_header
+from .pages import BulletBuilder, HnBuilder
+
+__all__ = ["parse"]
+
+
+def parse(text: str) -> RawThread:
+    """Read a thread copied from a web page as plain text (format ``text``).
+
+    Pure and total: any string gives a :class:`RawThread` (one with no comments when the text
+    has no content lines; :func:`~service.ingest.tree.build_thread` rejects that). Comment ids
+    are ``t1, t2, …`` in order of appearance; the thread id is ``text-`` and 12 hex digits of
+    the SHA-256 of ``text``.
+    """
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    hn_page = any(hn_header(line.strip()) is not None for line in raw_lines)
+    lines = [classify(line, hn_page) for line in raw_lines]
+    builder: Builder
+    if hn_page:
+        indents = {line.indent for line in lines if line.kind == "hn"}
+        builder = HnBuilder(indented=len(indents) > 1)
+    else:
+        base = min((line.indent for line in lines if line.kind == "content"), default=0)
+        builder = BulletBuilder(base)
+    for line in lines:
+        builder.feed(line)
+    comments, warnings = builder.finish()
+    # The id hashes the normalised text, so the same page pasted with CRLF keeps its id.
+    normalised = "\n".join(
+        line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ).strip()
+    digest = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return RawThread(
+        id=f"text-{digest}",
+        source="text",
+        format="text",
+        comments=comments,
+        warnings=warnings,
+        unloaded=builder.unloaded,
+    )
