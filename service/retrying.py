@@ -1,21 +1,27 @@
-"""What both outbound clients (live fetching, the model) share about retrying.
+"""Retrying, written once for both outbound clients (live fetching, the model).
 
-Each client owns its tenacity loop; this module holds the pieces that would otherwise be written
-twice: the internal "try again" signal, reading ``Retry-After``, and the wait that honours it.
+:func:`call_with_retries` is the one tenacity loop: an attempt that raises
+:class:`~service.errors.Transient` is tried again as a :class:`RetryPolicy` says, and exhausted
+retries become the caller's own project error. Here too: reading ``Retry-After`` and the wait that
+honours it. Policies are always passed in; tests pass ``RetryPolicy(wait=tenacity.wait_none())``.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import tenacity
 from tenacity.wait import WaitBaseT
 
 from .errors import Transient
+
+T = TypeVar("T")
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -85,3 +91,46 @@ class RetryPolicy:
     def wait_strategy(self) -> WaitBaseT:
         """The tenacity wait strategy this policy uses."""
         return self.wait if self.wait is not None else default_wait(self.max_wait)
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    target: str,
+    log: logging.Logger,
+    on_exhausted: Callable[[Transient, int], Exception],
+) -> T:
+    """Await ``attempt()`` until it returns, trying again while it raises ``Transient``.
+
+    Tries at most ``policy.attempts`` times, waiting ``policy.wait_strategy()`` in between and
+    logging each retry at info on ``log`` as "retrying ``target`` …". Any other exception
+    passes through at once. When the tries run out, raises ``on_exhausted(last, tries)`` (the
+    last ``Transient`` and how many tries were made) in place of the ``Transient``.
+    """
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        log.info(
+            "retrying %s in %.1fs after attempt %d: %s",
+            target,
+            state.upcoming_sleep,
+            state.attempt_number,
+            exc,
+        )
+
+    retrying = tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
+        wait=policy.wait_strategy(),
+        retry=tenacity.retry_if_exception_type(Transient),
+        before_sleep=log_retry,
+        reraise=True,
+    )
+    try:
+        async for try_ in retrying:
+            with try_:
+                return await attempt()
+    except Transient as exc:
+        tries = retrying.statistics.get("attempt_number", 1)
+        raise on_exhausted(exc, tries) from None
+    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

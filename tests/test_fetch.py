@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,11 +23,12 @@ import tenacity
 from service.errors import FetchError, LimitError, NotFoundError, UsageError
 from service.ingest import fetch
 from service.ingest.fetch import FetchTarget, fetch_thread, parse_target
+from service.ingest.fetch.record import record
 from service.models import RawThread
 from service.retrying import RetryPolicy
 from service.settings import Settings
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 
 HTTP = FIXTURES / "http"
 UA = "threadsum-tests/1.0 (+https://example.invalid)"
@@ -158,11 +162,18 @@ def test_unsupported_urls_are_usage_errors(url: str) -> None:
     assert "supported: news.ycombinator.com item URLs, reddit comment URLs" in str(info.value)
 
 
-def test_unsupported_url_message_hides_credentials() -> None:
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://me:hunter2@example.com/thread?id=1", "https://example.com/thread?id=1"),
+        ("https://me:hunter2@[::1/thread", "https://[::1/thread"),  # not even a valid URL
+    ],
+)
+def test_unsupported_url_message_hides_credentials(url: str, shown: str) -> None:
     with pytest.raises(UsageError) as info:
-        parse_target("https://me:hunter2@example.com/thread?id=1")
+        parse_target(url)
     assert "hunter2" not in str(info.value)
-    assert "https://example.com/thread?id=1" in str(info.value)
+    assert shown in str(info.value)
 
 
 def test_target_urls() -> None:
@@ -580,3 +591,35 @@ def test_a_slow_drip_hits_the_whole_request_deadline() -> None:
     with pytest.raises(FetchError, match=r"timed out after 0\.01s \(3 attempts\)"):
         asyncio.run(go())
     assert requests == fetch.ATTEMPTS
+
+
+# --- recording fixtures ------------------------------------------------------------------------
+
+
+def test_record_saves_the_raw_responses(
+    mock: respx.MockRouter, firebase: respx.Route, settings: Settings, tmp_path: Path
+) -> None:
+    mock.get(ALGOLIA_URL).respond(json=_load("hn-algolia-8863.json"))
+
+    written = asyncio.run(record(HN, tmp_path / "out", settings, retry=NO_WAIT))
+
+    assert [p.name for p in written] == ["hn-algolia-8863.json", "hn-firebase-8863.json"]
+    assert json.loads(written[0].read_text(encoding="utf-8")) == _load("hn-algolia-8863.json")
+    items = json.loads(written[1].read_text(encoding="utf-8"))
+    assert set(items) == {"8863", *ALL_HN_COMMENTS}
+    assert written[1].read_text(encoding="utf-8").endswith("}\n")
+
+
+def test_the_recorder_runs_as_a_module(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "service.ingest.fetch", "--record"]
+    result = subprocess.run(
+        [*command, "https://example.com/thread/1", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unsupported URL: https://example.com/thread/1")
+    assert not list(tmp_path.iterdir())

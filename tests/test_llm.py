@@ -30,9 +30,8 @@ from service.errors import (
     ModelUnavailableError,
     TruncatedError,
 )
-from service.model import client as llm
 from service.model.client import Completion, ModelClient
-from service.model.modes import ModeMemory, OutputMode
+from service.model.modes import TOOL_DESCRIPTION, ModeMemory, OutputMode
 from service.retrying import RetryAfterWait, RetryPolicy, default_wait
 
 from .conftest import FIXTURES
@@ -634,7 +633,7 @@ def test_tools_mode_request_and_answer(chat: respx.Route) -> None:
             "type": "function",
             "function": {
                 "name": "map_reply",
-                "description": llm._TOOL_DESCRIPTION,
+                "description": TOOL_DESCRIPTION,
                 "parameters": SCHEMA,
             },
         }
@@ -990,3 +989,27 @@ def test_a_refusal_named_only_in_param_counts(chat: respx.Route) -> None:
     chat.mock(side_effect=[httpx.Response(400, json=body), _ok()])
 
     assert _complete(_client()).mode == "json_object"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("http://me:hunter2@model.test/v1?api-key=hunter2#x", "http://model.test/v1"),
+        ("http://[::1]:8080/v1/", "http://[::1]:8080/v1"),
+    ],
+    ids=["credentials-and-query", "ipv6"],
+)
+def test_messages_name_the_server_without_credentials(
+    base_url: str, shown: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = _client(base_url=base_url, retry=RetryPolicy(attempts=2, wait=tenacity.wait_none()))
+    caplog.set_level(logging.INFO, logger="threadsum.llm")
+    with respx.mock(assert_all_called=False) as router:
+        router.post(url__regex=r"/v1/chat/completions").mock(return_value=_error(503, "busy"))
+        with pytest.raises(ModelUnavailableError) as caught:
+            _complete(client)
+
+    assert client.base_url == shown
+    assert str(caught.value).startswith(f"the model server at {shown} is unavailable")
+    assert "hunter2" not in repr(client)
+    assert all("hunter2" not in r.getMessage() for r in caplog.records)
