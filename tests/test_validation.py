@@ -71,10 +71,11 @@ def test_check_map_drops_unknown_ids_duplicates_and_empty_items() -> None:
 
 
 def test_check_reduce_repairs_and_reports() -> None:
-    reply, errors = check_reduce(
+    checked = check_reduce(
         {"overview": "o", "claims": [{"statement": "S", "merges": ["m1", "m9", "m1"]}]},
         ["m1", "m2"],
     )
+    reply, errors = checked.reply, checked.errors
     assert [c.merges for c in reply.claims] == [["m1"]]
     assert any("m9" in e for e in errors) and any("m2" in e for e in errors)
 
