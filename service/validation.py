@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ReplyError
+from .text.wording import one_line
 
 
 class _Strict(BaseModel):
@@ -171,7 +172,7 @@ def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
     for i, claim in enumerate(reply.claims, start=1):
         where = f"claims[{i}]"
         evidence = keep(claim.evidence, f"{where}.evidence")
-        statement = " ".join(claim.statement.split())
+        statement = one_line(claim.statement)
         if not statement or not evidence:
             out.errors.append(f"{where}: a claim needs a statement and at least one valid id")
             continue
