@@ -3,8 +3,9 @@
 ``parse_reply`` turns reply text into JSON (tolerating code fences and prose around it, as
 ``text`` mode needs). ``check_map`` validates a map reply against :class:`MapReply` and then
 grounds it: every cited sentence id must exist in the chunk (context comments cannot be cited),
-duplicates go, items left with no evidence go. What cannot be kept is reported as errors that
-can be sent back to the model (the re-ask), and counted as dropped citations.
+duplicates go, items left with no evidence go. ``check_reduce`` checks that a reduce reply merges
+every input id exactly once. Both return a :class:`Checked` reply: what could be kept, and as
+errors what could not, ready to be sent back to the model in a re-ask.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ReplyError
+from .text.wording import one_line
 
 
 class _Strict(BaseModel):
@@ -131,16 +133,19 @@ def _schema_errors(e: ValidationError) -> list[str]:
     return out
 
 
+Reply = TypeVar("Reply", bound=BaseModel)
+
+
 @dataclass
-class Grounded:
-    """A map reply with every citation checked, ids still chunk-local."""
+class Checked(Generic[Reply]):
+    """A reply with what could not be kept taken out; ``errors`` say what and why."""
 
-    reply: MapReply
+    reply: Reply
     errors: list[str] = field(default_factory=list)
-    dropped: int = 0
+    dropped: int = 0  # citations of ids that are not in the data
 
 
-def check_map(value: Any, valid_ids: set[str]) -> Grounded:
+def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
     """Validate a parsed map reply; keep what is grounded, report the rest.
 
     Raises :class:`ReplyError` when the reply does not fit the schema at all.
@@ -149,7 +154,7 @@ def check_map(value: Any, valid_ids: set[str]) -> Grounded:
         reply = MapReply.model_validate(value)
     except ValidationError as e:
         raise ReplyError(_schema_errors(e)) from None
-    out = Grounded(MapReply(claims=[]))
+    out = Checked(MapReply(claims=[]))
 
     def keep(ids: list[str], where: str) -> list[str]:
         kept: list[str] = []
@@ -167,7 +172,7 @@ def check_map(value: Any, valid_ids: set[str]) -> Grounded:
     for i, claim in enumerate(reply.claims, start=1):
         where = f"claims[{i}]"
         evidence = keep(claim.evidence, f"{where}.evidence")
-        statement = " ".join(claim.statement.split())
+        statement = one_line(claim.statement)
         if not statement or not evidence:
             out.errors.append(f"{where}: a claim needs a statement and at least one valid id")
             continue
@@ -201,7 +206,7 @@ def check_map(value: Any, valid_ids: set[str]) -> Grounded:
     return out
 
 
-def check_reduce(value: Any, input_ids: list[str]) -> tuple[ReduceReply, list[str]]:
+def check_reduce(value: Any, input_ids: list[str]) -> Checked[ReduceReply]:
     """Validate a reduce reply: every input id merged exactly once, none invented.
 
     Ids the model forgot become claims of their own; invented ids are dropped; each is
@@ -230,4 +235,4 @@ def check_reduce(value: Any, input_ids: list[str]) -> tuple[ReduceReply, list[st
     missing = [mid for mid in input_ids if mid not in used]
     if missing:
         errors.append(f"input IDs not merged into any claim: {', '.join(missing[:10])}")
-    return ReduceReply(overview=reply.overview, claims=claims), errors
+    return Checked(ReduceReply(overview=reply.overview, claims=claims), errors)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from service.cache import AnswerCache
-from service.devtools.fake import FakeModel
+from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.synthetic import synthetic_thread
 from service.engines.llm import summarize_llm
-from service.errors import CacheMissError, ModelOutputError, TruncatedError
+from service.errors import CacheMissError, ModelOutputError, TruncatedError, UsageError
 from service.grounding import check_summary
 from service.ingest import read_thread
 from service.models import Thread, ThreadSummary
@@ -121,6 +121,66 @@ def test_fail_policy_raises_with_attempts(example: Thread, tmp_path: Path) -> No
     with pytest.raises(ModelOutputError) as info:
         run(example, settings(tmp_path, on_invalid="fail"), model)
     assert info.value.attempts == 3 and info.value.last_reply == "nope 3"
+    assert info.value.errors == ["the reply is not valid JSON"]
+    assert str(info.value).startswith("chunk 0: ") and "after 2 re-ask(s)" in str(info.value)
+
+
+def test_fail_policy_counts_only_the_attempts_made(example: Thread, tmp_path: Path) -> None:
+    model = FakeModel(script=["nope", "nope", "nope"])
+    with pytest.raises(ModelOutputError, match=r"after 1 re-ask\(s\)") as info:
+        run(example, settings(tmp_path, on_invalid="fail"), model)
+    assert len(model.calls) == 2  # the second re-ask would repeat the first exactly
+    assert info.value.attempts == 2 and info.value.last_reply == "nope"
+
+
+class InvalidReduce(FakeModel):
+    """Maps like FakeModel; answers every reduce prompt with an id that is not an input."""
+
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
+        if not any("<claims_data>" in m["content"] for m in messages):
+            return await super().complete(messages, **kwargs)
+        self.calls.append(messages)
+        # a re-ask shows the previous answer: answer differently each time
+        previous = [json.loads(m["content"]) for m in messages if m["role"] == "assistant"]
+        attempt = 1 + sum(int(p["claims"][0]["statement"].split()[1]) for p in previous)
+        claims = [{"statement": f"Attempt {attempt}", "merges": ["zz9"]}]
+        return FakeCompletion(json.dumps({"overview": "o", "claims": claims}))
+
+
+def test_fail_policy_on_reduce_raises_with_the_last_reply(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(400, 3)))
+    s = settings(tmp_path, chunk_tokens=1000, on_invalid="fail")
+    with pytest.raises(ModelOutputError) as info:
+        run(thread, s, InvalidReduce())
+    err = info.value
+    assert str(err).startswith("reduce 0.") and "after 2 re-ask(s)" in str(err)
+    assert err.attempts == 3
+    assert json.loads(err.last_reply)["claims"][0]["statement"] == "Attempt 3"
+    assert any("'zz9' is not an input ID" in e for e in err.errors)
+    assert any(e.startswith("input IDs not merged") for e in err.errors)
+
+
+def test_an_invalid_reduce_answer_keeps_every_chunk_claim(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(400, 3)))
+    model = InvalidReduce()
+    summary = run(thread, settings(tmp_path, chunk_tokens=1000), model)
+    reduce_calls = [m for m in model.calls if "<claims_data>" in m[1]["content"]]
+    assert reduce_calls and summary.stats.reasks >= 2
+    assert any(w.startswith("reduce ") and "kept what was valid" in w for w in summary.warnings)
+    assert summary.claims and not any(c.statement.startswith("Attempt") for c in summary.claims)
+    assert check_summary(summary, thread) == []
+
+
+def test_chunks_and_answers_are_sized_to_the_models_context(
+    example: Thread, tmp_path: Path
+) -> None:
+    model = FakeModel(context=4096)
+    summary = run(example, settings(tmp_path), model)
+    assert any(w.startswith("sized to the model's context of 4096") for w in summary.warnings)
+    with pytest.raises(UsageError, match="context of 2048 tokens is too small"):
+        run(example, settings(tmp_path), FakeModel(context=2048))
+    unsized = run(example, settings(tmp_path / "b"), FakeModel(context=None))
+    assert not any("sized to" in w for w in unsized.warnings)
 
 
 def test_context_comments_cannot_be_cited(tmp_path: Path) -> None:

@@ -1,0 +1,200 @@
+"""One validated model call: render → cache → model → validate → re-ask with the errors.
+
+:func:`ask_validated` is the only way the map and reduce steps ask the model. An answer that does
+not parse, fit the schema or check out is sent back with its errors, at most ``max_reasks`` times;
+a re-ask that would repeat the last question exactly is not sent. When the answer is still
+invalid, ``on_invalid = "fail"`` raises :class:`~service.errors.ModelOutputError` with the
+attempts, the last reply and its errors; otherwise the caller gets the valid part and the errors.
+
+Every call goes through the answer cache first, keyed on everything that shapes the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from ...cache import AnswerCache, cache_key, digest_json
+from ...errors import ModelOutputError, PromptTruncatedError, ReplyError, TruncatedError
+from ...model.protocol import ChatModel
+from ...models import Stats, Thread
+from ...prompts import Prompt, neutralise, one_line
+from ...settings import Settings
+from ...text.tokens import estimate_tokens
+from ...validation import Checked, parse_reply
+
+#: A reported prompt_tokens under this share of the estimate means the server cut the prompt.
+TRUNCATION_RATIO = 0.5
+#: At most this many errors go back to the model in one re-ask.
+REASK_ERRORS = 20
+
+Reply = TypeVar("Reply", bound=BaseModel)
+
+
+def prompt_digest(prompts: dict[str, Prompt]) -> str:
+    """One digest over every prompt the engine uses."""
+    joined = "|".join(f"{name}:{p.digest}" for name, p in sorted(prompts.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kind of model call: the prompt it renders and the structured answer it asks for."""
+
+    prompt: str  # a key of Run.prompts
+    schema_name: str
+    schema: dict[str, Any]
+
+
+@dataclass
+class Run:
+    """What the model calls of one summary share, and what they count."""
+
+    thread: Thread
+    settings: Settings
+    model: ChatModel
+    cache: AnswerCache
+    prompts: dict[str, Prompt]
+    stats: Stats = field(default_factory=Stats)
+    warnings: list[str] = field(default_factory=list)
+    modes: set[str] = field(default_factory=set)
+    model_names: set[str] = field(default_factory=set)
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.digest = prompt_digest(self.prompts)
+
+    @property
+    def title(self) -> str:
+        """The thread's title as prompts show it: one neutralised line."""
+        return one_line(self.thread.title or "(untitled)")
+
+    async def ask(self, messages: list[dict[str, str]], step: Step) -> str:
+        """One model call through the cache; returns the answer text."""
+        s = self.settings
+        key = cache_key(
+            model=s.model or "",
+            output_mode=s.output_mode,
+            prompt_digest=self.digest,
+            schema_digest=digest_json(step.schema),
+            messages=messages,
+            temperature=s.temperature,
+            seed=s.seed,
+            max_tokens=s.max_tokens,
+        )
+
+        async def call() -> dict[str, Any]:
+            self.stats.llm_calls += 1
+            try:
+                c = await self.model.complete(
+                    messages,
+                    schema_name=step.schema_name,
+                    schema=step.schema,
+                    max_tokens=s.max_tokens,
+                    temperature=s.temperature,
+                    seed=s.seed,
+                )
+            except TruncatedError as e:
+                # Recorded too, so a re-run or a replay splits the same way without asking.
+                return {"truncated": True, "error": str(e)}
+            sent = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+            if 0 < c.prompt_tokens < TRUNCATION_RATIO * sent:
+                raise PromptTruncatedError(
+                    f"the model server read {c.prompt_tokens} prompt tokens of about {sent} "
+                    "sent: it cuts prompts short (e.g. Ollama's num_ctx); raise the server's "
+                    "context length or lower --chunk-tokens"
+                )
+            self.stats.prompt_tokens += c.prompt_tokens
+            self.stats.completion_tokens += c.completion_tokens
+            return {
+                "content": c.content,
+                "finish_reason": c.finish_reason,
+                "prompt_tokens": c.prompt_tokens,
+                "completion_tokens": c.completion_tokens,
+                "mode": c.mode,
+                "model": c.model,
+            }
+
+        value, hit = await self.cache.get_or_call(key, call)
+        if hit:
+            self.stats.cache_hits += 1
+        if value.get("truncated"):
+            raise TruncatedError(str(value.get("error", "the answer was cut off")))
+        self.modes.add(str(value.get("mode", "")))
+        self.model_names.add(str(value.get("model", "")))
+        return str(value.get("content", ""))
+
+
+@dataclass
+class Answer(Generic[Reply]):
+    """How the asking ended: the valid part of the answers, and what was still wrong."""
+
+    reply: Reply | None  # the last answer that fit the schema, less what could not be kept
+    errors: list[str]  # what was wrong with the last answer; empty when it was valid
+    dropped: int  # citations dropped from ``reply``
+    attempts: int  # model answers asked for (the first and every re-ask)
+
+    @property
+    def reasks(self) -> int:
+        """Re-asks that were sent."""
+        return self.attempts - 1
+
+
+async def ask_validated(
+    run: Run,
+    step: Step,
+    variables: dict[str, str],
+    check: Callable[[Any], Checked[Reply]],
+    where: str,
+) -> Answer[Reply]:
+    """Ask ``step`` with ``variables`` until ``check`` passes or the re-asks run out.
+
+    ``check`` gets the parsed JSON and raises :class:`~service.errors.ReplyError` when nothing of
+    it is usable. ``where`` names the call in the error raised under ``on_invalid = "fail"``.
+    """
+    s = run.settings
+    base = run.prompts[step.prompt].render(**variables)
+    messages = base
+    kept: Checked[Reply] | None = None
+    errors: list[str] = []
+    reply = ""
+    attempts = 0
+    while True:
+        attempts += 1
+        reply = await run.ask(messages, step)
+        try:
+            kept = check(parse_reply(reply))
+        except ReplyError as e:
+            errors = e.errors
+        else:
+            errors = kept.errors
+        if not errors or attempts > s.max_reasks:
+            break
+        again = _reask(run.prompts["reask"], base, reply, errors)
+        if again == messages:
+            break  # the same question again would get the same answer
+        run.stats.reasks += 1
+        messages = again
+    if errors and s.on_invalid == "fail":
+        raise ModelOutputError(
+            f"{where}: the model's answer is still invalid after {attempts - 1} re-ask(s): "
+            f"{errors[0]}",
+            attempts=attempts,
+            last_reply=reply,
+            errors=errors,
+        )
+    if kept is None:
+        return Answer(None, errors, 0, attempts)
+    return Answer(kept.reply, errors, kept.dropped, attempts)
+
+
+def _reask(
+    prompt: Prompt, base: list[dict[str, str]], reply: str, errors: list[str]
+) -> list[dict[str, str]]:
+    """The conversation that asks again, with the errors of ``reply``."""
+    listed = "\n".join(f"- {neutralise(e)}" for e in errors[:REASK_ERRORS])
+    return [*base, {"role": "assistant", "content": reply}, *prompt.render(errors=listed)]
