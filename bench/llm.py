@@ -60,6 +60,9 @@ class _Instant:
     def __init__(self, answers: dict[str, str]) -> None:
         self.answers = answers
 
+    async def context_length(self) -> int | None:
+        return None
+
     async def complete(self, messages: list[dict[str, str]], **_: Any) -> Any:
         from types import SimpleNamespace
 
@@ -82,6 +85,10 @@ class _Recorder:
         c = await self.inner.complete(messages, **kw)
         self.answers[json.dumps(messages, sort_keys=True)] = c.content
         return c
+
+    async def context_length(self) -> int | None:
+        result: int | None = await self.inner.context_length()
+        return result
 
 
 def main() -> None:
