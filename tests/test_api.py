@@ -1,4 +1,4 @@
-"""The HTTP face (service.api): routes, limits, auth, rate limit, problems, batches, restart.
+"""The HTTP face (service.http): routes, limits, auth, rate limit, problems, batches, restart.
 
 Most tests drive the app in process (``httpx.ASGITransport``, lifespan entered by hand). The body
 limit and the batch restart need a real server: uvicorn on loopback in a background thread.
@@ -26,8 +26,10 @@ from service.devtools.fake import FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
 from service.errors import ModelAuthError, ModelUnavailableError
-from service.http import app as api
-from service.http.app import RateLimiter, create_app
+from service.http import create_app
+from service.http.inputs import InputFormat
+from service.http.routes import summaries
+from service.http.security import RateLimiter
 from service.ingest import FORMATS
 from service.jobs.runner import JobStore
 from service.model.protocol import ChatModel
@@ -143,7 +145,7 @@ def test_each_json_input_format_detected_and_named(path: Path) -> None:
 
 
 def test_the_format_query_lists_every_input_format() -> None:
-    assert set(get_args(api.InputFormat)) == {"auto", *FORMATS}
+    assert set(get_args(InputFormat)) == {"auto", *FORMATS}
 
 
 @pytest.mark.parametrize(
@@ -299,7 +301,7 @@ def test_an_unexpected_error_is_a_generic_500_and_logged(
     def broken(*args: Any) -> str:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api, "render", broken)
+    monkeypatch.setattr(summaries, "render", broken)
     with caplog.at_level(logging.ERROR, logger="threadsum.api"):
         r = post_page(_settings())
     assert_problem(r, 500, "internal error")

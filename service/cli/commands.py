@@ -273,7 +273,7 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from ..http.app import serve
+    from ..http import serve
     from ..summarizer import resolve_engine
 
     if args.workers < 1:
