@@ -25,7 +25,7 @@ import uvicorn
 from service.devtools.fake import FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
-from service.errors import ModelAuthError, ModelUnavailableError
+from service.errors import CacheMissError, ModelAuthError, ModelUnavailableError, describe
 from service.http import create_app
 from service.http.inputs import InputFormat
 from service.http.routes import summaries
@@ -212,7 +212,8 @@ def test_422_for_unusable_input_and_bad_parameters() -> None:
         ]
 
     malformed, empty, small_budget, bad_output = call(_settings(), scenario)
-    assert_problem(malformed, 422)
+    doc = assert_problem(malformed, 422)
+    assert doc["type"] == "urn:threadsum:error:format-error" and doc["error"] == "FormatError"
     assert_problem(empty, 422)
     doc = assert_problem(small_budget, 422, "chunk_tokens")
     assert doc["errors"][0]["loc"] == ["query", "chunk_tokens"]
@@ -239,7 +240,9 @@ def test_413_in_process_declared_and_streamed() -> None:
 
     declared, streamed = call(_settings(max_bytes=2000), scenario)
     for r in (declared, streamed):
-        assert_problem(r, 413, "over the limit of 2000 bytes")
+        doc = assert_problem(r, 413, "over the limit of 2000 bytes")
+        assert doc["type"] == "urn:threadsum:error:too-large-error"
+        assert doc["error"] == "TooLargeError"  # as a batch record names it
         assert r.headers["connection"] == "close"
 
 
@@ -256,6 +259,7 @@ def test_404_for_unknown_routes_and_jobs_and_405() -> None:
     *missing, wrong_method = call(_settings(), scenario)
     for r in missing:
         assert_problem(r, 404)
+    assert missing[1].json()["error"] == "JobNotFoundError"
     assert_problem(wrong_method, 405)
 
 
@@ -295,6 +299,24 @@ def test_502_when_the_model_server_refuses() -> None:
     assert_problem(post_page(settings, model=model), 502, "refused the API key")
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        ModelAuthError("the model server refused the API key (401)"),
+        ModelUnavailableError("the model server is overloaded", 2.0),
+        CacheMissError("replay mode: no recorded answer for this prompt"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_problem_names_an_error_as_describe_does(error: Exception) -> None:
+    model = FakeModel(script=[error])
+    r = post_page(_settings(engine="llm", model="m", cache="off"), model=model)
+    info = describe(error)
+    doc = assert_problem(r, info.status)
+    assert doc["detail"] == info.detail
+    assert doc["type"] == f"urn:threadsum:error:{info.slug}" and doc["error"] == info.name
+
+
 def test_an_unexpected_error_is_a_generic_500_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -304,7 +326,8 @@ def test_an_unexpected_error_is_a_generic_500_and_logged(
     monkeypatch.setattr(summaries, "render", broken)
     with caplog.at_level(logging.ERROR, logger="threadsum.api"):
         r = post_page(_settings())
-    assert_problem(r, 500, "internal error")
+    doc = assert_problem(r, 500, "internal error")
+    assert doc["type"] == "urn:threadsum:error:internal-error" and doc["error"] == "InternalError"
     assert "secret internals" not in r.text
     assert "secret internals" in caplog.text
 

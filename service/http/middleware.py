@@ -10,7 +10,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import BodyTooLargeError
+from ..errors import BodyTooLargeError, describe
 from .problems import URN, error_problem, problem_response
 
 __all__ = ["BodyLimitMiddleware", "CatchAllMiddleware"]
@@ -93,14 +93,16 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, watch)
-        except Exception:  # the app's fault boundary: log it, answer a generic 500
+        except Exception as e:  # the app's fault boundary: log it, answer a generic 500
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
+            info = describe(e)  # its name only: the detail may hold internals
             response = problem_response(
-                500,
+                info.status,
                 "internal error; it has been logged",
                 str(scope.get("path", "")),
-                kind=URN + "internal-error",
+                kind=URN + info.slug,
+                extra={"error": info.name},
             )
             await response(scope, receive, send)

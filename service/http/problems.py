@@ -1,10 +1,12 @@
 """Errors as ``application/problem+json`` (RFC 9457): the body, the app's exception handlers, and
 the error responses the OpenAPI document lists.
 
-A :class:`~service.errors.ThreadsumError` gets its ``status`` (503 with ``Retry-After`` when the
-model server said when to come back) and a ``type`` named after its class. Problems of HTTP
-itself (auth, rate limit, content type, readiness) are :class:`ApiProblem`; request validation
-and routing errors keep FastAPI's and Starlette's statuses.
+A :class:`~service.errors.ThreadsumError` is described by :func:`service.errors.describe`, so an
+HTTP problem and a batch error record name an error the same way: ``type`` is
+``urn:threadsum:error:{slug}``, ``status`` and ``detail`` are the description's, and the
+extension member ``error`` carries its name. Problems of HTTP itself (auth, rate limit, content
+type, readiness) are :class:`ApiProblem`; request validation and routing errors keep FastAPI's
+and Starlette's statuses.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import http
 import logging
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import ModelUnavailableError, ThreadsumError
+from ..errors import ThreadsumError, describe
 
 __all__ = [
     "PROBLEM",
@@ -97,21 +98,21 @@ def problem_response(
     )
 
 
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 def error_problem(error: ThreadsumError, instance: str) -> JSONResponse:
-    """The problem response of a threadsum error."""
-    status = error.status
+    """The problem response of a threadsum error, from its one description."""
+    info = describe(error)
     headers: dict[str, str] = {}
-    if isinstance(error, ModelUnavailableError) and error.retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
-    if status == 413:
+    if info.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(info.retry_after)))
+    if info.status == 413:
         headers["Connection"] = "close"  # the rest of the body is never read
-    kind = URN + _kebab(type(error).__name__)
     return problem_response(
-        status, str(error) or type(error).__name__, instance, kind=kind, headers=headers
+        info.status,
+        info.detail,
+        instance,
+        kind=URN + info.slug,
+        headers=headers,
+        extra={"error": info.name},
     )
 
 
