@@ -1,14 +1,17 @@
-"""A real ``threadsum serve`` on loopback: requests, errors, and a kill -9 mid-batch."""
+"""A real ``threadsum serve`` on loopback: requests, errors, workers, a port in use, and a
+kill -9 mid-batch."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,34 +28,38 @@ from .conftest import EXAMPLE_PAGE, ROOT
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "service", "serve", *args]
 
 
 @contextmanager
-def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``threadsum serve`` on a free port; yields its URL once it answers ``/healthz``.
+
+    The server prints its URL once its socket listens, so the first request waits in the
+    socket's backlog until the app has started: nothing polls.
+    """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+        _command("--port", "0", *args),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    stderr = proc.stderr
+    assert stderr is not None
+    # Once the URL is read, the rest of stderr is read as it comes: the server never blocks on a
+    # full pipe.
+    drain = threading.Thread(target=stderr.read, daemon=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("threadsum serve did not start")
-            time.sleep(0.1)
+        first = stderr.readline()
+        found = re.match(r"threadsum serve on (http://\S+) ", first)
+        if found is None:
+            raise RuntimeError(f"threadsum serve did not start: {first}{stderr.read()}")
+        drain.start()
+        url = found.group(1)
+        assert httpx.get(url + "/healthz", timeout=60).status_code == 200
         yield url, proc
     finally:
         if proc.poll() is None:
@@ -62,6 +69,9 @@ def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Pop
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if drain.ident is not None:
+            drain.join()  # the pipe ends when the server and its workers have exited
+        stderr.close()
 
 
 def test_real_server_summarizes_and_refuses_with_problems(tmp_path: Path) -> None:
@@ -93,6 +103,49 @@ def test_real_server_summarizes_and_refuses_with_problems(tmp_path: Path) -> Non
             headers={"content-type": "text/plain", "x-api-key": "k1"},
         )
         assert r.status_code == 413 and "200000" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_error_line_and_exit_1(tmp_path: Path, workers: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            _command("--port", port, "--workers", workers),
+            cwd=ROOT,
+            env={**os.environ, "THREADSUM_STATE_DIR": str(tmp_path / "state")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0]
+    assert result.stdout == ""
+
+
+def test_worker_processes_share_the_socket_and_the_settings(tmp_path: Path) -> None:
+    env = {"THREADSUM_STATE_DIR": str(tmp_path / "state"), "THREADSUM_CACHE": "off"}
+    with running(MockConfig()) as model_url:
+        # The model flags reach the workers only through the settings serve hands them.
+        args = ("--workers", "2", "--engine", "llm", "--base-url", model_url)
+        with serve(env, *args, "--model", "threadsum-mock") as (url, _):
+            pages = [
+                httpx.post(
+                    url + "/v1/summaries",
+                    content=EXAMPLE_PAGE.read_bytes(),
+                    headers={"content-type": "text/plain"},
+                    timeout=60,
+                )
+                for _ in range(2)
+            ]
+        stats = httpx.get(model_url.removesuffix("/v1") + "/mock/stats").json()
+    for r in pages:
+        assert r.status_code == 200, r.text
+        assert r.json()["engine"]["model"] == "threadsum-mock"
+    assert stats["requests"] >= 2
 
 
 def _done_in_db(state: Path) -> int:

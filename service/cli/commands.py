@@ -273,19 +273,21 @@ async def _schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from ..http.app import serve
+    from ..http import serve
     from ..summarizer import resolve_engine
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     choice = resolve_engine(settings)
-    print(
-        f"threadsum serve on http://{args.host}:{args.port} "
-        f"(engine {choice.kind}: {choice.reason}; "
-        f"API keys {'required' if settings.api_key_set else 'off'})",
-        file=sys.stderr,
-    )
-    serve(settings, args.host, args.port, args.workers)  # runs until interrupted
+
+    def announce(url: str) -> None:  # once the port is bound: a port in use is one error line
+        print(
+            f"threadsum serve on {url} (engine {choice.kind}: {choice.reason}; "
+            f"API keys {'required' if settings.api_key_set else 'off'})",
+            file=sys.stderr,
+        )
+
+    serve(settings, args.host, args.port, args.workers, announce=announce)  # until interrupted
     return EXIT_OK
 
 

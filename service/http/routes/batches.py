@@ -1,0 +1,130 @@
+"""``/v1/batches``: start a batch job, read its status and results, cancel it.
+
+The job's options are taken from the request once (:meth:`JobOptions.from_settings`) and stored
+with the job; the runner applies them when it runs or resumes the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any, Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from ...jobs.runner import JobOptions, JobStatus, parse_body
+from ..inputs import RunSettings, is_json, is_jsonl, media_type, read_body
+from ..problems import URN, ApiProblem, error_responses
+from ..supervisor import service_of
+
+__all__ = ["BatchCreated", "router"]
+
+router = APIRouter(tags=["batches"])
+
+
+class BatchCreated(BaseModel):
+    """A batch job was accepted."""
+
+    id: str
+    status: str = Field(description="The job's status when accepted (queued).")
+    total: int = Field(description="Threads in the batch.")
+    status_url: str
+    results_url: str
+
+
+_BATCH_BODY: Final[dict[str, Any]] = {
+    "required": True,
+    "description": 'Threads: a JSON array, or JSONL, one per element or line: {"id"?, '
+    '"thread": <JSON thread>, "format"?}, {"id"?, "text": "<pasted page>"}, {"id"?, '
+    '"url": "<HN or Reddit URL>"}, or a bare JSON thread.',
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post(
+    "/v1/batches",
+    status_code=202,
+    response_model=BatchCreated,
+    responses=error_responses(400, 401, 413, 415, 422, 429, 500),
+    openapi_extra={"requestBody": _BATCH_BODY},
+)
+async def create_batch(request: Request, response: Response, run: RunSettings) -> BatchCreated:
+    """Start a batch job; poll its ``status_url``, read its ``results_url``."""
+    media = media_type(request)
+    if media and not (is_json(media) or is_jsonl(media)):
+        raise ApiProblem(
+            415,
+            f"cannot read a body of type {media!r}: send a JSON array "
+            "(application/json) or JSON lines (application/x-ndjson)",
+        )
+    service = service_of(request)
+    options = JobOptions.from_settings(run)  # a bad engine choice fails before the body is read
+    body = await read_body(request)
+    items = await asyncio.to_thread(parse_body, body, max_items=run.max_batch_items)
+    if not items:
+        raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
+    job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
+    service.launch(job_id)
+    status_url = str(request.url_for("get_batch", job_id=job_id))
+    response.headers["Location"] = status_url
+    return BatchCreated(
+        id=job_id,
+        status="queued",
+        total=len(items),
+        status_url=status_url,
+        results_url=str(request.url_for("get_batch_results", job_id=job_id)),
+    )
+
+
+@router.get(
+    "/v1/batches/{job_id}",
+    name="get_batch",
+    response_model=JobStatus,
+    responses=error_responses(401, 404, 422, 429, 500),
+)
+async def get_batch(request: Request, job_id: str) -> JobStatus:
+    """A batch job's status: counts (done includes failed), progress 0..1."""
+    return await asyncio.to_thread(service_of(request).jobs.get, job_id)
+
+
+@router.get(
+    "/v1/batches/{job_id}/results",
+    name="get_batch_results",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON record per finished thread, in input order: "
+            '{"key","line","status":"ok","summary"} or {"key","line","status":"error",'
+            '"error":{"type","status","detail"}}. While the job runs, the records so far.',
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        },
+        **error_responses(401, 404, 422, 429, 500),
+    },
+)
+async def get_batch_results(request: Request, job_id: str) -> StreamingResponse:
+    """The finished records of a batch job as JSON lines, streamed."""
+    store = service_of(request).jobs
+    status = await asyncio.to_thread(store.get, job_id)
+
+    def lines() -> Iterator[str]:
+        for record in store.results(job_id):
+            yield record + "\n"
+
+    return StreamingResponse(
+        lines(), media_type="application/x-ndjson", headers={"X-Batch-Status": status.status}
+    )
+
+
+@router.delete(
+    "/v1/batches/{job_id}",
+    response_model=JobStatus,
+    responses=error_responses(401, 404, 422, 429, 500),
+)
+async def cancel_batch(request: Request, job_id: str) -> JobStatus:
+    """Cancel a batch job: no more threads start; finished records stay readable."""
+    return await service_of(request).cancel(job_id)

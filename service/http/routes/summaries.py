@@ -1,0 +1,78 @@
+"""``POST /v1/summaries``: one thread in any input format → its argument map."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ...ingest import read_thread
+from ...models import ThreadSummary
+from ...render import MEDIA_TYPES, Format, render
+from ...summarizer import resolve_engine, summarize
+from ..inputs import InputFormat, RunSettings, is_json, is_text, media_type, read_body
+from ..problems import ApiProblem, error_responses
+from ..supervisor import service_of
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["summaries"])
+
+_THREAD_BODY: Final[dict[str, Any]] = {
+    "required": True,
+    "description": "One thread: JSON in any input format (detected, or named by ?format=), or "
+    "a page of one pasted as text/plain.",
+    "content": {
+        "application/json": {"schema": {"description": "A thread in any JSON input format."}},
+        "text/plain": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post(
+    "/v1/summaries",
+    response_model=None,
+    responses={
+        200: {
+            "model": ThreadSummary,
+            "description": "The argument map, as JSON (default), Markdown or HTML.",
+            "content": {
+                MEDIA_TYPES["markdown"]: {"schema": {"type": "string"}},
+                MEDIA_TYPES["html"]: {"schema": {"type": "string"}},
+            },
+        },
+        **error_responses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503),
+    },
+    openapi_extra={"requestBody": _THREAD_BODY},
+)
+async def create_summary(
+    request: Request,
+    run: RunSettings,
+    fmt: Annotated[
+        InputFormat | None,
+        Query(
+            alias="format",
+            description="Input format; default: detect (JSON) or text (text/plain).",
+        ),
+    ] = None,
+    output: Annotated[Format, Query(description="Output format.")] = "json",
+) -> Response:
+    """Summarize one thread into an argument map."""
+    media = media_type(request)
+    if is_text(media):
+        input_format = fmt or "text"
+    elif not media or is_json(media):
+        input_format = fmt or "auto"
+    else:
+        raise ApiProblem(
+            415,
+            f"cannot read a body of type {media!r}: send application/json (a thread "
+            "in any JSON input format) or text/plain (a pasted page)",
+        )
+    engine = resolve_engine(run)  # a bad engine choice fails before the body is read
+    body = await read_body(request)
+    thread = await asyncio.to_thread(read_thread, body, input_format, run)
+    summary = await summarize(thread, run, engine=engine, runtime=service_of(request).runtime)
+    return Response(render(summary, output), media_type=MEDIA_TYPES[output])

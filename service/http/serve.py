@@ -1,0 +1,83 @@
+"""Running the app under uvicorn: :func:`serve`, and :func:`app_factory` for worker processes.
+
+The listening socket is bound first (:func:`service.serving.listen`), so an address in use is one
+:class:`~service.errors.ServeError` before anything starts; uvicorn is handed the socket, and
+worker processes inherit it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from uvicorn.supervisors import Multiprocess
+
+from ..serving import listen
+from ..settings import Settings
+from .app import create_app
+
+__all__ = ["app_factory", "serve"]
+
+WORKER_SETTINGS: Final = "THREADSUM_SERVE_SETTINGS_JSON"
+"""How :func:`serve` hands its exact settings to worker processes (not a ``Settings`` field)."""
+
+
+def app_factory() -> FastAPI:
+    """The app for ``uvicorn --factory`` and worker processes.
+
+    Settings come from :func:`serve` when it started the workers, else from the environment.
+    """
+    handed = os.environ.get(WORKER_SETTINGS)
+    if handed:
+        return create_app(Settings.model_validate(json.loads(handed)))
+    return create_app(Settings())
+
+
+def _settings_json(settings: Settings) -> str:
+    """``settings`` as JSON, secrets included (for the environment of child processes only)."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, Path):
+            return str(value)
+        raise TypeError(f"cannot hand a {type(value).__name__} setting to workers")
+
+    return json.dumps(settings.model_dump(), default=plain)
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run the service with uvicorn until interrupted (log level info).
+
+    Raises :class:`~service.errors.ServeError` when ``host:port`` cannot be bound, before any
+    output. ``announce`` is called with the base URL once the socket listens (port 0 picks a
+    free port). With ``workers > 1`` each worker process builds its app with
+    :func:`app_factory`; the settings reach them, exactly, through the environment
+    (:data:`WORKER_SETTINGS`). A batch job is run by the worker that took it (the runner's
+    lease keeps it to one), and a job whose worker died is resumed by another.
+    """
+    sock = listen(host, port)
+    with sock:
+        if announce is not None:
+            announce(f"http://{host}:{sock.getsockname()[1]}")
+        common: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 10}
+        if workers > 1:
+            os.environ[WORKER_SETTINGS] = _settings_json(settings)
+            target = f"{app_factory.__module__}:{app_factory.__name__}"
+            config = uvicorn.Config(target, factory=True, workers=workers, **common)
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(uvicorn.Config(create_app(settings), **common)).run(sockets=[sock])
