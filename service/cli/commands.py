@@ -248,8 +248,9 @@ async def _summarize(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _batch(args: argparse.Namespace, settings: Settings) -> int:
-    from ..jobs.runner import progress_printer, run_batch_file
     from ..summarizer import resolve_engine
+    from .batchfile import run_batch_file
+    from .progress import progress_printer
 
     choice = resolve_engine(settings)
     if settings.engine == "auto":
