@@ -60,9 +60,9 @@ import httpx
 import openai
 
 from service import Settings, Thread, ThreadSummary, chunk_thread, read_thread, summarize
+from service.cli.batchfile import run_batch_file
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
-from service.jobs.runner import run_batch_file
 from service.text.tokens import estimate_tokens
 
 ROOT = Path(__file__).resolve().parent.parent

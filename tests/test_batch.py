@@ -1,4 +1,5 @@
-"""Batch jobs (service.batch): line parsing, records, the SQLite store, runs, cancel, resume.
+"""Running batch jobs (service.jobs.runner) and the CLI's batch file (service.cli.batchfile):
+records per line, the concurrency bound, cancel, leases, resume, and the state file rules.
 
 The crash tests are real: one marks items done under a lease whose holder process is dead and
 resumes; the other ``kill -9``s a batch subprocess talking to mock-llm and resumes it in another,
@@ -8,7 +9,6 @@ counting the model requests the resume makes.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import signal
@@ -16,36 +16,26 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 import respx
 import tenacity
 
+from service.cli.batchfile import batch_job_id, run_batch_file, state_path
 from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
-from service.errors import LimitError, UsageError
-from service.jobs import runner as batch
-from service.jobs.runner import (
-    BatchItem,
-    JobBusyError,
-    JobNotFoundError,
-    JobOptions,
-    JobStore,
-    batch_job_id,
-    parse_body,
-    parse_json_array,
-    parse_jsonl,
-    progress_printer,
-    run_batch_file,
-    run_job,
-    state_path,
-)
+from service.errors import UsageError
+from service.jobs.lines import parse_jsonl
+from service.jobs.options import JobOptions
+from service.jobs.runner import JobBusyError, run_job
+from service.jobs.store import MAX_ATTEMPTS, Claim, ItemState, JobStore
 from service.models import ThreadSummary
 from service.runtime import Runtime
 from service.settings import Settings
@@ -86,78 +76,63 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
     s.close()
 
 
-class SlowModel(FakeModel):
-    """A FakeModel that takes a little time per call and records how many calls overlap."""
+@dataclass
+class CrowdModel(FakeModel):
+    """A FakeModel that holds every call until ``crowd`` calls are in flight together, then lets
+    them all through; it records the most calls that were ever in flight at once."""
 
+    crowd: int = 1
     in_flight: int = 0
     max_in_flight: int = 0
+    full: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if self.in_flight >= self.crowd:
+            self.full.set()
         try:
-            await asyncio.sleep(0.01)
+            await self.full.wait()
             return await super().complete(messages, **kwargs)
         finally:
             self.in_flight -= 1
 
 
-# --- parsing lines -------------------------------------------------------------------------------
+class CountingStore(JobStore):
+    """A JobStore that records the most items ever started and not yet finished at once."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._count = threading.Lock()
+        self.started = 0
+        self.most_started = 0
+
+    def claim(self, job_id: str, line: int, owner: str) -> Claim | Literal["stop", "skip"]:
+        claim = super().claim(job_id, line, owner)
+        if isinstance(claim, Claim):
+            with self._count:
+                self.started += 1
+                self.most_started = max(self.most_started, self.started)
+        return claim
+
+    def finish(self, job_id: str, line: int, owner: str, state: ItemState, result: str) -> bool:
+        with self._count:
+            self.started -= 1
+        return super().finish(job_id, line, owner, state, result)
 
 
-def test_each_line_kind_and_its_key() -> None:
-    native = _fixture("native.json")
-    lines = [
-        _line(native),  # bare native: the thread's id
-        _line(_fixture("hn-algolia.json")),  # bare hn-algolia: its id
-        _line(_fixture("reddit.json")),  # bare reddit: no top-level id
-        "",  # blank: skipped, still counted
-        _line(_fixture("hn-firebase.json")),
-        _line({"id": 7, "thread": native}),  # the wrapper's id wins
-        _line({"thread": native, "format": "native"}),  # else the thread's id
-        _line({"id": "page", "text": "a pasted page"}),
-        _line({"url": "https://news.ycombinator.com/item?id=1"}),
-        "not json {",
-        "   ",
-    ]
-    items = parse_jsonl("\r\n".join(lines))
-    got = [(it.line, it.key) for it in items]
-    assert got == [
-        (1, "38001000"),
-        (2, "38001000"),
-        (3, "line-3"),
-        (5, "line-5"),
-        (6, "7"),
-        (7, "38001000"),
-        (8, "page"),
-        (9, "line-9"),
-        (10, "line-10"),
-    ]
-    assert all(isinstance(it.input, str) and not it.input.endswith("\r") for it in items)
+@dataclass
+class FailingModel(FakeModel):
+    """A FakeModel whose call number ``fail_at`` (from 0) raises ``error``."""
 
+    fail_at: int = 0
+    error: Exception = field(default_factory=lambda: RuntimeError("boom"))
 
-def test_bytes_input_bom_and_a_line_that_is_not_utf8() -> None:
-    body = b'\xef\xbb\xbf{"id": "a", "text": "x"}\n{"id": "b", "text": "\xff"}\n'
-    items = parse_jsonl(body)
-    assert [(it.key, type(it.input)) for it in items] == [("a", str), ("line-2", bytes)]
-
-
-def test_too_many_lines_is_a_limit_error() -> None:
-    with pytest.raises(LimitError):
-        parse_jsonl("{}\n{}\n{}\n", max_items=2)
-    with pytest.raises(LimitError):
-        parse_json_array([{}, {}, {}], max_items=2)
-
-
-def test_json_array_body_and_a_thread_that_is_an_array() -> None:
-    body = json.dumps([{"id": "x", "text": "t"}, _fixture("native.json")])
-    assert [(it.line, it.key) for it in parse_body(body)] == [(1, "x"), (2, "38001000")]
-    # A reddit document is itself a JSON array: a one-line body, not two lines.
-    reddit = json.dumps(_fixture("reddit.json"))
-    assert [it.line for it in parse_body(reddit)] == [1]
-    # JSONL whose first line is an array stays JSONL.
-    two = reddit + "\n" + reddit
-    assert [it.line for it in parse_body(two.encode())] == [1, 2]
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
+        if len(self.calls) == self.fail_at:
+            self.calls.append(messages)
+            raise self.error
+        return await super().complete(messages, **kwargs)
 
 
 # --- running batches -----------------------------------------------------------------------------
@@ -254,17 +229,16 @@ def test_unreadable_input_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_an_unexpected_exception_is_one_internal_error_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = batch.summarize
-
-    async def flaky(thread: Any, *args: Any, **kwargs: Any) -> ThreadSummary:
-        if thread.id == "t1":
-            raise RuntimeError("boom")
-        return await real(thread, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "summarize", flaky)
-    code, records = _run_file(tmp_path, [_line(_small(n)) for n in range(3)], _extractive())
+    model = FailingModel(fail_at=1, error=RuntimeError("boom"))  # the second thread's call
+    code, records = _run_file(
+        tmp_path,
+        [_line(_small(n)) for n in range(3)],
+        _llm(),
+        concurrency=1,
+        runtime=Runtime(model=model),
+    )
     assert code == 3
     assert [r["status"] for r in records] == ["ok", "error", "ok"]
     assert records[1]["error"] == {
@@ -273,6 +247,7 @@ def test_an_unexpected_exception_is_one_internal_error_record(
         "detail": "internal error: RuntimeError: boom",
     }
     assert "line 2 failed unexpectedly" in caplog.text
+    assert len(model.calls) == 3
 
 
 def test_url_lines_are_fetched(tmp_path: Path) -> None:
@@ -295,60 +270,23 @@ def test_url_lines_are_fetched(tmp_path: Path) -> None:
     assert records[0]["summary"]["thread"]["id"] == "8863"
 
 
-def test_concurrency_bound_is_respected_and_one_client_is_shared(store: JobStore) -> None:
+def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "jobs.sqlite")
     job = store.create_job([_line(_small(n)) for n in range(16)], JobOptions.from_settings(_llm()))
-    model = SlowModel()
-    status = asyncio.run(run_job(store, job, _llm(), concurrency=3, runtime=Runtime(model=model)))
+    model = CrowdModel(crowd=3)  # holds the calls until three are in flight at once
+    try:
+        status = asyncio.run(
+            run_job(store, job, _llm(), concurrency=3, runtime=Runtime(model=model))
+        )
+    finally:
+        store.close()
     assert status.status == "done" and status.done == 16 and status.failed == 0
-    assert model.max_in_flight == 3  # one chunk, one call per small thread
+    assert model.max_in_flight == 3  # three threads summarised at once: one call each
+    assert store.most_started == 3  # and never a fourth item started before one finished
     assert len(model.calls) == 16
 
 
-def test_job_options_never_hold_secrets(store: JobStore) -> None:
-    settings = Settings(
-        engine="llm",
-        model="m",
-        api_key="sk-very-secret",
-        base_url="https://user:pw@llm.example/v1?api-key=k",
-    )
-    options = JobOptions.from_settings(settings)
-    job = store.create_job([], options)
-    raw = store.path.read_bytes() + Path(str(store.path) + "-wal").read_bytes()
-    assert b"sk-very-secret" not in raw and b"pw@" not in raw and b"api-key" not in raw
-    assert store.options(job).base_url == "https://llm.example/v1"
-    # Applied to the same server's settings, the credentials come back from the settings.
-    assert options.apply(settings).base_url == settings.base_url
-
-
-# --- the store -----------------------------------------------------------------------------------
-
-
-def test_store_basics(store: JobStore) -> None:
-    options = JobOptions.from_settings(_extractive())
-    job = store.create_job(["", _line(_small(1)), "x"], options)
-    status = store.get(job)
-    assert (status.status, status.total, status.done, status.progress) == ("queued", 2, 0, 0.0)
-    assert store.unfinished_jobs() == [job]
-    assert list(store.results(job)) == []
-    with pytest.raises(UsageError):
-        store.create_job([], options, job_id=job)
-    with pytest.raises(JobNotFoundError):
-        store.get("nope")
-    assert store.delete(job) and not store.delete(job)
-
-
-def test_a_result_is_written_once(store: JobStore) -> None:
-    job = store.create_job([BatchItem(1, "k", "{}")], JobOptions(engine="extractive"))
-    owner = batch._new_owner()
-    store.acquire(job, owner)
-    assert store.finish(job, 1, owner, "ok", '{"first": true}')
-    assert not store.finish(job, 1, owner, "error", '{"second": true}')
-    assert list(store.results(job)) == ['{"first": true}']
-    assert (store.get(job).done, store.get(job).failed) == (1, 0)
-    # A process that lost the lease cannot write either.
-    job2 = store.create_job([BatchItem(1, "k", "{}")], JobOptions(engine="extractive"))
-    store.acquire(job2, owner)
-    assert not store.finish(job2, 1, "somebody:else:x", "ok", "{}")
+# --- cancel, leases, resume ----------------------------------------------------------------------
 
 
 def test_cancel_stops_picking_items(store: JobStore) -> None:
@@ -358,27 +296,29 @@ def test_cancel_stops_picking_items(store: JobStore) -> None:
         if status.done >= 3:
             store.cancel(job)
 
+    first = FakeModel()
     status = asyncio.run(
         run_job(
             store,
             job,
             _llm(),
             concurrency=2,
-            runtime=Runtime(model=SlowModel()),
+            runtime=Runtime(model=first),
             on_progress=cancel_after_three,
         )
     )
     assert status.status == "cancelled"
-    assert 3 <= status.done <= 5  # in-flight items may finish
-    assert len(list(store.results(job))) == status.done
+    # Cancelled at the third result; only the item the other worker had started may finish.
+    assert 3 <= status.done <= 4
+    assert len(first.calls) == status.done  # every finished item ran, none more was started
+    records = [json.loads(r) for r in store.results(job)]
+    assert len(records) == status.done and {r["status"] for r in records} == {"ok"}
     assert store.unfinished_jobs() == []
     assert not store.cancel(job)
     # Running a cancelled job does nothing.
-    model = SlowModel()
-    assert (
-        asyncio.run(run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model))).done
-        == status.done
-    )
+    model = FakeModel()
+    again = asyncio.run(run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model)))
+    assert again.done == status.done
     assert model.calls == []
 
 
@@ -388,11 +328,9 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_resume_after_a_crash_redoes_nothing_finished(
-    store: JobStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_resume_after_a_crash_redoes_nothing_finished(store: JobStore) -> None:
     lines = [_line(_small(n)) for n in range(10)]
-    job = store.create_job(lines, JobOptions.from_settings(_extractive()))
+    job = store.create_job(lines, JobOptions.from_settings(_llm()))
     crashed = f"{socket.gethostname()}:{_dead_pid()}:abc"
     store.acquire(job, crashed)
     for line in (1, 2, 5, 9):
@@ -400,20 +338,15 @@ def test_resume_after_a_crash_redoes_nothing_finished(
     store.claim(job, 3, crashed)  # in flight when it "died": runs again
     assert store.get(job).status == "running" and store.unfinished_jobs() == [job]
 
-    calls: list[str] = []
-    real = batch.summarize
-
-    async def counting(thread: Any, *args: Any, **kwargs: Any) -> ThreadSummary:
-        calls.append(thread.id)
-        return await real(thread, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "summarize", counting)
-    status = asyncio.run(run_job(store, job, _extractive(), concurrency=2))
+    model = FakeModel()  # one call per small thread
+    status = asyncio.run(run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model)))
     assert status.status == "done" and status.done == 10 and status.failed == 0
-    assert sorted(calls) == sorted(f"t{n - 1}" for n in (3, 4, 6, 7, 8, 10))
+    assert len(model.calls) == 6
     records = [json.loads(r) for r in store.results(job)]
     assert [r["line"] for r in records] == list(range(1, 11))
     assert [r.get("before", False) for r in records] == [n in (1, 2, 5, 9) for n in range(1, 11)]
+    rerun = {r["line"]: r["summary"]["thread"]["id"] for r in records if "summary" in r}
+    assert rerun == {n: f"t{n - 1}" for n in (3, 4, 6, 7, 8, 10)}
 
 
 def test_a_live_lease_is_respected_and_an_expired_one_taken_over(store: JobStore) -> None:
@@ -428,8 +361,9 @@ def test_a_live_lease_is_respected_and_an_expired_one_taken_over(store: JobStore
 
 
 def test_an_item_that_keeps_killing_the_process_is_given_up(store: JobStore) -> None:
-    job = store.create_job([_line(_small(1)), _line(_small(2))], JobOptions(engine="extractive"))
-    for attempt in range(batch.MAX_ATTEMPTS):
+    options = JobOptions.from_settings(_extractive())
+    job = store.create_job([_line(_small(1)), _line(_small(2))], options)
+    for attempt in range(MAX_ATTEMPTS):
         dead = f"{socket.gethostname()}:{_dead_pid()}:{attempt}"
         store.acquire(job, dead)
         assert not isinstance(store.claim(job, 1, dead), str)
@@ -463,56 +397,19 @@ def test_state_file_needs_resume_and_the_same_options(tmp_path: Path) -> None:
     assert go(_extractive(), resume=True) == 0  # no state: a fresh run
 
 
-# --- progress ------------------------------------------------------------------------------------
-
-
-def test_progress_bar_on_a_tty() -> None:
-    out = io.StringIO()
-    show = progress_printer(out, True)
-    show(40, 100, 1)
-    show(100, 100, 1)
-    assert out.getvalue() == (
-        "\r[########............] 40/100 ok 39 failed 1"
-        "\r[####################] 100/100 ok 99 failed 1\n"
-    )
-
-
-def test_progress_lines_are_throttled() -> None:
-    out = io.StringIO()
-    now = [0.0]
-    show = progress_printer(out, False, clock=lambda: now[0])
-    for done in range(1, 101):
-        now[0] += 0.01
-        show(done, 100, 0)
-    lines = out.getvalue().splitlines()
-    assert (
-        lines[0] == "batch: 1/100 done, 0 failed" and lines[-1] == "batch: 100/100 done, 0 failed"
-    )
-    assert [line.split()[1] for line in lines] == ["1/100"] + [f"{k}0/100" for k in range(1, 11)]
-    now[0] += 5
-    show(100, 100, 0)  # nothing new: nothing printed
-    assert len(out.getvalue().splitlines()) == 11
-    show2 = progress_printer(out, False, clock=lambda: now[0])
-    show2(1, 1000, 0)
-    now[0] += 2.5
-    show2(2, 1000, 0)  # 2 s passed: printed although under 10% more
-    assert out.getvalue().splitlines()[-2:] == [
-        "batch: 1/1000 done, 0 failed",
-        "batch: 2/1000 done, 0 failed",
-    ]
-
-
 # --- a real kill -9 ------------------------------------------------------------------------------
 
 _CHILD = """
 import asyncio, sys
 from pathlib import Path
-from service.jobs.runner import run_batch_file
+from service.cli.batchfile import run_batch_file
 from service.settings import Settings
 src, out, url, resume = sys.argv[1:5]
 settings = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
+def progress(done, total, failed):
+    print(done, flush=True)  # after the item's result is committed
 sys.exit(asyncio.run(run_batch_file(
-    Path(src), Path(out), settings, concurrency=2, resume=resume == "1", progress=None)))
+    Path(src), Path(out), settings, concurrency=2, resume=resume == "1", progress=progress)))
 """
 
 
@@ -520,40 +417,29 @@ def _mock(url: str, path: str, method: str = "GET") -> Any:
     return httpx.request(method, url.removesuffix("/v1") + path).json()
 
 
-def _done(state: Path) -> int:
-    if not state.exists():
-        return 0
-    db = sqlite3.connect(state, timeout=5)
-    try:
-        row = db.execute("SELECT done FROM jobs").fetchone()
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
-    return int(row[0]) if row else 0
-
-
 def test_kill_9_then_resume_repeats_no_finished_thread(tmp_path: Path) -> None:
     n = 30
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("\n".join(_line(_small(i, seed=i)) for i in range(n)) + "\n", encoding="utf-8")
     state = state_path(out)
+    errors = tmp_path / "first.err"
 
-    def child(url: str, resume: bool) -> subprocess.Popen[bytes]:
+    def child(url: str, resume: bool, stderr: Any) -> subprocess.Popen[bytes]:
         argv = [sys.executable, "-c", _CHILD, str(src), str(out), url, "1" if resume else "0"]
-        return subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE)
+        return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr)
 
     with running(MockConfig(latency_ms=150)) as url:
-        first = child(url, resume=False)
-        deadline = time.monotonic() + 15
-        while _done(state) < 5:
-            assert first.poll() is None, first.stderr.read() if first.stderr else ""
-            assert time.monotonic() < deadline, "the batch made no progress"
-            time.sleep(0.02)
+        with errors.open("wb") as err:
+            first = child(url, resume=False, stderr=err)
+        assert first.stdout is not None
+        for reported in first.stdout:  # blocks until the child reports a finished item
+            if int(reported) >= 5:
+                break
+        else:
+            pytest.fail(f"the batch ended before 5 threads were done: {errors.read_text()}")
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
-        assert first.stderr is not None
-        first.stderr.close()
+        first.stdout.close()
         assert not out.exists()  # a killed run leaves no half-written output
 
         db = sqlite3.connect(state)
@@ -565,9 +451,9 @@ def test_kill_9_then_resume_repeats_no_finished_thread(tmp_path: Path) -> None:
         assert 0 < pending <= n - 5 and in_flight <= 2
 
         _mock(url, "/mock/reset", "POST")
-        second = child(url, resume=True)
-        _, err = second.communicate(timeout=30)
-        assert second.returncode == 0, err.decode()
+        second = child(url, resume=True, stderr=subprocess.PIPE)
+        _, err_text = second.communicate()
+        assert second.returncode == 0, err_text.decode()
         requests = _mock(url, "/mock/stats")["requests"]
 
     records = _records(out)

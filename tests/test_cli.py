@@ -1,3 +1,5 @@
+"""The command line (service.cli): exit codes, one-line errors, every command's output."""
+
 from __future__ import annotations
 
 import json
@@ -230,19 +232,18 @@ def test_output_file_is_replaced_whole(capsys: pytest.CaptureFixture[str], tmp_p
 
 
 def test_llm_engine_without_a_model_fails_before_any_work(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import service.cli.commands
-
-    async def no_loading(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the thread should not be loaded")
-
-    monkeypatch.setattr(service.cli.commands, "load_thread_async", no_loading)
-    code, _, err = run(capsys, "summarize", "8863", "--engine", "llm")
-    assert code == 2 and "needs a model name" in err
-    monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
-    code, _, err = run(capsys, "summarize", "8863")
-    assert code == 2 and "no model is named" in err
+    missing = str(tmp_path / "no-such-thread.json")  # reading it would fail: "no such file"
+    out = str(tmp_path / "out.jsonl")
+    for argv in (["summarize", missing], ["batch", missing, "-o", out]):
+        code, _, err = run(capsys, *argv, "--engine", "llm")
+        assert code == 2 and "needs a model name" in err and "no such file" not in err
+        monkeypatch.setenv("THREADSUM_BASE_URL", "http://127.0.0.1:9/v1")
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "no model is named" in err and "no such file" not in err
+        monkeypatch.delenv("THREADSUM_BASE_URL")
+    assert list(tmp_path.iterdir()) == []  # no state file, no output
 
 
 def test_output_file_gets_normal_permissions(

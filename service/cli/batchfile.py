@@ -1,0 +1,133 @@
+"""``threadsum batch``: a JSONL file in, a JSONL file out, resumable from a state file beside it.
+
+The run's state lives beside the output in ``OUT.state.sqlite`` (a :class:`JobStore` of one job)
+until ``OUT`` is written, atomically and in input order; then it is removed. So a state file
+means an unfinished run. The job id is the input's digest and the options' digest, so a resume
+is refused, with the reason, when either changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InputError, OutputError, UsageError
+from ..files import write_atomic
+from ..jobs.lines import parse_jsonl
+from ..jobs.options import JobOptions
+from ..jobs.runner import run_job
+from ..jobs.store import JobStatus, JobStore
+from ..runtime import Runtime
+from ..settings import Settings
+from ..summarizer import EngineChoice
+
+__all__ = ["batch_job_id", "run_batch_file", "state_path", "write_results"]
+
+
+def state_path(out_path: Path) -> Path:
+    """Where the state of a CLI batch writing ``out_path`` lives."""
+    return out_path.with_name(out_path.name + ".state.sqlite")
+
+
+def batch_job_id(content: bytes, options: JobOptions) -> str:
+    """The job id of a CLI batch: the input's digest and the options' digest."""
+    return f"{hashlib.sha256(content).hexdigest()[:24]}-{options.digest()}"
+
+
+def _read_input(path: Path) -> bytes:
+    try:
+        if path.is_dir():
+            raise InputError(f"is a directory, not a JSONL file: {path}")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def write_results(store: JobStore, job_id: str, out_path: Path) -> None:
+    """Write the job's records to ``out_path`` atomically (a temporary file, then a rename)."""
+    write_atomic(out_path, (record + "\n" for record in store.results(job_id)))
+
+
+def _mismatch(store: JobStore, job_id: str, state: Path) -> UsageError:
+    input_digest = job_id.partition("-")[0]
+    wanted = job_id.partition("-")[2]
+    for job in store.list_jobs():
+        if job.id.partition("-")[0] == input_digest and job.id.partition("-")[2] != wanted:
+            return UsageError(
+                f"{state} holds a batch of this input started with other options "
+                "(engine, model, base URL, output mode, cache, chunk tokens, re-asks, …); "
+                "rerun with the same options, or delete it to start over"
+            )
+    return UsageError(f"{state} holds a batch of a different input file; delete it to start over")
+
+
+async def run_batch_file(
+    in_path: Path,
+    out_path: Path,
+    settings: Settings,
+    *,
+    concurrency: int,
+    resume: bool,
+    progress: Callable[[int, int, int], None] | None = None,
+    runtime: Runtime | None = None,
+    engine: EngineChoice | None = None,
+) -> int:
+    """Summarise every line of ``in_path`` into ``out_path``; the exit code (0, or 3 if any failed).
+
+    * without ``resume``, an existing state file is a :class:`UsageError` asking for
+      ``--resume`` or for the file to be deleted: nothing is thrown away silently;
+    * with ``resume``, the run continues where it stopped, as long as the input file and the
+      options are the same (else a :class:`UsageError` says which differs); with no state file,
+      ``resume`` simply starts a fresh run, so scripts can always pass it.
+
+    ``progress(done, total, failed)`` is called as items finish. ``runtime`` is shared by the
+    run (one is opened for it when none is given); ``engine`` is the caller's resolved choice
+    (else it is resolved from ``settings``). Raises :class:`InputError` for an unreadable input
+    file, :class:`LimitError` over ``settings.max_batch_items`` lines.
+    """
+    content = await asyncio.to_thread(_read_input, in_path)
+    if out_path.is_dir() or not out_path.parent.is_dir():
+        raise OutputError(f"cannot write {out_path}: not a file in an existing folder")
+    items = parse_jsonl(
+        content, max_items=settings.max_batch_items, max_line_bytes=settings.max_bytes
+    )
+    options = JobOptions.from_settings(settings, engine)
+    job_id = batch_job_id(content, options)
+    state = state_path(out_path)
+    store = JobStore(state)
+    try:
+        known = [job.id for job in store.list_jobs()]
+        if known and not resume:
+            raise UsageError(
+                f"{state} holds an unfinished batch for {out_path}; pass --resume to continue "
+                "it, or delete it to start over"
+            )
+        if known and job_id not in known:
+            raise _mismatch(store, job_id, state)
+        if not known:
+            store.create_job(items, options, job_id=job_id)
+
+        def report(status: JobStatus) -> None:
+            if progress is not None:
+                progress(status.done, status.total, status.failed)
+
+        status = await run_job(
+            store,
+            job_id,
+            settings,
+            concurrency=concurrency,
+            on_progress=report,
+            runtime=runtime,
+        )
+        if status.status != "done":
+            raise UsageError(f"the batch in {state} was {status.status}; delete it to start over")
+        await asyncio.to_thread(write_results, store, job_id, out_path)
+    finally:
+        store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(state) + suffix).unlink(missing_ok=True)
+    return 0 if status.failed == 0 else 3

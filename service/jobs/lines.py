@@ -1,0 +1,204 @@
+"""Batch input: lines and request bodies into :class:`BatchItem` records, and what a line asks for.
+
+One thread per line (or, for the HTTP API, a JSON array whose elements are the lines). A line is
+a wrapper ``{"id"?, "thread": <JSON thread>, "format"?}``, ``{"id"?, "text": "<pasted page>"}``
+or ``{"id"?, "url": "https://news.ycombinator.com/item?id=N"}``, or a bare thread in any JSON
+input format. Its key is the wrapper's ``id``, else the thread's own top-level ``id``, else
+``line-<n>``; keys are always strings and need not be unique (records are identified by line).
+Blank lines are skipped but still counted.
+
+Keys are read when a batch is split into items; each line is checked only when it runs, so a
+bad line becomes one error record and never sinks the batch. Parsing does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from ..errors import FormatError, LimitError, ThreadsumError
+from ..ingest.detect import decode, detect_json, load_json
+
+__all__ = [
+    "BatchItem",
+    "LineSource",
+    "parse_body",
+    "parse_json_array",
+    "parse_jsonl",
+    "read_line",
+]
+
+_SOURCE_KEYS: Final = ("thread", "text", "url")
+_WRAPPER_KEYS: Final = frozenset({"id", "format", *_SOURCE_KEYS})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One input line: its 1-based number, its key, and its text (bytes when not UTF-8)."""
+
+    line: int
+    key: str
+    input: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LineSource:
+    """What one line asks for: a thread (JSON text), a pasted page or a URL, its format and key."""
+
+    kind: Literal["thread", "text", "url"]
+    content: str
+    fmt: str
+    key: str | None
+
+
+def _id_key(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) or None
+
+
+def _json_type(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _wrapper(data: dict[str, Any]) -> LineSource:
+    present = [k for k in _SOURCE_KEYS if k in data]
+    if len(present) != 1:
+        raise FormatError(
+            f"a wrapper line takes exactly one of thread, text, url (got {', '.join(present)})"
+        )
+    kind = present[0]
+    raw_id = data.get("id")
+    if raw_id is not None and _id_key(raw_id) is None and raw_id != "":
+        raise FormatError(f"the line's id must be a string or an integer, not {_json_type(raw_id)}")
+    fmt = data.get("format", "text" if kind == "text" else "auto")
+    if not isinstance(fmt, str):
+        raise FormatError(f"the line's format must be a string, not {_json_type(fmt)}")
+    value = data[kind]
+    key = _id_key(raw_id)
+    if kind == "thread":
+        if isinstance(value, str):
+            content = value
+        elif isinstance(value, dict | list):
+            # ASCII escapes keep lone surrogates encodable; ingest reads them back the same.
+            content = json.dumps(value)
+            if key is None and isinstance(value, dict):
+                key = _id_key(value.get("id"))
+        else:
+            raise FormatError(f"thread must be a JSON thread, not {_json_type(value)}")
+        return LineSource("thread", content, fmt, key)
+    if not isinstance(value, str):
+        raise FormatError(f"{kind} must be a string, not {_json_type(value)}")
+    return LineSource(kind, value, fmt, key)
+
+
+def _source(data: Any, raw: str | None) -> LineSource:
+    """What one line (parsed as ``data``; ``raw`` its text when it came as text) asks for."""
+    if isinstance(data, dict):
+        keys = data.keys()
+        if keys <= _WRAPPER_KEYS and any(k in data for k in _SOURCE_KEYS):
+            return _wrapper(data)
+        if "thread" in data:
+            extra = ", ".join(sorted(str(k) for k in keys - _WRAPPER_KEYS))
+            raise FormatError(f"a wrapper line takes id, format and thread; unknown key(s) {extra}")
+    if isinstance(data, dict | list):
+        content = raw if raw is not None else json.dumps(data)
+        key = _id_key(data.get("id")) if isinstance(data, dict) else None
+        return LineSource("thread", content, "auto", key)
+    raise FormatError(f"a batch line must be a JSON object or array, not {_json_type(data)}")
+
+
+def read_line(content: str | bytes) -> LineSource:
+    """What a stored line asks for; :class:`FormatError` when it is not UTF-8 or not a line."""
+    text = decode(content)
+    return _source(load_json(text, "batch line"), text)
+
+
+def _key_of(line: int, source: Callable[..., LineSource], *args: Any) -> str:
+    try:
+        key = source(*args).key
+    except (ThreadsumError, ValueError):
+        key = None
+    return key or f"line-{line}"
+
+
+def _storable(text: str) -> str | bytes:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: keep the bytes, the item reports it
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _check_count(n: int, max_items: int | None) -> None:
+    if max_items is not None and n > max_items:
+        raise LimitError(f"the batch holds over {max_items} threads, the limit")
+
+
+def _line_text(raw: str | bytes) -> str | bytes:
+    if isinstance(raw, str):
+        return raw.removesuffix("\r")
+    raw = raw.removesuffix(b"\r")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw  # stored as is; the item reports it
+
+
+def parse_jsonl(
+    content: bytes | str, *, max_items: int | None = None, max_line_bytes: int | None = None
+) -> list[BatchItem]:
+    """Split JSONL input into items. Keys are read here; lines are checked when they run.
+
+    A line that is not UTF-8, not JSON or not a thread still becomes an item (its record will
+    be an error). Raises :class:`LimitError` for more than ``max_items`` non-blank lines.
+    """
+    lines: Sequence[str | bytes] = (
+        content.split(b"\n") if isinstance(content, bytes) else content.split("\n")
+    )
+    items: list[BatchItem] = []
+    for n, raw in enumerate(lines, start=1):
+        line = _line_text(raw)
+        if n == 1 and isinstance(line, str):
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            continue
+        _check_count(len(items) + 1, max_items)
+        if max_line_bytes is not None and len(line) > max_line_bytes:
+            key = f"line-{n}"  # not parsed here; the item reports the limit
+        else:
+            key = _key_of(n, read_line, line)
+        items.append(BatchItem(n, key, _storable(line) if isinstance(line, str) else line))
+    return items
+
+
+def parse_json_array(values: Sequence[Any], *, max_items: int | None = None) -> list[BatchItem]:
+    """Items from a JSON array body: element ``i`` is line ``i + 1``."""
+    _check_count(len(values), max_items)
+    items = []
+    for n, value in enumerate(values, start=1):
+        key = _key_of(n, _source, value, None)
+        items.append(BatchItem(n, key, json.dumps(value)))
+    return items
+
+
+def parse_body(content: bytes | str, *, max_items: int | None = None) -> list[BatchItem]:
+    """Items from an HTTP body: a JSON array of lines, or JSONL.
+
+    A body that is one JSON array is an array of lines, unless the array is itself a thread
+    (a Reddit or HN Firebase document), which is then a one-line JSONL body.
+    """
+    head = content.lstrip()[:1]
+    if head in ("[", b"["):
+        try:
+            data = json.loads(content)
+        except ValueError:
+            data = None
+        if isinstance(data, list):
+            try:
+                detect_json(data)
+            except ThreadsumError:
+                return parse_json_array(data, max_items=max_items)
+    return parse_jsonl(content, max_items=max_items)
