@@ -29,6 +29,11 @@ def sentences(text: str) -> list[str]:
         ("The U.S. and the U.K. agree. Rarely.", ["The U.S. and the U.K. agree.", "Rarely."]),
         ("no punctuation at all", ["no punctuation at all"]),
         ("Line one\nstill line one. New.", ["Line one\nstill line one.", "New."]),
+        ("No. That is wrong.", ["No.", "That is wrong."]),
+        ("I said no. Then I left.", ["I said no.", "Then I left."]),
+        ('"No." That settled it.', ['"No."', "That settled it."]),
+        ("See No. 5 and No. #6 here. Next.", ["See No. 5 and No. #6 here.", "Next."]),
+        ("No.5 is fine. So is (no. 7).", ["No.5 is fine.", "So is (no. 7)."]),
     ],
 )
 def test_prose(text: str, expected: list[str]) -> None:

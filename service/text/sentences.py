@@ -33,10 +33,12 @@ _NEXT = re.compile(r"\s*(\S)")
 _ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp jan
-    feb mar apr jun jul aug sep sept oct nov dec no vol p pp ca viz resp incl govt u.s u.k
+    feb mar apr jun jul aug sep sept oct nov dec vol p pp ca viz resp incl govt u.s u.k
     u.n e.u a.m p.m ph.d
     """.split()
 )
+#: Abbreviations only before a number: "No. 5", "No. #5"; elsewhere "No." is the word "no".
+_NUMBER_ABBREVIATIONS = frozenset({"no"})
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -149,6 +151,8 @@ def _is_boundary(text: str, block_start: int, block_end: int, end_match: re.Matc
         word = _word_before(text, block_start, punct_start).lower().lstrip("(\"'“‘[")
         if word in _ABBREVIATIONS:
             return nxt.isupper() and word in {"etc"}
+        if word in _NUMBER_ABBREVIATIONS and (nxt.isdigit() or nxt == "#"):
+            return False
         if len(word) == 1 and word.isalpha() and nxt.isupper():
             return False  # an initial: "J. Smith"
         if nxt.islower() or nxt in ",;:":
