@@ -3,7 +3,8 @@
     python bench/parse_chunk.py [--comments 5000] [--budget 6000] [--repeat 5]
 
 Prints the median wall time of reading (JSON → checked Thread with sentences) and chunking,
-and the peak Python heap (tracemalloc) and process max RSS of one parse+chunk.
+the peak Python heap (tracemalloc) and process max RSS of one parse+chunk, the share of chunks a
+10% growth leaves unchanged, and the time to read one 1 MB single-paragraph comment.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from service.chunker import chunk_thread
 from service.devtools.synthetic import synthetic_thread
 from service.ingest import read_thread
 from service.settings import Settings
+from service.text.sentences import split_sentences
+from service.text.wording import one_line
 
 
 def main() -> None:
@@ -87,6 +90,25 @@ def main() -> None:
         f"{len(touched)} existing comments drew replies): {kept} of {len(grown)} chunks "
         f"unchanged ({kept / len(grown):.0%}); of the {len(untouched)} chunks no new reply "
         f"touched, {stable} stayed identical ({stable / max(1, len(untouched)):.0%})"
+    )
+
+    # One 1 MB paragraph (the generator's comments joined into one line): sentence splitting
+    # must stay linear in paragraph length.
+    texts = [one_line(str(c["text"])) for c in synthetic_thread(2000, seed=7)["comments"]]
+    paragraph = " ".join(texts)
+    paragraph = (paragraph + " ") * (1_000_000 // len(paragraph) + 1)
+    paragraph = paragraph[: paragraph.rindex(" ", 0, 1_000_000)]
+    one = {"id": "long", "parent_id": None, "author": "a", "text": paragraph}
+    long_doc = json.dumps({"id": "t", "title": "One long comment", "comments": [one]}).encode()
+    t0 = time.perf_counter()
+    long_thread = read_thread(long_doc, "native", settings)
+    t1 = time.perf_counter()
+    split_sentences(paragraph)
+    t2 = time.perf_counter()
+    print(
+        f"one {len(paragraph) / 1e6:.2f} MB single-paragraph comment "
+        f"({len(long_thread.comments[0].sentences):,} sentences): read_thread "
+        f"{(t1 - t0) * 1000:.0f} ms   split_sentences alone {(t2 - t1) * 1000:.0f} ms"
     )
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from importlib import resources
 
 import pytest
 from hypothesis import given
@@ -438,3 +439,21 @@ def test_html_without_claims_or_url() -> None:
     md = render_markdown(summary)
     assert md.startswith("# Thread 45890000\n")
     assert "*No claims were found.*" in md
+
+
+def test_counts_group_thousands_and_pluralise() -> None:
+    base = realistic()
+    thread = base.thread.model_copy(update={"comments": 12345, "authors": 1})
+    summary = base.model_copy(update={"thread": thread, "stats": Stats(chunks=1000)})
+    md = render_markdown(summary)
+    assert "Hacker News · 12,345 comments · 1 author · max depth 9" in md
+    assert md.splitlines()[-1].startswith("1,000 chunks · 0 LLM calls")
+    page = render_html(summary)
+    assert "<span>12,345 comments</span><span>1 author</span>" in page
+    assert "<span>1,000 chunks</span>" in page
+
+
+def test_html_inlines_the_packaged_stylesheet() -> None:
+    css = resources.files("service.render").joinpath("style.css").read_text(encoding="utf-8")
+    assert css.startswith(":root {") and css.endswith("}\n")
+    assert f"<style>\n{css}</style>" in render_html(realistic())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import SupportsIndex
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +29,11 @@ def sentences(text: str) -> list[str]:
         ("The U.S. and the U.K. agree. Rarely.", ["The U.S. and the U.K. agree.", "Rarely."]),
         ("no punctuation at all", ["no punctuation at all"]),
         ("Line one\nstill line one. New.", ["Line one\nstill line one.", "New."]),
+        ("No. That is wrong.", ["No.", "That is wrong."]),
+        ("I said no. Then I left.", ["I said no.", "Then I left."]),
+        ('"No." That settled it.', ['"No."', "That settled it."]),
+        ("See No. 5 and No. #6 here. Next.", ["See No. 5 and No. #6 here.", "Next."]),
+        ("No.5 is fine. So is (no. 7).", ["No.5 is fine.", "So is (no. 7)."]),
     ],
 )
 def test_prose(text: str, expected: list[str]) -> None:
@@ -69,6 +76,47 @@ def test_long_run_is_capped_at_word_boundaries() -> None:
     assert len(parts) > 1
     assert all(len(p) <= MAX_SENTENCE_CHARS for p in parts)
     assert " ".join(parts) == text
+
+
+class CountingText(str):
+    """A text that counts the characters read out of it by indexing and slicing."""
+
+    read = 0
+
+    def __getitem__(self, key: SupportsIndex | slice) -> str:
+        piece = super().__getitem__(key)
+        self.read += len(piece)
+        return piece
+
+
+def characters_read(text: str) -> int:
+    counting = CountingText(text)
+    split_sentences(counting)
+    return counting.read
+
+
+LONG_PARAGRAPH = (
+    "Dr. Smith said the U.S. grew 3.5 percent, e.g. in Jan. and Feb. No. That is wrong! "
+    'Why? Because... it is not. Ask J. R. Smith (see No. 5). He said "stop." Then left. '
+)
+
+
+@pytest.mark.parametrize(
+    "unit", [LONG_PARAGRAPH, "word ", "J. ", "no. ", "你好。", "x" * 50 + "; "]
+)
+def test_work_grows_linearly_with_paragraph_length(unit: str) -> None:
+    # Work measured as characters copied out of the text: copying the rest of the paragraph
+    # once per candidate sentence end made a 90 KB paragraph take seconds.
+    small, large = unit * 500, unit * 2000
+    assert characters_read(large) <= 4.5 * max(characters_read(small), len(small))
+    assert characters_read(large) <= 5 * len(large)
+
+
+def test_doubled_paragraph_splits_as_twice_the_paragraph() -> None:
+    text = LONG_PARAGRAPH * 200
+    once = split_sentences(text)
+    twice = split_sentences(text + text)
+    assert twice == once + [(s + len(text), e + len(text)) for s, e in once]
 
 
 @settings(max_examples=300, deadline=None)

@@ -23,16 +23,22 @@ _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S")
 _QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 
-# A candidate end: terminal punctuation, optional closers, then whitespace.
-_END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$|[。！？]+[」』”’）]*""")
+# A candidate end: terminal punctuation, optional closers, then whitespace. A match only starts
+# where a run of punctuation starts: a run that fails from its first mark fails from every later
+# one, and trying each would rescan the run once per mark (quadratic in "!!!!…x").
+_END = re.compile(
+    r"""(?<![.!?])(?:[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$)|[。！？]+[」』”’）]*"""
+)
+_NEXT = re.compile(r"\s*(\S)")
 _ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp jan
-    feb mar apr jun jul aug sep sept oct nov dec no vol p pp ca viz resp incl govt u.s u.k
+    feb mar apr jun jul aug sep sept oct nov dec vol p pp ca viz resp incl govt u.s u.k
     u.n e.u a.m p.m ph.d
     """.split()
 )
-_WORD_BEFORE = re.compile(r"(\S+)$")
+#: Abbreviations only before a number: "No. 5", "No. #5"; elsewhere "No." is the word "no".
+_NUMBER_ABBREVIATIONS = frozenset({"no"})
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -112,13 +118,27 @@ def _blocks(text: str) -> Iterator[tuple[str, int, int]]:
         prev_blank = False
 
 
-def _is_boundary(text: str, block_start: int, end_match: re.Match[str]) -> bool:
-    """Decide whether the punctuation run in ``end_match`` really ends a sentence."""
+def _word_before(text: str, block_start: int, punct_start: int) -> str:
+    """The run of non-space characters that ends at ``punct_start`` (not before ``block_start``).
+
+    Scanned backwards, so the cost is the word's length: a candidate end is followed by
+    whitespace, so the words scanned for successive candidates do not overlap.
+    """
+    i = punct_start
+    while i > block_start and not text[i - 1].isspace():
+        i -= 1
+    return text[i:punct_start]
+
+
+def _is_boundary(text: str, block_start: int, block_end: int, end_match: re.Match[str]) -> bool:
+    """Decide whether the punctuation run in ``end_match`` really ends a sentence.
+
+    Only ``text[block_start:block_end]`` is looked at, in place: slicing the text per candidate
+    would copy the rest of the block each time.
+    """
     punct_start = end_match.start()
-    after = end_match.end()
     # What follows: end of block, or whitespace then the next character.
-    rest = text[after:]
-    nxt_match = re.match(r"\s*(\S)", rest)
+    nxt_match = _NEXT.match(text, end_match.end(), block_end)
     if nxt_match is None:
         return True
     nxt = nxt_match.group(1)
@@ -128,10 +148,11 @@ def _is_boundary(text: str, block_start: int, end_match: re.Match[str]) -> bool:
     if run.startswith("..") and nxt.islower():
         return False  # an ellipsis inside a sentence
     if run[0] == "." and len(run.rstrip("\"'”’)]")) == 1:
-        word_match = _WORD_BEFORE.search(text, block_start, punct_start)
-        word = word_match.group(1).lower().lstrip("(\"'“‘[") if word_match else ""
+        word = _word_before(text, block_start, punct_start).lower().lstrip("(\"'“‘[")
         if word in _ABBREVIATIONS:
             return nxt.isupper() and word in {"etc"}
+        if word in _NUMBER_ABBREVIATIONS and (nxt.isdigit() or nxt == "#"):
+            return False
         if len(word) == 1 and word.isalpha() and nxt.isupper():
             return False  # an initial: "J. Smith"
         if nxt.islower() or nxt in ",;:":
@@ -144,9 +165,7 @@ def _is_boundary(text: str, block_start: int, end_match: re.Match[str]) -> bool:
 def _split_prose(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     cur = start
     for m in _END.finditer(text, start, end):
-        if m.end() <= cur:
-            continue
-        if _is_boundary(text[:end], start, m):
+        if _is_boundary(text, start, end, m):
             yield from _cap(text, cur, m.end())
             cur = m.end()
     if cur < end:

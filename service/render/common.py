@@ -1,0 +1,95 @@
+"""What the Markdown and HTML renderers share: which URLs may be linked, and the labels both show.
+
+The labels (title, meta line, prevalence, stats line, who a citation is by) are plain text;
+each renderer escapes them for its own format.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+from urllib.parse import quote as _percent_encode
+
+from ..models import Citation, Claim, ThreadSummary
+from ..text.wording import count, one_line
+
+_SOURCES: Final = {"hn": "Hacker News", "reddit": "Reddit", "native": "Native", "text": "Text"}
+
+_HTTP_URL = re.compile(r"https?://[^/?#\s\\]", re.IGNORECASE)
+# Characters that end or confuse a Markdown link destination or an HTML attribute.
+_URL_UNSAFE: Final = frozenset(" ()<>\"'`\\")
+
+
+def link_target(url: str | None) -> str | None:
+    """``url`` made safe to put in a link, or ``None`` when it must not be linked.
+
+    Only absolute ``http``/``https`` URLs with a host qualify (``javascript:``, ``data:``,
+    relative and scheme-relative URLs do not). Spaces, parentheses, quotes, angle brackets,
+    backslashes, backticks and invisible or control characters are percent-encoded; existing
+    percent-escapes are left alone. The result still needs HTML escaping inside an attribute.
+    """
+    if url is None:
+        return None
+    url = url.strip()
+    if not _HTTP_URL.match(url):
+        return None
+    return "".join(
+        _percent_encode(ch, safe="")
+        if ch in _URL_UNSAFE or unicodedata.category(ch)[0] in "CZ"
+        else ch
+        for ch in url
+    )
+
+
+def counted(n: int, noun: str) -> str:
+    """:func:`~service.text.wording.count` with digits grouped by thousands: "1,316 comments"."""
+    return f"{n:,}" + count(n, noun)[len(str(n)) :]
+
+
+def prevalence_label(claim: Claim) -> str:
+    p = claim.prevalence
+    return f"{counted(p.comments, 'comment')} · {counted(p.authors, 'author')}"
+
+
+def page_title(summary: ThreadSummary) -> str:
+    return one_line(summary.thread.title or "") or f"Thread {one_line(summary.thread.id)}"
+
+
+def meta_parts(summary: ThreadSummary) -> list[str]:
+    """The parts of the line under the title: source, size, depth and engine."""
+    t, e = summary.thread, summary.engine
+    return [
+        _SOURCES.get(t.source, t.source),
+        counted(t.comments, "comment"),
+        counted(t.authors, "author"),
+        f"max depth {t.max_depth}",
+        f"{e.kind} engine" + (f" ({e.model})" if e.model else ""),
+    ]
+
+
+def stats_parts(summary: ThreadSummary) -> list[str]:
+    """The parts of the closing line: what the run cost and what produced it."""
+    s, e = summary.stats, summary.engine
+    parts = [
+        counted(s.chunks, "chunk"),
+        counted(s.llm_calls, "LLM call"),
+        f"{s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion tokens",
+        counted(s.cache_hits, "cache hit"),
+        counted(s.reasks, "re-ask"),
+        counted(s.dropped_citations, "dropped citation"),
+        f"{s.elapsed_s:.1f} s",
+    ]
+    if e.output_mode:
+        parts.append(f"output mode {e.output_mode}")
+    if e.version:
+        parts.append(f"engine version {e.version}")
+    if e.prompt_digest:
+        parts.append(f"prompt {e.prompt_digest[:12]}")
+    parts.append(f"schema v{summary.schema_version}")
+    return parts
+
+
+def who(citation: Citation) -> str:
+    """The author of a cited comment, or the comment's id when the source names no author."""
+    return one_line(citation.author or "") or f"comment {one_line(citation.comment_id)}"

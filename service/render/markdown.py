@@ -1,0 +1,140 @@
+"""The argument map as Markdown (CommonMark/GFM) that renders every untrusted string literally.
+
+Every character that could start markup (``*``, ``_``, backticks, ``[``, ``<``, ``#``, ``|``, …,
+and ``-``/``+``/``=``/``1.`` at the start of a line) is backslash-escaped, so summary text renders
+as literal text in any CommonMark/GFM renderer; quotes keep each of their lines in the
+blockquote. Only http(s) URLs become links (:func:`~service.render.common.link_target`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..models import Citation, Claim, Counter, Rebuttal, ThreadSummary
+from ..text.wording import one_line
+from .common import link_target, meta_parts, page_title, prevalence_label, stats_parts, who
+
+# Escaped wherever they appear: emphasis, code, links, images, raw HTML and autolinks, headings,
+# tables, strikethrough, entities, math, attribute lists (kramdown) and the escape itself; and
+# "(" right after "]", so that no "](" ever appears.
+_MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#|~&$]|(?<=\])\()")
+# Escaped only at the start of a line: bullets, setext underlines, ordered-list markers.
+_MD_LINE_START = re.compile(r"^(?:(?=[-+=])|([0-9]+)(?=[.)]))")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def _md_line(line: str) -> str:
+    """One line of text as Markdown that renders to exactly that text, without its outer
+    whitespace (which could make a code block or a hard break)."""
+    escaped = _MD_ESCAPE.sub(r"\\\1", line.strip())
+    return _MD_LINE_START.sub(lambda m: (m.group(1) or "") + "\\", escaped)
+
+
+def escape_markdown(text: str) -> str:
+    """Untrusted ``text`` as one line of Markdown that renders to exactly that text.
+
+    Newlines and runs of whitespace become single spaces; every character that could start
+    Markdown or HTML markup is backslash-escaped.
+    """
+    return _md_line(one_line(text))
+
+
+_md = escape_markdown
+
+
+def _md_link(text: str, url: str | None, *, url_as_text: bool = True) -> str:
+    """A link for http(s) URLs; otherwise the text, followed by the URL as plain text."""
+    target = link_target(url)
+    if target is not None:
+        return f"[{_md(text)}]({target})"
+    if url_as_text and url and url.strip():
+        return f"{_md(text)} ({_md(url)})"
+    return _md(text)
+
+
+def _md_attribution(citation: Citation) -> str:
+    out = _md_link(who(citation), citation.url)
+    ids = " ".join(f"`{i}`" if _SAFE_ID.fullmatch(i) else _md(i) for i in citation.sentence_ids)
+    return f"{out} · {ids}" if ids else out
+
+
+def _md_blockquote(text: str, indent: str = "") -> list[str]:
+    """Every line of ``text`` inside one blockquote; blank lines separate paragraphs."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        line = _md_line(raw)
+        if line:
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    out: list[str] = []
+    for lines in (p for p in paragraphs if p):
+        if out:
+            out.append(f"{indent}>")
+        out += [f"{indent}> {line}  " for line in lines[:-1]]  # two spaces: a hard line break
+        out.append(f"{indent}> {lines[-1]}")
+    return out
+
+
+def _md_evidence(citations: Iterable[Citation], indent: str = "") -> list[str]:
+    """Each citation as a blockquote ending in ``— [author](url) · `c1.2` ``."""
+    out: list[str] = []
+    for citation in citations:
+        quote = _md_blockquote(citation.quote, indent)
+        if quote:
+            out += [*quote, f"{indent}>"]
+        out += [f"{indent}> — {_md_attribution(citation)}", ""]
+    return out
+
+
+def _md_claim(claim: Claim) -> list[str]:
+    out = [f"## {_md(claim.id)} · {_md(claim.statement)}", "", f"**{prevalence_label(claim)}**", ""]
+    out += _md_evidence(claim.evidence)
+    if claim.supporters:
+        out += ["**Supporters**", ""]
+        for s in claim.supporters:
+            out += [f"- {_md_attribution(s)}", *_md_blockquote(s.quote, "  ")]
+        out.append("")
+    for rebuttal in claim.rebuttals:
+        out += _md_rebuttal(rebuttal)
+    return out
+
+
+def _md_rebuttal(rebuttal: Rebuttal) -> list[str]:
+    out = [
+        f"### {_md(rebuttal.id)} · {_md(rebuttal.statement)}",
+        "",
+        *_md_evidence(rebuttal.evidence),
+    ]
+    for counter in rebuttal.counters:
+        out += _md_counter(counter)
+    return out
+
+
+def _md_counter(counter: Counter) -> list[str]:
+    out = [f"- ↳ counter: {_md(counter.statement)}", ""]
+    return out + _md_evidence(counter.evidence, "  ")
+
+
+def render_markdown(summary: ThreadSummary) -> str:
+    """The argument map as Markdown (CommonMark/GFM): claims, evidence, rebuttals, counters.
+
+    Everything taken from the summary renders as literal text; only http(s) URLs are linked.
+    """
+    url = summary.thread.url
+    meta = meta_parts(summary)
+    if url and url.strip() and link_target(url) is None:
+        meta.append(url)
+    out = [f"# {_md_link(page_title(summary), url, url_as_text=False)}", ""]
+    out += [_md(" · ".join(meta)), ""]
+    if summary.overview.strip():
+        out += [_md(summary.overview), ""]
+    if not summary.claims:
+        out += ["*No claims were found.*", ""]
+    for claim in summary.claims:
+        out += _md_claim(claim)
+    if summary.warnings:
+        out += ["## Warnings", "", *(f"- {_md(w)}" for w in summary.warnings), ""]
+    out += ["---", "", _md(" · ".join(stats_parts(summary)))]
+    return "\n".join(out) + "\n"
