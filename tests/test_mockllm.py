@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -39,7 +42,7 @@ from service.validation import (
     strict_schema,
 )
 
-from .conftest import EXAMPLE_PAGE
+from .conftest import EXAMPLE_PAGE, ROOT
 
 Messages = list[Any]  # chat messages as threadsum renders them
 
@@ -246,6 +249,25 @@ def test_the_reduce_overview_names_the_thread_title() -> None:
         summary = asyncio.run(summarize(titled_thread(), llm_settings(url)))
     assert summary.stats.chunks > 1  # the overview is the mock's reduce answer
     assert summary.overview.startswith(f"The discussion “{TITLE}” comes down to ")
+
+
+def test_mock_llm_on_a_port_in_use_is_one_error_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "mock-llm", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1 and result.stdout == ""
+    assert (
+        result.stderr
+        == f"error: cannot listen on 127.0.0.1:{port}: the address is already in use\n"
+    )
 
 
 def test_reask_is_answered_for_the_original_data(base_url: str, reduce_messages: Messages) -> None:
