@@ -10,6 +10,7 @@ from typing import Any
 
 from ...text.sentences import split_sentences
 from ...text.tokens import estimate_tokens
+from ...text.wording import one_line
 from ..prompt_data import content_text
 from .protocol import message_text, truncate
 
@@ -31,7 +32,7 @@ def generic_answer(messages: list[dict[str, Any]], limit: int = GENERIC_TOKENS) 
         text = "\n".join(message_text(m) for m in messages)
     lines = [line.strip().strip('"“”').strip() for line in text.splitlines()]
     sentences = (
-        " ".join(line[start:end].split())
+        one_line(line[start:end])
         for line in lines
         if line and not line.endswith(":")
         for start, end in split_sentences(line)

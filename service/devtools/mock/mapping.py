@@ -19,6 +19,7 @@ from ...ingest.tree import build_thread
 from ...models import Citation, RawComment, RawThread
 from ...models import Claim as SummaryClaim
 from ...prompts import ParsedComment, parse_chunk
+from ...text.wording import one_line
 from ...validation import MapClaim, MapCounter, MapRebuttal, MapReply
 
 
@@ -165,7 +166,7 @@ def _dedupe(claims: list[MapClaim]) -> list[MapClaim]:
     """Claims with the same statement fold into the first."""
     kept: dict[str, MapClaim] = {}
     for claim in claims:
-        key = " ".join(claim.statement.lower().split())
+        key = one_line(claim.statement.lower())
         first = kept.get(key)
         if first is None:
             kept[key] = claim
