@@ -44,6 +44,11 @@ _SENTENCE = re.compile(r"^(\d+) (.*)$")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _CONTEXT_PARENT = re.compile(r"^>p\d+$")
 
+TITLE_PREFIX = "Title: "
+"""How the map and reduce prompts start the line that carries the thread's title (the
+``Title: ${title}`` line of ``prompts/map.toml`` and ``prompts/reduce.toml``)."""
+_TITLE = re.compile(rf"^{re.escape(TITLE_PREFIX)}(.*)$", re.MULTILINE)
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -69,6 +74,15 @@ class Prompt:
             messages.append({"role": "system", "content": self.system})
         messages.append({"role": "user", "content": string.Template(self.user).substitute(values)})
         return messages
+
+
+def parse_title(text: str) -> str | None:
+    """The title a rendered map or reduce prompt carries (its :data:`TITLE_PREFIX` line), if any.
+
+    The engine renders the title as one neutralised line, so the line holds all of it.
+    """
+    found = _TITLE.search(text)
+    return found.group(1).strip() if found else None
 
 
 def _placeholders(template: str) -> set[str]:

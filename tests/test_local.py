@@ -6,20 +6,30 @@ Runs when the ``local`` extra is installed (CI installs it); marked ``local``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
 from service.devtools.local import MODEL_ALIAS, running
+from service.devtools.servers import free_port, stop_process, wait_healthy
 from service.errors import ModelError
 from service.grounding import check_summary
 from service.model.client import ModelClient
 from service.models import ThreadSummary
 from service.runtime import Runtime
+
+from .conftest import ROOT
 
 # Checked without importing llama_cpp here: the server runs in its own process.
 pytestmark = [
@@ -109,3 +119,41 @@ def test_summarize_against_the_bundled_model(tmp_path: object) -> None:
     else:
         assert error is not None and "\n" not in str(error) and str(error)
         print(f"\nlocal model: documented clear error after {elapsed:.1f} s: {error}")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (name) state ppid …": the name may hold spaces, so split after its ")"
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_sigterm_to_local_server_stops_the_model_server() -> None:
+    """An orphaned llama-cpp-python server once ran on for minutes after its parent was gone."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, "-m", "service", "local-server", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--ctx", "2048"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    servers: list[int] = []
+    try:
+        assert wait_healthy(url + "/models", timeout=300, alive=lambda: proc.poll() is None)
+        servers = children(proc.pid)
+        assert len(servers) == 1
+        proc.terminate()
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM  # the server ended by it, cleanly
+        with pytest.raises(ProcessLookupError):
+            os.kill(servers[0], 0)  # the model server is gone with its parent, reaped by it
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/models", timeout=5)
+    finally:
+        stop_process(proc)
+        for pid in servers:  # only when the test failed: do not leave an orphan behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

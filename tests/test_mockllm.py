@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +15,9 @@ import httpx
 import openai
 import pytest
 
+from service import Settings, summarize
 from service.chunker import chunk_thread
+from service.devtools.fake import FakeModel
 from service.devtools.mockllm import (
     GENERIC_TOKENS,
     MockConfig,
@@ -21,10 +26,12 @@ from service.devtools.mockllm import (
     map_answer,
     running,
 )
+from service.devtools.prompt_data import read_prompt
 from service.devtools.synthetic import synthetic_thread
 from service.ingest import read_thread
-from service.models import Thread
+from service.models import Thread, ThreadSummary
 from service.prompts import ChunkView, load_prompt, render_chunk
+from service.runtime import Runtime
 from service.text.tokens import estimate_tokens
 from service.validation import (
     MAP_SHAPE,
@@ -35,7 +42,7 @@ from service.validation import (
     strict_schema,
 )
 
-from .conftest import EXAMPLE_PAGE
+from .conftest import EXAMPLE_PAGE, ROOT
 
 Messages = list[Any]  # chat messages as threadsum renders them
 
@@ -207,6 +214,60 @@ def test_reduce_merges_near_duplicates(base_url: str, reduce_messages: Messages)
     assert reply.claims[0].statement == "Open models are cheap."
     assert "2 distinct claims" in reply.overview and "Open models are cheap." in reply.overview
     assert len(reply.overview.split()) <= 120
+
+
+TITLE = "Should small teams self-host their database?"
+
+
+def titled_thread() -> Thread:
+    """A thread of several chunks at 1000 tokens, so both map and reduce prompts are sent."""
+    return read_thread(json.dumps({**synthetic_thread(120, seed=4), "title": TITLE}))
+
+
+def llm_settings(url: str = "http://127.0.0.1:9/v1") -> Settings:
+    return Settings(
+        base_url=url, model="threadsum-mock", engine="llm", cache="off", chunk_tokens=1000
+    )
+
+
+def test_the_title_line_of_real_prompts_is_read() -> None:
+    """The map and reduce prompts as the LLM engine renders them carry the title to the mock."""
+    fake = FakeModel()
+
+    async def go() -> ThreadSummary:
+        async with Runtime(llm_settings(), model=fake) as runtime:
+            return await summarize(titled_thread(), llm_settings(), runtime=runtime)
+
+    asyncio.run(go())
+    read = [read_prompt(messages) for messages in fake.calls]
+    assert {r.kind for r in read} == {"map", "reduce"}
+    assert all(r.title == TITLE for r in read)
+
+
+def test_the_reduce_overview_names_the_thread_title() -> None:
+    with running(MockConfig()) as url:
+        summary = asyncio.run(summarize(titled_thread(), llm_settings(url)))
+    assert summary.stats.chunks > 1  # the overview is the mock's reduce answer
+    assert summary.overview.startswith(f"The discussion “{TITLE}” comes down to ")
+
+
+def test_mock_llm_on_a_port_in_use_is_one_error_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "service", "mock-llm", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1 and result.stdout == ""
+    assert (
+        result.stderr
+        == f"error: cannot listen on 127.0.0.1:{port}: the address is already in use\n"
+    )
 
 
 def test_reask_is_answered_for_the_original_data(base_url: str, reduce_messages: Messages) -> None:

@@ -18,7 +18,8 @@ import tenacity
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
-from service.devtools.fake import FakeModel, _data
+from service.devtools.fake import FakeModel
+from service.devtools.fake import data_block as _data
 from service.devtools.mockllm import map_answer
 from service.devtools.synthetic import synthetic_thread
 from service.errors import PromptTruncatedError, UsageError

@@ -114,7 +114,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
-    from ..devtools.mockllm import MockConfig, serve
+    from ..devtools.mockllm import MockConfig, serve_on
+    from ..serving import listen
 
     try:
         config = MockConfig(
@@ -133,12 +134,13 @@ def _mock_llm(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as e:
         raise UsageError(f"mock-llm: {e}") from None
+    sock = listen(args.host, args.port)  # a port in use is one error line, before the banner
     print(
         f"threadsum mock-llm on http://{args.host}:{args.port}/v1 (model {config.model}); "
         f"use THREADSUM_BASE_URL=http://{args.host}:{args.port}/v1 THREADSUM_MODEL={config.model}",
         file=sys.stderr,
     )
-    serve(config, args.host, args.port)  # runs until interrupted
+    serve_on(config, sock)  # runs until interrupted
     return EXIT_OK
 
 

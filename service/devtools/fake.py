@@ -1,19 +1,42 @@
-"""A fake model above the HTTP client: answers threadsum's prompts from the data it is sent."""
+"""A fake model above the HTTP client: answers threadsum's prompts from the data it is sent.
+
+:class:`FakeModel` implements :class:`~service.model.protocol.ChatModel` in memory, so code
+built on threadsum can be tested with the LLM engine and no server, no network, no openai::
+
+    from service import Settings, read_thread, summarize
+    from service.devtools import FakeModel
+    from service.runtime import Runtime
+
+    thread = read_thread(raw)  # raw: a thread in any input format
+    fake = FakeModel()
+    settings = Settings(engine="llm", model="fake-model", cache="off")
+    async with Runtime(settings, model=fake) as runtime:
+        summary = await summarize(thread, settings, runtime=runtime)
+    assert fake.calls  # the messages of every prompt it was sent
+
+Its answers are simple and grounded: one claim per top-level comment of a chunk, replies to it as
+rebuttals (:func:`answer_map`); reduce merges equal statements (:func:`answer_reduce`).
+``script`` replaces answers call by call (text to return, or an exception to raise), and the
+``truncate_*`` fields make it answer like a model that ran out of tokens.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.errors import TruncatedError
-from service.prompts import parse_chunk
+from ..errors import TruncatedError
+from ..prompts import parse_chunk
+from .prompt_data import content_text
+from .prompt_data import data_block as _block
 
 
 @dataclass
 class FakeCompletion:
+    """One answer of :class:`FakeModel` (a :class:`~service.model.protocol.CompletionLike`)."""
+
     content: str
     finish_reason: str = "stop"
     prompt_tokens: int = 0  # unreported, as some servers do; set it to test the truncation check
@@ -22,11 +45,13 @@ class FakeCompletion:
     model: str = "fake-model"
 
 
-def _data(messages: list[dict[str, str]], tag: str) -> str | None:
-    for m in reversed(messages):
-        found = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", m["content"], re.DOTALL)
-        if found:
-            return found.group(1)
+def data_block(messages: Sequence[Mapping[str, Any]], tag: str) -> str | None:
+    """The ``<tag>`` data block of the last message holding one (``thread_data``,
+    ``claims_data``), or None."""
+    for message in reversed(messages):
+        found = _block(content_text(message.get("content")), tag)
+        if found is not None:
+            return found
     return None
 
 
@@ -45,7 +70,7 @@ def answer_map(data: str) -> dict[str, Any]:
             continue
         if c.parent in keys:
             continue
-        claim = {
+        claim: dict[str, Any] = {
             "statement": c.sentences[0][1][:80],
             "evidence": [sid],
             "supporters": [],
@@ -71,17 +96,24 @@ def answer_reduce(data: str) -> dict[str, Any]:
 
 @dataclass
 class FakeModel:
-    """Answers map and reduce prompts; ``script`` can override answers call by call."""
+    """Answers map and reduce prompts in memory; ``script`` can override answers call by call.
+
+    A :class:`~service.model.protocol.ChatModel`: pass it as ``Runtime(settings, model=...)``.
+    """
 
     script: list[str | Exception] = field(default_factory=list)
+    """Answers for the next calls, in order: a text to return, or an exception to raise."""
     calls: list[list[dict[str, str]]] = field(default_factory=list)
+    """The messages of every call, in order."""
     truncate_over: int | None = None  # raise TruncatedError for chunks with more comments
     truncate_sentences_over: int | None = None  # … or with more sentences
     truncate_reduce_over: int | None = None  # … and for reduce calls with more claims
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Rewrites each computed answer (not scripted ones) before it is returned."""
     context: int | None = None  # what context_length() reports; None: not reported
 
     async def context_length(self) -> int | None:
+        """The context length it was given (``context``), like a server that reports one."""
         return self.context
 
     async def complete(
@@ -94,13 +126,14 @@ class FakeModel:
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> FakeCompletion:
+        """The next scripted answer, else the answer to the map or reduce data in ``messages``."""
         self.calls.append(messages)
         if self.script:
             step = self.script.pop(0)
             if isinstance(step, Exception):
                 raise step
             return FakeCompletion(step)
-        data = _data(messages, "thread_data")
+        data = data_block(messages, "thread_data")
         if data is not None:
             parsed = [c for c in parse_chunk(data) if not c.context]
             if self.truncate_over is not None and len(parsed) > self.truncate_over:
@@ -113,7 +146,7 @@ class FakeModel:
                 raise TruncatedError("cut off")
             value = answer_map(data)
         else:
-            claims = _data(messages, "claims_data") or ""
+            claims = data_block(messages, "claims_data") or ""
             if self.truncate_reduce_over is not None and (
                 len(claims.split("\n")) > self.truncate_reduce_over
             ):

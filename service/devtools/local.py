@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import httpx
-
 from ..errors import InputError, UsageError
+from .servers import LOOPBACK, base_url, free_port, run_foreground, stop_process, wait_healthy
 
 MODEL_ALIAS = "gemma-3-270m"
 DEFAULT_CTX = 8192
@@ -63,26 +60,20 @@ def server_command(
 
 
 def run_local_server(model: str | None, *, host: str, port: int, ctx: int) -> int:
-    """Run the server in the foreground until interrupted; its exit code."""
+    """Run the server in the foreground until it exits or this process is stopped; its exit code.
+
+    Signals to this process (SIGTERM, Ctrl-C, a closed terminal) reach the server, which is
+    waited for (:func:`~service.devtools.servers.run_foreground`), so no server outlives it.
+    """
     path = model_path(model)
     command = server_command(path, host=host, port=port, ctx=ctx)
     print(
         f"threadsum local-server: {path.name} on http://{host}:{port}/v1 (context {ctx})\n"
         f"  export THREADSUM_BASE_URL=http://{host}:{port}/v1 THREADSUM_MODEL={MODEL_ALIAS}",
         file=sys.stderr,
+        flush=True,
     )
-    with subprocess.Popen(command) as proc:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            return proc.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return run_foreground(command)
 
 
 @contextlib.contextmanager
@@ -90,38 +81,27 @@ def running(
     model: str | None = None, *, ctx: int = DEFAULT_CTX, timeout: float = 120
 ) -> Iterator[str]:
     """Start the local server on a free loopback port; yield its base URL; stop it after."""
-    port = _free_port()
-    command = server_command(model_path(model), host="127.0.0.1", port=port, ctx=ctx)
-    url = f"http://127.0.0.1:{port}/v1"
+    port = free_port()
+    command = server_command(model_path(model), host=LOOPBACK, port=port, ctx=ctx)
+    url = base_url(LOOPBACK, port) + "/v1"
     # The server logs a lot while loading; a file, not a pipe nobody reads, takes it.
     with (
         tempfile.TemporaryFile() as log,
         subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log) as proc,
     ):
         try:
-            _wait_ready(proc, log, url, timeout)
+            if not wait_healthy(
+                url + "/models", timeout=timeout, alive=lambda: proc.poll() is None
+            ):
+                raise RuntimeError(_not_started(proc, log))
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], log: IO[bytes], url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-500:]
-            raise RuntimeError(f"llama-cpp-python's server exited ({proc.returncode}): {tail}")
-        try:
-            if httpx.get(url + "/models", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("llama-cpp-python's server did not start in time")
-        time.sleep(0.25)
+def _not_started(proc: subprocess.Popen[bytes], log: IO[bytes]) -> str:
+    if proc.poll() is None:
+        return "llama-cpp-python's server did not start in time"
+    log.seek(0)
+    tail = log.read().decode(errors="replace")[-500:]
+    return f"llama-cpp-python's server exited ({proc.returncode}): {tail}"

@@ -1,0 +1,100 @@
+"""The mock's answers to reduce prompts: claims merged by their words, a neutral overview.
+
+Near-duplicate statements merge (content-word Jaccard ≥
+:data:`~service.engines.extractive.MERGE_JACCARD`, exact duplicates always), the first statement
+of a group is kept, and the overview is a template naming the thread's title, the counts and the
+most rebutted claims.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...engines.extractive import MERGE_JACCARD
+from ...text.wording import count
+from ...validation import ReduceClaim, ReduceReply
+
+_CLAIM_LINE = re.compile(r"^(\S+) \[(\d+) rebuttals?\] (.*)$")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_STOP = frozenset(
+    """
+    a an the and or but if of to in on at by for from with as is are was were be been being
+    it its this that these those there their they them we our you your he she his her i me my
+    not no do does did has have had will would can could should may might must so than then
+    too very just also all any some such into about over more most only own same which who
+    what when where why how
+    """.split()
+)
+
+
+@dataclass
+class _Group:
+    """Claims that make one point: the first one's statement, every member's id."""
+
+    statement: str
+    normal: str  # the statement's words, lowercased
+    words: set[str]  # its content words
+    ids: list[str] = field(default_factory=list)
+    rebuttals: int = 0
+
+    def takes(self, normal: str, words: set[str]) -> bool:
+        """Whether a statement with these words makes the same point."""
+        if normal == self.normal:
+            return True
+        if not words or not self.words:
+            return False
+        return len(words & self.words) / len(words | self.words) >= MERGE_JACCARD
+
+
+def reduce_answer(data: str, title: str = "") -> ReduceReply:
+    """The reduce reply for lines ``ID [n rebuttals] statement``."""
+    groups: list[_Group] = []
+    seen: set[str] = set()
+    for line in data.split("\n"):
+        m = _CLAIM_LINE.match(line.strip())
+        if not m or m.group(1) in seen:
+            continue
+        cid, rebuttals, statement = m.group(1), int(m.group(2)), m.group(3).strip()
+        seen.add(cid)
+        normal, words = _normal(statement), _content_words(statement)
+        group = next((g for g in groups if g.takes(normal, words)), None)
+        if group is None:
+            group = _Group(statement, normal, words)
+            groups.append(group)
+        group.ids.append(cid)
+        group.rebuttals += rebuttals
+    claims = [ReduceClaim(statement=g.statement, merges=g.ids) for g in groups]
+    return ReduceReply(overview=_overview(title, len(seen), groups), claims=claims)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _short(text: str, words: int) -> str:
+    """The first ``words`` words of ``text`` (``…`` when more were cut)."""
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + "…"
+
+
+def _overview(title: str, inputs: int, groups: list[_Group]) -> str:
+    subject = f"The discussion “{_short(title, 12)}”" if title else "The discussion"
+    if not groups:
+        return f"{subject} yielded no claims."
+    points, found = count(len(groups), "distinct claim"), count(inputs, "claim")
+    parts = [f"{subject} comes down to {points}, drawn from {found} found in its parts."]
+    # The two most rebutted claims, the earlier first on a tie.
+    ranked = sorted((g for g in groups if g.rebuttals > 0), key=lambda g: -g.rebuttals)[:2]
+    if ranked:
+        listed = "; ".join(
+            f"“{_short(g.statement, 15)}” ({count(g.rebuttals, 'rebuttal')})" for g in ranked
+        )
+        parts.append(f"It splits most over {listed}.")
+    else:
+        parts.append("None of the claims drew a rebuttal.")
+    return " ".join(parts)
