@@ -406,3 +406,45 @@ def test_the_share_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert Settings().max_failed_share == 0.25
     with pytest.raises(UsageError, match="max_failed_share"):
         Settings().override({"max_failed_share": 1.5})
+
+
+# --- threads with nothing to summarize ---------------------------------------------------------
+
+
+class CountingModel(FakeModel):
+    """A FakeModel that also counts context-length look-ups (a request to the server too)."""
+
+    lookups: int = 0
+
+    async def context_length(self) -> int | None:
+        self.lookups += 1
+        return await super().context_length()
+
+
+def test_a_thread_of_deleted_and_empty_comments_asks_no_model(tmp_path: Path) -> None:
+    doc = {
+        "id": "t",
+        "comments": [
+            {"id": "1", "parent_id": None, "status": "deleted"},
+            {"id": "2", "parent_id": "1", "text": " \n "},
+        ],
+    }
+    thread = read_thread(json.dumps(doc))
+    model = CountingModel()
+    summary = run(thread, settings(tmp_path), model)
+    assert model.calls == [] and model.lookups == 0 and summary.stats.llm_calls == 0
+    assert summary.claims == [] and summary.engine.kind == "llm"
+    assert any("every comment is deleted or empty" in w for w in summary.warnings)
+    assert check_summary(summary, thread) == []
+
+
+def test_a_chunk_of_deleted_comments_only_is_not_sent(tmp_path: Path) -> None:
+    body = " ".join(f"Sentence number {i} argues a point." for i in range(60))
+    comments = [{"id": "a", "parent_id": None, "author": "x", "text": body}] + [
+        {"id": str(n), "parent_id": None, "status": "deleted"} for n in range(400)
+    ]
+    thread = read_thread(json.dumps({"id": "t", "comments": comments}))
+    model = FakeModel()
+    summary = run(thread, settings(tmp_path, chunk_tokens=1000), model)
+    assert summary.stats.chunks > 1 and len(model.calls) == 1  # only the chunk with text
+    assert summary.stats.failed_chunks == 0 and summary.claims

@@ -11,6 +11,8 @@ Modules, in the order a summary goes through them:
   they do not fit one call; a single-chunk thread needs exactly one call in all;
 * :mod:`.assemble` builds the summary's claims and citations from what map and reduce found;
 * :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
+
+A thread whose comments are all deleted or empty is summarized without asking the model.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ from .map import map_chunk
 from .policy import judge
 from .reduce import reduce_claims
 
-__all__ = ["load_engine_prompts", "summarize_llm"]
+__all__ = ["NOTHING_TO_SUMMARIZE", "load_engine_prompts", "summarize_llm"]
+
+NOTHING_TO_SUMMARIZE = (
+    "every comment is deleted or empty: there is nothing to summarize, so no model was asked"
+)
 
 
 def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
@@ -52,6 +58,10 @@ async def summarize_llm(
     """The argument map of ``thread`` from a model, through ``cache``."""
     started = time.perf_counter()
     prompts = prompts or load_engine_prompts(settings.prompts_dir)
+    if not any(c.sentences for c in thread.comments):
+        run = Run(thread, settings, model, cache, prompts)
+        run.warnings.append(NOTHING_TO_SUMMARIZE)
+        return _summary(thread, settings, run, [], "", started)
     fitted = await fit_to_context(model, settings)
     settings = fitted.settings
     run = Run(thread, settings, model, cache, prompts)

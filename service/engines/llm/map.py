@@ -76,6 +76,8 @@ async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
         for k in range(first, last + 1)
         if thread.by_key[view.local_to_global[key]].sentences
     }
+    if not valid:
+        return []  # deleted or empty comments only: there is nothing to cite, so no call
     answer = await ask_validated(
         run,
         MAP,
