@@ -19,7 +19,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     │   ├── ModelUnavailableError       (503) unreachable, timing out, 429/5xx after all retries
     │   ├── ModelAuthError              (502) 401/403: the server refused the credentials
     │   ├── ModelRequestError           (502) another 4xx: the server refused the request
-    │   ├── ModelOutputError            (502) no usable answer after the re-asks
+    │   ├── ModelOutputError            (502) invalid after the re-asks, or too many failed chunks
     │   ├── PromptTruncatedError        (502) the server read far fewer prompt tokens than sent
     │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
     ├── CacheMissError                  (409) replay mode and no cached answer
@@ -152,7 +152,12 @@ class ModelRequestError(ModelError):
 
 
 class ModelOutputError(ModelError):
-    """The model's answers stayed invalid after the allowed re-asks."""
+    """The model's answers stayed invalid after the allowed re-asks.
+
+    Raised for one call under ``on_invalid = "fail"``, and for a whole run when more of its
+    chunks than ``max_failed_share`` allows got no usable answer (``errors`` then holds why, one
+    entry per failed chunk or piece of one).
+    """
 
     def __init__(
         self, message: str, attempts: int = 0, last_reply: str = "", errors: list[str] | None = None

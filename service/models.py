@@ -243,6 +243,10 @@ class Stats(BaseModel):
     cache_hits: int = 0
     reasks: int = 0
     dropped_citations: int = 0
+    failed_chunks: int = Field(0, description="Chunks with no usable answer: not in the map.")
+    failed_reduces: int = Field(
+        0, description="Reduce calls with no valid answer: their claims are kept unmerged."
+    )
     elapsed_s: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 

@@ -13,6 +13,7 @@ a sentence after its first is indented so no comment can forge a header or sente
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -38,10 +39,28 @@ def default_prompts_dir() -> Path:
 
 DEFAULT_PROMPTS_DIR = default_prompts_dir()
 DATA_TAGS = ("thread_data", "claims_data")
-_TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
+_TAG_NAME = re.compile("|".join(DATA_TAGS), re.IGNORECASE)
+#: Default_Ignorable_Code_Point ranges that are not format (Cf) characters: combining grapheme
+#: joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation selectors, the
+#: reserved U+2065 and U+FFF0-FFF8, and the whole tag block (U+E0000-E0FFF).
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+#: Format characters outside the tag block all lie in the first two planes.
+_FORMAT_SCAN_END = 0x20000
 _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _CONTEXT_PARENT = re.compile(r"^>p\d+$")
 
 TITLE_PREFIX = "Title: "
@@ -117,15 +136,55 @@ def load_prompt(name: str, directory: Path = DEFAULT_PROMPTS_DIR) -> Prompt:
     return Prompt(name, version, variables, system, user, digest)
 
 
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    """Every format (Cf) and every default-ignorable code point, as one character class."""
+    points = {cp for first, last in _IGNORABLE_RANGES for cp in range(first, last + 1)}
+    points.update(cp for cp in range(_FORMAT_SCAN_END) if unicodedata.category(chr(cp)) == "Cf")
+    ranges: list[tuple[int, int]] = []
+    for cp in sorted(points):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    spans = (f"\\U{a:08x}" + (f"-\\U{b:08x}" if b != a else "") for a, b in ranges)
+    return re.compile("[" + "".join(spans) + "]")
+
+
 def neutralise(text: str) -> str:
     """Defuse delimiter look-alikes in untrusted text (``<thread_data>`` → ``‹thread_data>``).
 
-    Compatibility forms (fullwidth ``＜``) are folded and zero-width characters dropped first, so
-    disguised tags are caught too. This only shapes what the model reads; quotes in the output
-    are always sliced from the original comment text.
+    By a general rule, not a list of tricks: compatibility forms are folded (NFKC: fullwidth
+    ``＜``, small ``﹤``, fullwidth letters), then every format character (Unicode category Cf:
+    zero-width spaces and joiners, bidirectional overrides, U+180E, tag characters) and every
+    other default-ignorable code point (variation selectors, the combining grapheme joiner,
+    Hangul fillers, …) is removed, and only then are tags matched: ``<``, then any spacing,
+    slashes or marks, then a data tag name in any case. So nothing invisible can separate the
+    parts of a tag, and invisible tag characters spelling words never reach the model. Visible
+    text is kept (emoji lose only their invisible variation selectors and joiners). This only
+    shapes what the model reads; quotes in the output are sliced from the original text.
     """
-    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
-    return _TAG_LOOKALIKE.sub(lambda m: "‹" + m.group(1) + m.group(2), text)
+    if not text.isascii():
+        text = _invisible().sub("", unicodedata.normalize("NFKC", text))
+    return _defuse_tags(text)
+
+
+def _defuse_tags(text: str) -> str:
+    """Every ``<`` in the run of non-word characters before a data tag name becomes ``‹``.
+
+    The run stops at a letter, digit, ``_`` or ``>``, so ``<b>thread_data`` is left alone. Each
+    character is looked at once (a run cannot reach past the name before it): linear time.
+    """
+    parts: list[str] = []
+    done = 0
+    for m in _TAG_NAME.finditer(text):
+        start = gap = m.start()
+        while gap > done and not (text[gap - 1].isalnum() or text[gap - 1] in "_>"):
+            gap -= 1
+        if "<" in text[gap:start]:
+            parts += (text[done:gap], text[gap:start].replace("<", "‹"))
+            done = start
+    return "".join(parts) + text[done:] if parts else text
 
 
 def one_line(text: str) -> str:

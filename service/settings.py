@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     on_invalid: InvalidPolicy = Field(
         "keep", description="After the re-asks: keep the valid part with warnings, or fail."
     )
+    max_failed_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description=(
+            "Largest share of chunks whose answers may be unusable before the run is an error; "
+            "0: any failed chunk fails the run, 1: never."
+        ),
+    )
     max_tokens: int = Field(4096, ge=64, description="Most tokens one model answer may use.")
     temperature: float = Field(0.0, ge=0, le=2)
     seed: int | None = 0

@@ -9,7 +9,10 @@ Modules, in the order a summary goes through them:
 * :mod:`.map` maps one chunk to claims; calls run concurrently (the client bounds them);
 * :mod:`.reduce` merges chunk claims into the thread's and writes the overview, in a tree when
   they do not fit one call; a single-chunk thread needs exactly one call in all;
-* :mod:`.assemble` builds the summary's claims and citations from what map and reduce found.
+* :mod:`.assemble` builds the summary's claims and citations from what map and reduce found;
+* :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
+
+A thread whose comments are all deleted or empty is summarized without asking the model.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ from .assemble import MAX_CLAIMS, ClaimGroup, build_claims, template_overview
 from .calls import Run
 from .context import fit_to_context
 from .map import map_chunk
+from .policy import judge
 from .reduce import reduce_claims
 
-__all__ = ["load_engine_prompts", "summarize_llm"]
+__all__ = ["NOTHING_TO_SUMMARIZE", "load_engine_prompts", "summarize_llm"]
+
+NOTHING_TO_SUMMARIZE = (
+    "every comment is deleted or empty: there is nothing to summarize, so no model was asked"
+)
 
 
 def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
@@ -50,6 +58,10 @@ async def summarize_llm(
     """The argument map of ``thread`` from a model, through ``cache``."""
     started = time.perf_counter()
     prompts = prompts or load_engine_prompts(settings.prompts_dir)
+    if not any(c.sentences for c in thread.comments):
+        run = Run(thread, settings, model, cache, prompts)
+        run.warnings.append(NOTHING_TO_SUMMARIZE)
+        return _summary(thread, settings, run, [], "", started)
     fitted = await fit_to_context(model, settings)
     settings = fitted.settings
     run = Run(thread, settings, model, cache, prompts)
@@ -58,6 +70,10 @@ async def summarize_llm(
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
     per_chunk = await asyncio.gather(*(map_chunk(run, ch, str(ch.index)) for ch in chunks))
+    run.stats.failed_chunks = run.failures.chunks
+    partial = judge(run.failures, len(chunks), settings.max_failed_share)
+    if partial:
+        run.warnings.append(partial)
     found = [f for fs in per_chunk for f in fs]
     if len(chunks) == 1 or len(found) <= 1:
         groups = [ClaimGroup(f.statement, [f]) for f in found]
@@ -66,6 +82,17 @@ async def summarize_llm(
         reduced = await reduce_claims(run, found)
         groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
         overview = reduced.overview
+    return _summary(thread, settings, run, groups, overview, started)
+
+
+def _summary(
+    thread: Thread,
+    settings: Settings,
+    run: Run,
+    groups: list[ClaimGroup],
+    overview: str,
+    started: float,
+) -> ThreadSummary:
     claims = build_claims(thread, groups)
     if len(groups) > MAX_CLAIMS:
         run.warnings.append(f"{len(groups) - MAX_CLAIMS} further claim(s) are not shown")

@@ -26,6 +26,7 @@ from ...prompts import Prompt, neutralise, one_line
 from ...settings import Settings
 from ...text.tokens import estimate_tokens
 from ...validation import Checked, parse_reply
+from .policy import Failures
 
 #: A reported prompt_tokens under this share of the estimate means the server cut the prompt.
 TRUNCATION_RATIO = 0.5
@@ -63,6 +64,7 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     modes: set[str] = field(default_factory=set)
     model_names: set[str] = field(default_factory=set)
+    failures: Failures = field(default_factory=Failures)
     digest: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -76,6 +76,8 @@ async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
         for k in range(first, last + 1)
         if thread.by_key[view.local_to_global[key]].sentences
     }
+    if not valid:
+        return []  # deleted or empty comments only: there is nothing to cite, so no call
     answer = await ask_validated(
         run,
         MAP,
@@ -85,11 +87,13 @@ async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
     )
     if answer.errors:
         if answer.reply is None or not answer.reply.claims:
-            run.warnings.append(
-                f"chunk {label}: no usable answer after {answer.reasks} "
-                f"re-ask(s) ({answer.errors[0]}); its {len(chunk.comment_ids)} comment(s) are "
-                "not in the map"
+            reason = (
+                f"chunk {label}: no usable answer after {answer.reasks} re-ask(s) "
+                f"({answer.errors[0]})"
             )
+            comments = len(chunk.comment_ids)
+            run.warnings.append(f"{reason}; its {comments} comment(s) are not in the map")
+            run.failures.add(chunk.index, reason, comments)
             return []
         run.warnings.append(
             f"chunk {label}: kept the valid part of the answer; dropped "

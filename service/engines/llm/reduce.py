@@ -3,7 +3,8 @@
 Only statements and ids go to the model, never comment text; evidence, supporters and rebuttals
 travel by index, so every quote is still sliced from the thread. Claims that do not fit one call
 are packed into groups and reduced in a tree, level by level, until one call holds them all or
-they stop merging. An answer cut off at the token limit splits its group in two.
+they stop merging. An answer cut off at the token limit splits its group in two. A group with no
+valid answer after the re-asks keeps its claims unmerged, counted in ``stats.failed_reduces``.
 """
 
 from __future__ import annotations
@@ -132,7 +133,14 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
         where=f"reduce {label}",
     )
     if answer.errors:
-        run.warnings.append(f"reduce {label}: {answer.errors[0]} (kept what was valid)")
+        if answer.reply is None or not answer.reply.claims:
+            run.stats.failed_reduces += 1
+            run.warnings.append(
+                f"reduce {label}: no valid answer after {answer.reasks} re-ask(s) "
+                f"({answer.errors[0]}); its {len(group)} claim(s) are kept unmerged"
+            )
+        else:
+            run.warnings.append(f"reduce {label}: {answer.errors[0]} (kept what was valid)")
     reply = answer.reply or ReduceReply(overview="", claims=[])
     placed = {mid for c in reply.claims for mid in c.merges}
     missing = [
