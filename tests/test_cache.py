@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,8 @@ import pytest
 
 from service.cache import AnswerCache, cache_key
 from service.errors import CacheMissError
+
+from .conftest import EXAMPLE_PAGE
 
 
 def key(n: int = 0) -> str:
@@ -174,3 +177,122 @@ def test_an_unusable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CacheMissError, match="does not exist"):
         AnswerCache(tmp_path / "missing", "replay")
     assert not (tmp_path / "missing").exists()
+
+
+async def _no_wait() -> None:
+    raise AssertionError("waited for a lock entry that holds no live claim")
+
+
+def _live_token() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{'a' * 12}"
+
+
+@pytest.mark.parametrize(
+    ("planted", "expire"),
+    [
+        (_Evil(), 600.0),  # a pickle: unreadable, never unpickled
+        (b"\x80\x04K\x01.", 600.0),  # bytes
+        (42, 600.0),
+        ("not a token", 600.0),
+        ("host:pid:nonce", 600.0),
+        (None, None),  # a live holder's token with no expiry (filled in below)
+        (None, 10.0**9),  # … or with one far beyond the lock lifetime
+    ],
+    ids=["pickle", "bytes", "int", "garbage", "malformed-token", "no-expiry", "far-expiry"],
+)
+def test_a_lock_that_is_no_live_claim_is_broken_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], planted: Any, expire: float | None
+) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.set(f"lock:{key()}", _live_token() if planted is None else planted, expire=expire)
+
+    async def call() -> dict[str, Any]:
+        return {"content": "fresh"}
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use", pause=_no_wait)
+        try:
+            return await cache.get_or_call(key(), call)
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "fresh"}, False)
+    assert "unpickled!" not in capsys.readouterr().out
+    with diskcache.Cache(str(tmp_path)) as raw:
+        assert f"lock:{key()}" not in raw  # released after the call
+
+
+def test_a_live_lock_is_waited_for_and_its_answer_taken(tmp_path: Path) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.add(f"lock:{key()}", _live_token(), expire=600)
+    pauses = 0
+
+    async def other_process_answers() -> None:
+        nonlocal pauses
+        pauses += 1
+        other = AnswerCache(tmp_path, "use")
+        other.load({key(): {"content": "theirs"}})
+        other.close()
+
+    async def call() -> dict[str, Any]:
+        raise AssertionError("asked while another process held the lock")
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use", pause=other_process_answers)
+        try:
+            return await cache.get_or_call(key(), call)
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "theirs"}, True)
+    assert pauses == 1
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "service", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--port", "0"],
+        ["serve", "--port", "0", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"],
+        [
+            "summarize",
+            str(EXAMPLE_PAGE),
+            "--engine",
+            "llm",
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+    ],
+    ids=["serve", "serve-with-model", "summarize"],
+)
+def test_replay_with_a_missing_cache_folder_is_one_error_line(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    missing = tmp_path / "nonexistent"
+    result = _cli(*argv, "--cache", "replay", "--cache-dir", str(missing))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: replay: the cache folder {missing} does not exist; run once with --cache use "
+        "to record answers"
+    ]
+    assert result.stdout == "" and not missing.exists()
