@@ -1,8 +1,10 @@
 """The answer cache: the only module that imports diskcache.
 
-Keys are SHA-256 over everything that shapes an answer: model, output mode, prompt digest,
-schema digest, the rendered messages, temperature, seed and max tokens. Never the API key or the
-server URL. Values are JSON text (the completion and its usage), not pickles.
+Keys are SHA-256 over everything that shapes an answer: the server (its normalised base URL
+without credentials or query, or a namespace naming equivalent servers; see
+:func:`service.model.identity.cache_scope`), model, output mode, prompt digest, schema digest, the
+rendered messages, temperature, seed and max tokens. Never the API key. Values are JSON text (the
+completion and its usage), not pickles.
 
 Modes: ``use`` (read, and write misses), ``refresh`` (always ask, then write), ``off`` (neither),
 ``replay`` (read only; a miss raises :class:`CacheMissError` and nothing is sent).
@@ -44,6 +46,7 @@ Value = dict[str, Any]
 
 def cache_key(
     *,
+    server: str,
     model: str,
     output_mode: str,
     prompt_digest: str,
@@ -53,8 +56,9 @@ def cache_key(
     seed: int | None,
     max_tokens: int,
 ) -> str:
-    """The key of one model call."""
+    """The key of one model call; ``server`` is the answer's scope (which server, or namespace)."""
     doc = {
+        "server": server,
         "model": model,
         "output_mode": output_mode,
         "prompt": prompt_digest,

@@ -9,12 +9,14 @@ import pytest
 
 from service.cache import AnswerCache, cache_key
 from service.errors import CacheMissError
+from service.model.identity import cache_scope, server_identity
 
 from .conftest import EXAMPLE_PAGE
 
 
 def key(n: int = 0) -> str:
     return cache_key(
+        server="server:http://model.test/v1",
         model="m",
         output_mode="auto",
         prompt_digest="p",
@@ -29,6 +31,7 @@ def key(n: int = 0) -> str:
 def test_cache_key_covers_what_shapes_the_answer() -> None:
     assert key(0) != key(1)
     base = dict(
+        server="server:http://model.test/v1",
         model="m",
         output_mode="auto",
         prompt_digest="p",
@@ -39,6 +42,8 @@ def test_cache_key_covers_what_shapes_the_answer() -> None:
         max_tokens=10,
     )
     variants = [
+        {"server": "server:http://other.test/v1"},
+        {"server": "namespace:replicas"},
         {"model": "n"},
         {"output_mode": "text"},
         {"prompt_digest": "q"},
@@ -49,6 +54,45 @@ def test_cache_key_covers_what_shapes_the_answer() -> None:
     ]
     keys = {cache_key(**{**base, **v}) for v in variants}  # type: ignore[arg-type]
     assert len(keys) == len(variants)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "http://model.test:8000/v1",
+        "HTTP://Model.TEST:8000/v1/",
+        "http://user:sk-secret@model.test:8000/v1",
+        "http://model.test:8000/v1?token=t0ken#frag",
+        " http://model.test:8000/v1// ",
+    ],
+)
+def test_a_server_has_one_identity_whatever_its_spelling(spelling: str) -> None:
+    assert server_identity(spelling) == "http://model.test:8000/v1"
+
+
+def test_server_identities_tell_servers_apart() -> None:
+    servers = [
+        None,  # the SDK default: OpenAI
+        "http://model.test:8000/v1",
+        "http://model.test:8001/v1",
+        "https://model.test:8000/v1",
+        "http://other.test:8000/v1",
+        "http://model.test:8000/openai/v1",
+        "http://[::1]:8000/v1",
+    ]
+    assert len({server_identity(s) for s in servers}) == len(servers)
+    assert server_identity(None) == server_identity("https://api.openai.com:443/v1")
+    assert server_identity("http://[::1]:8000/v1") == "http://[::1]:8000/v1"
+    assert server_identity("http://model.test:port/v1/") == "http://model.test:port/v1"
+
+
+def test_the_cache_scope_is_the_server_unless_a_namespace_names_equivalent_ones() -> None:
+    a, b = "http://gpu-a:8000/v1", "http://gpu-b:8000/v1"
+    assert cache_scope(a, None) != cache_scope(b, None)
+    assert cache_scope(a, None) == cache_scope("http://key@GPU-A:8000/v1/", None)
+    assert cache_scope(a, "vllm-qwen") == cache_scope(b, "vllm-qwen")
+    assert cache_scope(a, "vllm-qwen") != cache_scope(a, "other")
+    assert cache_scope(a, "") == cache_scope(a, None)
 
 
 def test_cache_modes(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ from ..errors import (
 )
 from ..retrying import RetryPolicy, call_with_retries, retry_after
 from ..text.wording import one_line, public_url
+from .identity import DEFAULT_BASE_URL
 from .modes import MODE_ORDER, ModeMemory, OutputMode, mode_fields
 from .refusals import ModeRefused, NoToolCall, refuses_mode
 from .replies import (
@@ -63,9 +64,6 @@ from .replies import (
 __all__ = ["DEFAULT_BASE_URL", "Completion", "ModelClient"]
 
 log = logging.getLogger("threadsum.llm")
-
-DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-"""Where requests go when no base URL is configured (the SDK is never left to read the env)."""
 
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
 
