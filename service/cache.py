@@ -1,16 +1,20 @@
 """The answer cache: the only module that imports diskcache.
 
-Keys are SHA-256 over everything that shapes an answer: model, output mode, prompt digest,
-schema digest, the rendered messages, temperature, seed and max tokens. Never the API key or the
-server URL. Values are JSON text (the completion and its usage), not pickles.
+Keys are SHA-256 over everything that shapes an answer: the server (its normalised base URL
+without credentials or query, or a namespace naming equivalent servers; see
+:func:`service.model.identity.cache_scope`), model, output mode, prompt digest, schema digest, the
+rendered messages, temperature, seed and max tokens. Never the API key. Values are JSON text (the
+completion and its usage), not pickles.
 
 Modes: ``use`` (read, and write misses), ``refresh`` (always ask, then write), ``off`` (neither),
 ``replay`` (read only; a miss raises :class:`CacheMissError` and nothing is sent).
 
 Concurrent requests for one key share one model call: within a process through a shared
 future, across processes through an atomic ``add`` of a lock entry, which the others poll until
-the answer appears. A lock whose holder process died is broken at once (same host), and any
-lock expires after :data:`LOCK_TTL`.
+the answer appears. Every lock is written with an expiry of :data:`LOCK_TTL`. A lock entry that
+cannot hold, or no longer holds, a live claim is broken at once instead of waited for: one whose
+holder process died (same host), one that is unreadable (a planted pickle) or not an owner
+token, and one written without an expiry or with one further off than :data:`LOCK_TTL`.
 """
 
 from __future__ import annotations
@@ -19,24 +23,30 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import diskcache
 
 from .errors import CacheError, CacheMissError
-from .leases import holder_died, new_owner_token
+from .leases import holder_died, is_owner_token, new_owner_token
 from .settings import CacheMode
 
 LOCK_TTL = 600.0
+"""Seconds a cross-process lock lives; a holder that takes longer is presumed gone."""
 POLL_S = 0.05
+"""Seconds between looks at a lock another process holds."""
+_CLOCK_SLACK: Final = 60.0
+"""How much further off than :data:`LOCK_TTL` a lock's expiry may be (clock skew) and count."""
 
 Value = dict[str, Any]
 
 
 def cache_key(
     *,
+    server: str,
     model: str,
     output_mode: str,
     prompt_digest: str,
@@ -46,8 +56,9 @@ def cache_key(
     seed: int | None,
     max_tokens: int,
 ) -> str:
-    """The key of one model call."""
+    """The key of one model call; ``server`` is the answer's scope (which server, or namespace)."""
     doc = {
+        "server": server,
         "model": model,
         "output_mode": output_mode,
         "prompt": prompt_digest,
@@ -86,8 +97,16 @@ class _Refused(ValueError):
 class AnswerCache:
     """Model answers on local disk, shared safely by concurrent tasks and processes."""
 
-    def __init__(self, directory: Path, mode: CacheMode = "use") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        mode: CacheMode = "use",
+        *,
+        pause: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Open the cache folder; ``pause`` waits between looks at a held lock (tests inject)."""
         self.mode = mode
+        self._pause = pause or (lambda: asyncio.sleep(POLL_S))
         self._cache: diskcache.Cache | None = None
         if mode != "off":
             try:
@@ -130,7 +149,7 @@ class AnswerCache:
             return None
         try:
             raw = self._cache.get(key)
-        except (_Refused, OSError, sqlite3.DatabaseError):
+        except (ValueError, OSError, sqlite3.DatabaseError):  # _Refused is a ValueError
             return None  # unreadable or not ours: a miss, asked again and overwritten
         if not isinstance(raw, str):
             return None
@@ -186,13 +205,10 @@ class AnswerCache:
         token = new_owner_token()
         waited = False
         while not self._cache.add(lock, token, expire=LOCK_TTL):
+            if self._break_if_stale(lock):
+                continue
             waited = True
-            await asyncio.sleep(POLL_S)
-            holder = self._cache.get(lock)
-            if holder_died(holder):
-                with self._cache.transact():
-                    if self._cache.get(lock) == holder:
-                        self._cache.delete(lock)
+            await self._pause()
             if self.mode == "use":
                 found = self._read(key)
                 if found is not None:
@@ -208,5 +224,45 @@ class AnswerCache:
             self._write(key, value)
             return value, False
         finally:
-            if self._cache.get(lock) == token:
+            with self._cache.transact():
+                entry = self._lock_entry(lock)
+                if entry is not None and entry[0] == token:
+                    self._cache.delete(lock)
+
+    def _lock_entry(self, lock: str) -> tuple[object, bool] | None:
+        """A lock entry's value and whether it is a live claim; ``None`` when there is none.
+
+        A live claim is an owner token with an expiry no further off than :data:`LOCK_TTL`
+        whose holder is not known to be dead. Anything unreadable is no claim.
+        """
+        assert self._cache is not None
+        try:
+            found = self._cache.get(lock, default=_ABSENT, expire_time=True)
+        except (ValueError, OSError, sqlite3.DatabaseError):  # _Refused is a ValueError
+            return _UNREADABLE, False
+        value, expires = found
+        if value is _ABSENT:
+            # diskcache reads a value whose file is missing as absent: the row is still there
+            return (_UNREADABLE, False) if lock in self._cache else None
+        live = (
+            is_owner_token(value)
+            and isinstance(expires, float | int)
+            and expires <= time.time() + LOCK_TTL + _CLOCK_SLACK
+            and not holder_died(value)
+        )
+        return value, live
+
+    def _break_if_stale(self, lock: str) -> bool:
+        """Delete the lock entry if it is no live claim; ``True`` when it is gone now."""
+        assert self._cache is not None
+        with self._cache.transact():
+            entry = self._lock_entry(lock)
+            if entry is not None and entry[1]:
+                return False
+            if entry is not None:
                 self._cache.delete(lock)
+            return True
+
+
+_ABSENT: Final = object()
+_UNREADABLE: Final = object()

@@ -19,6 +19,20 @@ def new_owner_token() -> str:
     return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+def is_owner_token(value: object) -> bool:
+    """True when ``value`` has the shape of a token from :func:`new_owner_token`."""
+    if not isinstance(value, str):
+        return False
+    parts = value.split(":")
+    if len(parts) < 3 or not ":".join(parts[:-2]):
+        return False
+    pid, nonce = parts[-2], parts[-1]
+    hex_digits = "0123456789abcdef"
+    return (
+        pid.isascii() and pid.isdigit() and len(nonce) == 12 and all(c in hex_digits for c in nonce)
+    )
+
+
 def holder_died(token: object) -> bool:
     """True when ``token`` names a process on this host that no longer exists.
 

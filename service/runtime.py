@@ -102,6 +102,17 @@ class Runtime:
             found = self._caches[key] = AnswerCache(s.cache_dir, s.cache)
         return found
 
+    def check_cache(self, settings: Settings | None = None) -> None:
+        """Open and close the answer cache ``settings`` describe, to fail now, not on first use.
+
+        A face that serves calls this before it starts, so a replay folder that does not exist
+        (:class:`~service.errors.CacheMissError`) or a folder that cannot be used
+        (:class:`~service.errors.CacheError`) stops it with one clear error.
+        """
+        if self._cache is None:
+            s = settings or self.settings
+            AnswerCache(s.cache_dir, s.cache).close()
+
     def model(self, settings: Settings | None = None) -> ChatModel:
         """The model ``settings`` (default: the runtime's) describe, built once and shared."""
         if self._model is not None:

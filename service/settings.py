@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     llm_attempts: int = Field(5, ge=1, le=20, description="Tries per model request.")
     cache: CacheMode = "use"
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+    cache_namespace: str | None = Field(
+        None,
+        description="Share cached answers among servers given this name; unset: per server.",
+    )
     prompts_dir: Path | None = Field(
         None, description="Prompt templates; default: prompts/ of the checkout or the install."
     )

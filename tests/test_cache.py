@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -8,10 +9,14 @@ import pytest
 
 from service.cache import AnswerCache, cache_key
 from service.errors import CacheMissError
+from service.model.identity import cache_scope, server_identity
+
+from .conftest import EXAMPLE_PAGE
 
 
 def key(n: int = 0) -> str:
     return cache_key(
+        server="server:http://model.test/v1",
         model="m",
         output_mode="auto",
         prompt_digest="p",
@@ -26,6 +31,7 @@ def key(n: int = 0) -> str:
 def test_cache_key_covers_what_shapes_the_answer() -> None:
     assert key(0) != key(1)
     base = dict(
+        server="server:http://model.test/v1",
         model="m",
         output_mode="auto",
         prompt_digest="p",
@@ -36,6 +42,8 @@ def test_cache_key_covers_what_shapes_the_answer() -> None:
         max_tokens=10,
     )
     variants = [
+        {"server": "server:http://other.test/v1"},
+        {"server": "namespace:replicas"},
         {"model": "n"},
         {"output_mode": "text"},
         {"prompt_digest": "q"},
@@ -46,6 +54,45 @@ def test_cache_key_covers_what_shapes_the_answer() -> None:
     ]
     keys = {cache_key(**{**base, **v}) for v in variants}  # type: ignore[arg-type]
     assert len(keys) == len(variants)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "http://model.test:8000/v1",
+        "HTTP://Model.TEST:8000/v1/",
+        "http://user:sk-secret@model.test:8000/v1",
+        "http://model.test:8000/v1?token=t0ken#frag",
+        " http://model.test:8000/v1// ",
+    ],
+)
+def test_a_server_has_one_identity_whatever_its_spelling(spelling: str) -> None:
+    assert server_identity(spelling) == "http://model.test:8000/v1"
+
+
+def test_server_identities_tell_servers_apart() -> None:
+    servers = [
+        None,  # the SDK default: OpenAI
+        "http://model.test:8000/v1",
+        "http://model.test:8001/v1",
+        "https://model.test:8000/v1",
+        "http://other.test:8000/v1",
+        "http://model.test:8000/openai/v1",
+        "http://[::1]:8000/v1",
+    ]
+    assert len({server_identity(s) for s in servers}) == len(servers)
+    assert server_identity(None) == server_identity("https://api.openai.com:443/v1")
+    assert server_identity("http://[::1]:8000/v1") == "http://[::1]:8000/v1"
+    assert server_identity("http://model.test:port/v1/") == "http://model.test:port/v1"
+
+
+def test_the_cache_scope_is_the_server_unless_a_namespace_names_equivalent_ones() -> None:
+    a, b = "http://gpu-a:8000/v1", "http://gpu-b:8000/v1"
+    assert cache_scope(a, None) != cache_scope(b, None)
+    assert cache_scope(a, None) == cache_scope("http://key@GPU-A:8000/v1/", None)
+    assert cache_scope(a, "vllm-qwen") == cache_scope(b, "vllm-qwen")
+    assert cache_scope(a, "vllm-qwen") != cache_scope(a, "other")
+    assert cache_scope(a, "") == cache_scope(a, None)
 
 
 def test_cache_modes(tmp_path: Path) -> None:
@@ -174,3 +221,122 @@ def test_an_unusable_cache_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CacheMissError, match="does not exist"):
         AnswerCache(tmp_path / "missing", "replay")
     assert not (tmp_path / "missing").exists()
+
+
+async def _no_wait() -> None:
+    raise AssertionError("waited for a lock entry that holds no live claim")
+
+
+def _live_token() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{'a' * 12}"
+
+
+@pytest.mark.parametrize(
+    ("planted", "expire"),
+    [
+        (_Evil(), 600.0),  # a pickle: unreadable, never unpickled
+        (b"\x80\x04K\x01.", 600.0),  # bytes
+        (42, 600.0),
+        ("not a token", 600.0),
+        ("host:pid:nonce", 600.0),
+        (None, None),  # a live holder's token with no expiry (filled in below)
+        (None, 10.0**9),  # … or with one far beyond the lock lifetime
+    ],
+    ids=["pickle", "bytes", "int", "garbage", "malformed-token", "no-expiry", "far-expiry"],
+)
+def test_a_lock_that_is_no_live_claim_is_broken_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], planted: Any, expire: float | None
+) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.set(f"lock:{key()}", _live_token() if planted is None else planted, expire=expire)
+
+    async def call() -> dict[str, Any]:
+        return {"content": "fresh"}
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use", pause=_no_wait)
+        try:
+            return await cache.get_or_call(key(), call)
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "fresh"}, False)
+    assert "unpickled!" not in capsys.readouterr().out
+    with diskcache.Cache(str(tmp_path)) as raw:
+        assert f"lock:{key()}" not in raw  # released after the call
+
+
+def test_a_live_lock_is_waited_for_and_its_answer_taken(tmp_path: Path) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.add(f"lock:{key()}", _live_token(), expire=600)
+    pauses = 0
+
+    async def other_process_answers() -> None:
+        nonlocal pauses
+        pauses += 1
+        other = AnswerCache(tmp_path, "use")
+        other.load({key(): {"content": "theirs"}})
+        other.close()
+
+    async def call() -> dict[str, Any]:
+        raise AssertionError("asked while another process held the lock")
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use", pause=other_process_answers)
+        try:
+            return await cache.get_or_call(key(), call)
+        finally:
+            cache.close()
+
+    assert asyncio.run(go()) == ({"content": "theirs"}, True)
+    assert pauses == 1
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "service", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--port", "0"],
+        ["serve", "--port", "0", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"],
+        [
+            "summarize",
+            str(EXAMPLE_PAGE),
+            "--engine",
+            "llm",
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+    ],
+    ids=["serve", "serve-with-model", "summarize"],
+)
+def test_replay_with_a_missing_cache_folder_is_one_error_line(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    missing = tmp_path / "nonexistent"
+    result = _cli(*argv, "--cache", "replay", "--cache-dir", str(missing))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: replay: the cache folder {missing} does not exist; run once with --cache use "
+        "to record answers"
+    ]
+    assert result.stdout == "" and not missing.exists()

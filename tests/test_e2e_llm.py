@@ -72,13 +72,47 @@ def test_summarize_llm_against_mock_then_cache_then_replay(
         assert code == 1 and "replay: " in err and out3 == ""
         assert stats(url)["requests"] == 1
 
-    # replay needs no server at all, and is byte-identical run to run
+    # replay needs no server at all (the recorded one has stopped), and is byte-identical
     replay = [*args[:-2], "--cache-dir", str(tmp_path / "c"), "--cache", "replay"]
-    replay[replay.index("--base-url") + 1] = "http://127.0.0.1:9/v1"
     code, first, err = cli(capsys, *replay)
     assert code == 0, err
     code, second, _ = cli(capsys, *replay)
     assert first == second
+
+
+@pytest.mark.parametrize(("namespace", "calls"), [(None, (1, 1)), ("qwen-replicas", (1, 0))])
+def test_answers_are_cached_per_server_unless_a_namespace_shares_them(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    namespace: str | None,
+    calls: tuple[int, int],
+) -> None:
+    # Two servers with the same model name and one cache folder: by default each is asked;
+    # servers named equivalent (THREADSUM_CACHE_NAMESPACE) share the first one's answers.
+    if namespace is not None:
+        monkeypatch.setenv("THREADSUM_CACHE_NAMESPACE", namespace)
+    with running(MockConfig()) as first, running(MockConfig()) as second:
+        outputs = []
+        for url in (first, second):
+            code, out, err = cli(
+                capsys,
+                "summarize",
+                str(EXAMPLE_PAGE),
+                "--engine",
+                "llm",
+                "--base-url",
+                url,
+                "--model",
+                "threadsum-mock",
+                "--cache-dir",
+                str(tmp_path / "c"),
+            )
+            assert code == 0, err
+            outputs.append(ThreadSummary.model_validate_json(out))
+        assert (stats(first)["requests"], stats(second)["requests"]) == calls
+    assert [o.stats.cache_hits for o in outputs] == [0, 1 - calls[1]]
+    assert outputs[0].claims == outputs[1].claims
 
 
 def test_auto_negotiates_a_mode_the_server_accepts(

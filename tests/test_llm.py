@@ -930,6 +930,53 @@ def test_auto_finds_the_mode_once_before_calls_fan_out(chat: respx.Route) -> Non
     assert seen.count("json_object") == 6
 
 
+def _peak_in_flight(chat: respx.Route, client: ModelClient, calls: int) -> tuple[int, int]:
+    """(most requests in flight at once after the first answer, requests sent) for ``calls``."""
+    in_flight = 0
+    peak = 0
+    answered = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak, answered
+        in_flight += 1
+        if answered:
+            peak = max(peak, in_flight)
+        for _ in range(200):  # let other requests start, if they may (no wall-clock wait)
+            if not answered or in_flight >= 4:
+                break
+            await asyncio.sleep(0)
+        in_flight -= 1
+        answered += 1
+        return _ok()
+
+    chat.mock(side_effect=answer)
+
+    async def many(c: ModelClient) -> list[Completion]:
+        return await asyncio.gather(*(_ask(c) for _ in range(calls)))
+
+    results = _run(client, many)
+    assert len(results) == calls and {r.mode for r in results} == {"json_schema"}
+    return peak, chat.call_count
+
+
+def test_auto_calls_go_in_parallel_once_the_first_answer_settles_the_mode(
+    chat: respx.Route,
+) -> None:
+    # A fresh process: nothing known about the server, 8 calls, 4 slots.
+    peak, sent = _peak_in_flight(chat, _client(concurrency=4), 8)
+    assert sent == 8
+    assert peak == 4
+
+
+def test_a_truncated_answer_settles_the_mode(chat: respx.Route) -> None:
+    # An answer cut at max_tokens shows the server takes the mode: later calls need not probe.
+    chat.mock(return_value=_ok(_answer('{"claims": [', finish_reason="length")))
+    modes = ModeMemory()
+    with pytest.raises(TruncatedError):
+        _complete(_client(modes=modes))
+    assert _client(modes=modes).resolved_mode() == "json_schema"
+
+
 def test_a_passed_http_client_stays_open(chat: respx.Route) -> None:
     chat.mock(return_value=_ok())
     http_client = httpx.AsyncClient()

@@ -6,7 +6,9 @@ rewritten)::
     THREADSUM_RECORD_BASE_URL=http://127.0.0.1:8089/v1 THREADSUM_RECORD_MODEL=threadsum-mock \\
         python3 -m pytest tests/test_replay.py
 
-The recorded file holds response bodies only: no headers, no keys.
+The recorded file holds response bodies only: no headers, no keys. Cached answers are keyed on
+the server too, so the file names the server they were recorded from (``base_url``, without
+credentials) and the replay names the same one; replay sends nothing to it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from service.cache import AnswerCache
 from service.cli import main
+from service.model.identity import server_identity
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
 
@@ -62,9 +65,8 @@ def test_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # pra
     answers = cache.export()
     cache.close()
     assert _summarize(tmp_path, base_url, model, "replay", EXPECTED) == 0
-    ANSWERS.write_text(
-        json.dumps({"model": model, "answers": answers}, indent=2, ensure_ascii=False) + "\n"
-    )
+    recorded = {"model": model, "base_url": server_identity(base_url), "answers": answers}
+    ANSWERS.write_text(json.dumps(recorded, indent=2, ensure_ascii=False) + "\n")
 
 
 def test_example_summary_replays_byte_identically(tmp_path: Path) -> None:
@@ -73,7 +75,7 @@ def test_example_summary_replays_byte_identically(tmp_path: Path) -> None:
     cache.load(recorded["answers"])
     cache.close()
     out = tmp_path / "summary.json"
-    # replay never contacts the server: the URL is a closed port
-    code = _summarize(tmp_path, "http://127.0.0.1:9/v1", recorded["model"], "replay", out)
+    # replay never contacts the server it names (the one the answers came from)
+    code = _summarize(tmp_path, recorded["base_url"], recorded["model"], "replay", out)
     assert code == 0
     assert out.read_text() == EXPECTED.read_text()

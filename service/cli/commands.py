@@ -101,6 +101,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     choice = resolve_engine(settings)
+    if settings.model_configured or settings.cache == "replay":
+        # A replay folder that does not exist stops the server now, not its first request.
+        Runtime(settings).check_cache()
 
     def announce(url: str) -> None:  # once the port is bound: a port in use is one error line
         print(

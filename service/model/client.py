@@ -9,7 +9,9 @@ project's errors; nothing else catches ``openai.*``. What each output mode sends
 
 ``auto`` tries the modes strongest first, steps past a refusal, and remembers the mode that
 worked per ``(base_url, model)`` in the :class:`~.modes.ModeMemory` it is given, so later calls
-and later clients go straight to it.
+and later clients go straight to it. While the mode is unknown, calls probe one at a time; the
+first answer (a truncated one too) settles it, and the calls waiting behind it then run in
+parallel, up to ``concurrency``.
 
 Retries: :func:`~service.retrying.call_with_retries` is the one retry owner (the SDK's
 ``max_retries=0``). Connection errors, timeouts, 408, 409, 429 and 5xx are retried,
@@ -43,9 +45,11 @@ from ..errors import (
     ModelRequestError,
     ModelUnavailableError,
     Transient,
+    TruncatedError,
 )
 from ..retrying import RetryPolicy, call_with_retries, retry_after
 from ..text.wording import one_line, public_url
+from .identity import DEFAULT_BASE_URL
 from .modes import MODE_ORDER, ModeMemory, OutputMode, mode_fields
 from .refusals import ModeRefused, NoToolCall, refuses_mode
 from .replies import (
@@ -60,9 +64,6 @@ from .replies import (
 __all__ = ["DEFAULT_BASE_URL", "Completion", "ModelClient"]
 
 log = logging.getLogger("threadsum.llm")
-
-DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-"""Where requests go when no base URL is configured (the SDK is never left to read the env)."""
 
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
 
@@ -165,13 +166,16 @@ class ModelClient:
                     status_code=refused.status,
                     body=self._excerpt(refused.detail),
                 ) from None
-        if self._modes.get(self._server, self.model) is not None:
-            return await self._complete_auto(request, schema_name, schema)
-        # The first calls to a server find its mode one at a time, not all probing at once.
-        if self._resolving is None:
-            self._resolving = asyncio.Lock()
-        async with self._resolving:
-            return await self._complete_auto(request, schema_name, schema)
+        if self._modes.get(self._server, self.model) is None:
+            # The first calls to a server find its mode one at a time, not all probing at
+            # once; the first answer settles it, and the calls queued behind it then go in
+            # parallel instead of holding the lock in turn.
+            if self._resolving is None:
+                self._resolving = asyncio.Lock()
+            async with self._resolving:
+                if self._modes.get(self._server, self.model) is None:
+                    return await self._complete_auto(request, schema_name, schema)
+        return await self._complete_auto(request, schema_name, schema)
 
     async def _complete_auto(
         self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
@@ -181,6 +185,9 @@ class ModelClient:
         for index, mode in enumerate(modes):
             try:
                 completion = await self._complete_in(mode, request, schema_name, schema)
+            except TruncatedError:
+                self._settle(mode)  # cut at max_tokens, but an answer: the server takes the mode
+                raise
             except ModeRefused as refused:
                 following = modes[index + 1]  # text is never refused, so there is one
                 log.info(
@@ -192,10 +199,14 @@ class ModelClient:
                     following,
                 )
                 continue
-            if self._modes.remember(self._server, self.model, mode):
-                log.info("output mode for %s at %s: %s", self.model, self.base_url, mode)
+            self._settle(mode)
             return completion
         raise AssertionError("unreachable: text mode is never refused")  # pragma: no cover
+
+    def _settle(self, mode: OutputMode) -> None:
+        """Remember that the server answered in ``mode``."""
+        if self._modes.remember(self._server, self.model, mode):
+            log.info("output mode for %s at %s: %s", self.model, self.base_url, mode)
 
     async def ping(self, timeout: float = 3.0) -> str | None:
         """``None`` when the server answers ``GET /models`` with a 2xx; else why not.

@@ -6,7 +6,8 @@ a re-ask that would repeat the last question exactly is not sent. When the answe
 invalid, ``on_invalid = "fail"`` raises :class:`~service.errors.ModelOutputError` with the
 attempts, the last reply and its errors; otherwise the caller gets the valid part and the errors.
 
-Every call goes through the answer cache first, keyed on everything that shapes the answer.
+Every call goes through the answer cache first, keyed on everything that shapes the answer,
+the server (or the operator's cache namespace) included.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 
 from ...cache import AnswerCache, cache_key, digest_json
 from ...errors import ModelOutputError, PromptTruncatedError, ReplyError, TruncatedError
+from ...model.identity import cache_scope
 from ...model.protocol import ChatModel
 from ...models import Stats, Thread
 from ...prompts import Prompt, neutralise, one_line
@@ -79,6 +81,7 @@ class Run:
         """One model call through the cache; returns the answer text."""
         s = self.settings
         key = cache_key(
+            server=cache_scope(s.base_url, s.cache_namespace),
             model=s.model or "",
             output_mode=s.output_mode,
             prompt_digest=self.digest,
