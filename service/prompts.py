@@ -37,8 +37,8 @@ def default_prompts_dir() -> Path:
 
 
 DEFAULT_PROMPTS_DIR = default_prompts_dir()
-DATA_TAGS = ("thread_data", "claims_data")
-_TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data)", re.IGNORECASE)
+DATA_TAGS = ("thread_data", "claims_data", "pair_data")
+_TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*)(thread_data|claims_data|pair_data)", re.IGNORECASE)
 _HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
