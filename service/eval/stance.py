@@ -23,7 +23,7 @@ from ..engines import stance as _component
 from ..engines.llm.stance import LlmStance
 from .pairs import LABELS, Label, Pair
 
-__all__ = ["ComponentStance", "ModelStance", "PairStance", "StanceEngine"]
+__all__ = ["ComponentStance", "ModelStance", "PairStance", "StanceEngine", "pair_classifier"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _cue_stance(parent: str, reply: str) -> PairStance:
     return PairStance(_label(label), margin / (1.0 + margin))
 
 
-def _pair_classifier() -> Callable[[str, str], PairStance]:
+def pair_classifier() -> Callable[[str, str], PairStance]:
     """The stance component's ``classify_pair`` where it exists, else the cue matcher."""
     found = getattr(_component, "classify_pair", None)
     if not callable(found):
@@ -81,7 +81,7 @@ class ComponentStance:
     name = "extractive"
 
     def __init__(self, classify_pair: Callable[[str, str], PairStance] | None = None) -> None:
-        self._classify = classify_pair or _pair_classifier()
+        self._classify = classify_pair or pair_classifier()
 
     async def classify(self, pairs: Sequence[Pair]) -> list[PairStance]:
         """Every pair's stance, off the event loop (the component is CPU-bound)."""
