@@ -70,7 +70,7 @@ def load_stance_prompts(directory: Path | None = None) -> dict[str, Prompt]:
 
 
 def _block(text: str) -> str:
-    cut = text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + " …"
+    cut = text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + " ..."
     lines = neutralise(cut).splitlines() or [""]
     return "\n".join(_INDENT + line for line in lines)
 
