@@ -81,9 +81,9 @@ async def map_report(
 def render(report: StanceReport | MapReport, as_json: bool = False) -> str:
     """A report as text tables, or as one JSON document."""
     if isinstance(report, StanceReport):
-        doc, text = (stance_json(report), None) if as_json else (None, stance_text(report))
-    else:
-        doc, text = (map_json(report), None) if as_json else (None, map_text(report))
-    if doc is not None:
-        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-    return text or ""
+        if as_json:
+            return json.dumps(stance_json(report), ensure_ascii=False, indent=2) + "\n"
+        return stance_text(report)
+    if as_json:
+        return json.dumps(map_json(report), ensure_ascii=False, indent=2) + "\n"
+    return map_text(report)
