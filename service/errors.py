@@ -10,6 +10,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     │   ├── FormatError                 (422) not JSON / unknown or wrong format / malformed fields
     │   ├── ThreadStructureError        (422) duplicate ids, cycles, unknown parents under --strict
     │   ├── EmptyThreadError            (422) no comments at all
+    │   ├── EvalDataError               (422) a labelled pairs file or gold thread is unusable
     │   └── LimitError                  (422) over max comments / depth / batch items
     │       └── TooLargeError           (413) over max bytes
     │           └── BodyTooLargeError   (413) an HTTP request body over max bytes
@@ -76,6 +77,10 @@ class ThreadStructureError(InputError):
 
 class EmptyThreadError(InputError):
     """The thread has no comments."""
+
+
+class EvalDataError(InputError):
+    """A file of labelled reply pairs or an annotated gold thread cannot be used as given."""
 
 
 class LimitError(InputError):

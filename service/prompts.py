@@ -38,7 +38,7 @@ def default_prompts_dir() -> Path:
 
 
 DEFAULT_PROMPTS_DIR = default_prompts_dir()
-DATA_TAGS = ("thread_data", "claims_data")
+DATA_TAGS = ("thread_data", "claims_data", "pair_data")
 _TAG_NAME = re.compile("|".join(DATA_TAGS), re.IGNORECASE)
 #: Default_Ignorable_Code_Point ranges that are not format (Cf) characters: combining grapheme
 #: joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation selectors, the

@@ -87,6 +87,32 @@ async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
     )
 
 
+async def _eval(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
+    from ..eval import map_report, render, stance_report
+    from ..eval.pairs import COLUMNS, parse_columns, parse_label_map
+
+    if args.repeat < 1:
+        raise UsageError("--repeat must be at least 1")
+    labels = parse_label_map(args.labels) if getattr(args, "labels", None) else None
+    columns = parse_columns(args.columns) if getattr(args, "columns", None) else COLUMNS
+    choice = _engine(settings)
+    if args.eval_kind == "stance":
+        report = await stance_report(
+            Path(args.pairs),
+            settings,
+            runtime,
+            engine=choice,
+            labels=labels,
+            columns=columns,
+            repeat=args.repeat,
+        )
+        sys.stdout.write(render(report, args.json))
+    else:
+        maps = await map_report(args.gold, settings, runtime, engine=choice, repeat=args.repeat)
+        sys.stdout.write(render(maps, args.json))
+    return EXIT_OK
+
+
 async def _schema(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
     from ..models import ThreadSummary
 
@@ -158,6 +184,7 @@ ASYNC_COMMANDS: dict[str, AsyncCommand] = {
     "summarize": _summarize,
     "batch": _batch,
     "schema": _schema,
+    "eval": _eval,
 }
 """The commands that run in an event loop with the run's runtime."""
 

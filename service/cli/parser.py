@@ -103,6 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
 
+    p = sub.add_parser("eval", help="measure an engine on labelled data (stance, maps)")
+    kinds = p.add_subparsers(dest="eval_kind", required=True, parser_class=_Parser)
+    q = kinds.add_parser("stance", help="stance of replies: confusion matrix, per-class F1")
+    q.add_argument(
+        "pairs", metavar="PAIRS", help="labelled pairs: .csv or .jsonl with parent, reply, label"
+    )
+    q.add_argument(
+        "--labels",
+        metavar="MAP",
+        help="what raw labels mean, e.g. 0=disagree,1=other,2=agree (default: the names "
+        "agree, disagree, other, neutral)",
+    )
+    q.add_argument(
+        "--columns",
+        metavar="P,R,L",
+        help="names of the parent, reply and label columns (default: parent,reply,label)",
+    )
+    _add_eval_args(q)
+    q = kinds.add_parser("map", help="roles in maps of gold threads: P/R/F1, share right")
+    q.add_argument("gold", nargs="+", metavar="GOLD", help="gold thread files or directories")
+    _add_eval_args(q)
+
     p = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
@@ -159,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer any other prompt with a short plain-text summary (for benchmarks)",
     )
     return parser
+
+
+def _add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N times and report whether the outputs are identical",
+    )
+    _add_model_args(p)
 
 
 def _add_model_args(p: argparse.ArgumentParser, *, concurrency: bool = True) -> None:

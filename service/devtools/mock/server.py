@@ -37,6 +37,7 @@ from .protocol import (
     truncate,
 )
 from .reducing import reduce_answer
+from .stancing import stance_answer
 
 GARBAGE = "}{ not json"
 """The answer of the ``garbage`` fault."""
@@ -138,9 +139,12 @@ class _Mock:
             param = "tools" if chat.mode == "tools" else "response_format"
             what = "tools are" if chat.mode == "tools" else f"response_format type '{chat.mode}' is"
             return self.reject(BadRequest(f"{what} not supported", param))
-        if prompt.kind == "other" and not self.config.answer_any:
+        stance = stance_answer(chat.messages) if prompt.kind == "other" else None
+        if prompt.kind == "other" and stance is None and not self.config.answer_any:
             return self.reject(
-                BadRequest("unknown prompt: no <thread_data> or <claims_data> in the messages")
+                BadRequest(
+                    "unknown prompt: no <thread_data>, <claims_data> or <pair_data> in the messages"
+                )
             )
         asked = prompt_tokens(chat.messages)
         limit = self.config.context_limit
@@ -159,6 +163,8 @@ class _Mock:
             return response
         if fault == "garbage":
             text = GARBAGE
+        elif stance is not None:  # counted as "other" in by_kind
+            text = stance if chat.mode != "text" else "Here is the JSON:\n" + stance
         elif prompt.kind == "other":  # answer_any: plain text, or a JSON object where JSON is asked
             text = generic_answer(chat.messages)
             if chat.mode != "text":
