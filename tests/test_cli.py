@@ -308,3 +308,61 @@ def test_local_server_errors_are_one_line(
     )
     code, _, err = run(capsys, "local-server", "--model-path", str(gguf))
     assert code == 2 and "pip install -e '.[local]'" in err
+
+
+# --- one line per error, nothing after it ---------------------------------------------------------
+
+_CONSOLE_SCRIPT = "import sys; from service.cli import main; sys.exit(main())"
+"""What the ``threadsum`` console script runs (``[project.scripts]``), wherever it is installed."""
+
+
+def _console(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-W", "default", "-c", _CONSOLE_SCRIPT, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("faults", "env", "message"),
+    [
+        # Every call fails: the first failure ends the run while the other chunks' calls are
+        # still opening connections (this printed two RuntimeWarning lines after the error).
+        ("500", {"THREADSUM_LLM_ATTEMPTS": "1"}, "is unavailable"),
+        ("garbage", {"THREADSUM_ON_INVALID": "fail", "THREADSUM_MAX_REASKS": "0"}, "invalid"),
+    ],
+)
+def test_a_failed_model_run_prints_one_line_and_no_warnings(
+    tmp_path: Path, faults: str, env: dict[str, str], message: str
+) -> None:
+    from service.devtools.mockllm import MockConfig, running
+    from service.devtools.synthetic import synthetic_thread
+
+    thread = tmp_path / "t.json"
+    thread.write_text(json.dumps(synthetic_thread(20, 1, thread_id="t")))
+    with running(MockConfig(fail_rate=1.0, faults=(faults,))) as url:
+        result = _console(
+            "summarize",
+            str(thread),
+            "--engine",
+            "llm",
+            "--base-url",
+            url,
+            "--model",
+            "threadsum-mock",
+            "--chunk-tokens",
+            "1000",  # three chunks
+            "--cache",
+            "off",
+            env=env,
+        )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
