@@ -1,7 +1,8 @@
 """``/v1/batches``: start a batch job, read its status and results, cancel it.
 
 The job's options are taken from the request once (:meth:`JobOptions.from_settings`) and stored
-with the job; the runner applies them when it runs or resumes the job.
+with the job; the runner applies them when it runs or resumes the job. A body may hold at most
+``max_batch_urls`` URL lines: each is a live fetch, and one request costs one rate-limit token.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
     service = service_of(request)
     options = JobOptions.from_settings(run)  # a bad engine choice fails before the body is read
     body = await read_body(request)
-    items = await asyncio.to_thread(parse_body, body, max_items=run.max_batch_items)
+    items = await asyncio.to_thread(
+        parse_body, body, max_items=run.max_batch_items, max_urls=run.max_batch_urls
+    )
     if not items:
         raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
     job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
