@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -366,3 +367,28 @@ def test_a_failed_model_run_prints_one_line_and_no_warnings(
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_batch_retry_failed_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from service.devtools.fake import FakeModel
+    from service.errors import ModelUnavailableError
+    from service.runtime import Runtime
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"id": "a", "text": "One. Two."}\n{"id": "b", "text": "Three. Four."}\n')
+    argv = ["batch", str(src), "-o", str(out), "--engine", "llm", "--model", "m"]
+    down = FakeModel(script=[ModelUnavailableError("the model server is unavailable")])
+    code, _, err = run_with(capsys, Runtime(model=down), *argv, "--concurrency", "1")
+    assert code == 3, err
+    assert [json.loads(x)["status"] for x in out.read_text().splitlines()] == ["error", "ok"]
+    model = FakeModel()
+    code, _, err = run_with(capsys, Runtime(model=model), *argv, "--retry-failed")
+    assert code == 0, err
+    assert [json.loads(x)["status"] for x in out.read_text().splitlines()] == ["ok", "ok"]
+    assert len(model.calls) == 1  # only the failed line ran again
+
+
+def run_with(capsys: pytest.CaptureFixture[str], runtime: Any, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv), runtime=runtime)
+    out, err = capsys.readouterr()
+    return code, out, err
