@@ -27,6 +27,8 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── CacheError                      (500) the cache folder cannot be used
     ├── JobNotFoundError                (404) no batch job has this id
     ├── JobBusyError                    (409) another live process runs the job
+    ├── JobStateError                   (409) not allowed in the job's state (retry a cancelled job)
+    ├── GaveUpError                     (500) a batch item was in flight each time its run stopped
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
@@ -199,6 +201,22 @@ class JobBusyError(ThreadsumError):
     """Another live process holds the job's lease."""
 
     status = 409
+
+
+class JobStateError(ThreadsumError):
+    """The batch job is in a state that does not allow what was asked (retrying a cancelled job)."""
+
+    status = 409
+
+
+class GaveUpError(ThreadsumError):
+    """A batch item was in flight every time its process stopped, so it is no longer retried.
+
+    The thread may be what stops the process (a poison input), so resuming skips it; the user
+    can still ask for it again (``threadsum batch --retry-failed``, ``POST …/retry``).
+    """
+
+    status = 500
 
 
 class PromptTruncatedError(ModelError):

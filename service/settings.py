@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     )
     batch_concurrency: int = Field(4, ge=1, le=256, description="Threads summarized at once.")
     max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
+    max_batch_urls: int = Field(
+        100,
+        ge=0,
+        description="Most URL lines (each a live fetch) in one HTTP batch; 0: none accepted.",
+    )
 
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str

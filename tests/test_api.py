@@ -437,6 +437,7 @@ def test_openapi_describes_routes_and_errors() -> None:
         "/v1/batches",
         "/v1/batches/{job_id}",
         "/v1/batches/{job_id}/results",
+        "/v1/batches/{job_id}/retry",
         "/healthz",
         "/readyz",
     }

@@ -463,3 +463,175 @@ def test_kill_9_then_resume_repeats_no_finished_thread(tmp_path: Path) -> None:
     # One model call per small thread: the resume asked only for the threads not yet done.
     assert requests == pending
     assert not state.exists()
+
+
+# --- interruptions and --retry-failed ------------------------------------------------------------
+
+
+@dataclass
+class HoldingModel(FakeModel):
+    """A FakeModel that holds every call once ``holding`` is set, until it is cancelled;
+    ``held`` is set when ``crowd`` calls are held at once."""
+
+    crowd: int = 1
+    holding: bool = True
+    in_hold: int = 0
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
+        if not self.holding:
+            return await super().complete(messages, **kwargs)
+        self.calls.append(messages)
+        self.in_hold += 1
+        if self.in_hold >= self.crowd:
+            self.held.set()
+        try:
+            await asyncio.Event().wait()  # only a cancel ends it
+        finally:
+            self.in_hold -= 1
+        raise AssertionError("a held call ended without being cancelled")
+
+
+def test_a_run_stopped_cleanly_does_not_count_towards_giving_up(store: JobStore) -> None:
+    job = store.create_job([_line(_small(n)) for n in range(4)], JobOptions.from_settings(_llm()))
+
+    async def interrupted_run() -> None:
+        model = HoldingModel(crowd=2)  # the same two threads are in flight each time
+        task = asyncio.create_task(
+            run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model))
+        )
+        await model.held.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    for _ in range(MAX_ATTEMPTS + 1):  # Ctrl-C, a server's shutdown: more often than the limit
+        asyncio.run(interrupted_run())
+    assert store.get(job).status == "running" and store.get(job).done == 0
+    model = FakeModel()
+    status = asyncio.run(run_job(store, job, _llm(), concurrency=2, runtime=Runtime(model=model)))
+    records = [json.loads(r) for r in store.results(job)]
+    assert (status.done, status.failed) == (4, 0)
+    assert {r["status"] for r in records} == {"ok"}
+
+
+def _die_with_in_flight(state: Path, job: str, lines: list[int]) -> None:
+    """Leave ``lines`` as started by MAX_ATTEMPTS processes that each died with them in flight."""
+    store = JobStore(state)
+    try:
+        for attempt in range(MAX_ATTEMPTS):
+            dead = f"{socket.gethostname()}:{_dead_pid()}:{attempt}"
+            store.acquire(job, dead)
+            for line in lines:
+                assert isinstance(store.claim(job, line, dead), Claim)
+    finally:
+        store.close()
+
+
+def _pending_state(src: Path, out: Path, settings: Settings) -> str:
+    """A state file for ``src`` → ``out`` as a run with ``settings`` would create it; its job."""
+    content = src.read_bytes()
+    options = JobOptions.from_settings(settings)
+    job = batch_job_id(content, options)
+    store = JobStore(state_path(out))
+    try:
+        store.create_job(parse_jsonl(content), options, job_id=job)
+    finally:
+        store.close()
+    return job
+
+
+def test_retry_failed_after_give_ups_reruns_only_the_failed_lines(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(_line(_small(n)) for n in range(6)) + "\n", encoding="utf-8")
+    job = _pending_state(src, out, _llm())
+    _die_with_in_flight(state_path(out), job, [2, 5])  # killed three times with 2 and 5 in flight
+
+    def go(**kwargs: Any) -> tuple[int, FakeModel]:
+        model = FakeModel()
+        code = asyncio.run(
+            run_batch_file(src, out, _llm(), concurrency=2, runtime=Runtime(model=model), **kwargs)
+        )
+        return code, model
+
+    code, model = go(resume=True)
+    records = _records(out)
+    assert code == 3 and len(model.calls) == 4 and not state_path(out).exists()
+    given_up = [r for r in records if r["status"] == "error"]
+    assert [r["line"] for r in given_up] == [2, 5]
+    for r in given_up:
+        assert r["error"]["type"] == "GaveUpError"
+        assert r["error"]["detail"].startswith(
+            "gave up on this thread: the process stopped while summarizing it 3 times"
+        )
+        assert r["error"]["detail"].endswith("rerun the batch with --retry-failed to try it again")
+    finished = {r["line"]: r for r in records if r["status"] == "ok"}
+
+    code, model = go(resume=True, retry_failed=True)
+    assert code == 0 and len(model.calls) == 2  # only the two failed threads ran again
+    again = _records(out)
+    assert [(r["line"], r["status"]) for r in again] == [(n, "ok") for n in range(1, 7)]
+    assert [r["summary"]["thread"]["id"] for r in again] == [f"t{n}" for n in range(6)]
+    assert {r["line"]: r for r in again if r["line"] in finished} == finished  # kept as they were
+    assert not state_path(out).exists()
+
+
+def test_retry_failed_of_an_unfinished_run_retries_its_errors_and_finishes_it(
+    tmp_path: Path,
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(_line(_small(n)) for n in range(4)) + "\n", encoding="utf-8")
+    job = _pending_state(src, out, _llm())
+    store = JobStore(state_path(out))
+    try:  # a run that died after line 1 failed (the server was down) and line 2 was done
+        dead = f"{socket.gethostname()}:{_dead_pid()}:x"
+        store.acquire(job, dead)
+        for line, state in ((1, "error"), (2, "ok")):
+            store.claim(job, line, dead)
+            store.finish(job, line, dead, state, json.dumps({"line": line, "before": True}))
+    finally:
+        store.close()
+    model = FakeModel()
+    code = asyncio.run(
+        run_batch_file(
+            src,
+            out,
+            _llm(),
+            concurrency=2,
+            resume=False,
+            retry_failed=True,  # implies --resume
+            runtime=Runtime(model=model),
+        )
+    )
+    records = _records(out)
+    assert code == 0 and len(model.calls) == 3  # line 1 again, and the two never started
+    assert [(r["line"], r["status"]) for r in records if "status" in r] == [
+        (1, "ok"),
+        (3, "ok"),
+        (4, "ok"),
+    ]
+    assert records[1] == {"line": 2, "before": True}  # the finished line is not run again
+
+
+def test_retry_failed_needs_the_records_of_this_input(tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(_line(_small(n)) for n in range(3)) + "\n", encoding="utf-8")
+
+    def retry() -> int:
+        return asyncio.run(
+            run_batch_file(src, out, _extractive(), concurrency=1, resume=False, retry_failed=True)
+        )
+
+    assert retry() == 0 and len(_records(out)) == 3  # no state, no OUT: a fresh run
+    first = out.read_text(encoding="utf-8")
+    assert retry() == 0 and out.read_text(encoding="utf-8") == first  # nothing failed: the same
+    other = [dict(r, key="other") if r["line"] == 2 else r for r in _records(out)]
+    for content, message in (
+        ("\n".join(json.dumps(r) for r in other), "does not hold the records of this input"),
+        (first.splitlines()[0], "holds 1 records for the 3 lines"),
+        ("not a record", "line 1 is not a batch record"),
+    ):
+        out.write_text(content + "\n", encoding="utf-8")
+        with pytest.raises(UsageError, match=message):
+            retry()
+        assert not state_path(out).exists()

@@ -119,3 +119,23 @@ def test_an_unexpected_error_is_an_internal_error() -> None:
         "status": 500,
         "detail": "internal error: KeyError: 'x'",
     }
+
+
+# --- the fetch budget of a body ------------------------------------------------------------------
+
+
+def test_url_lines_are_marked_and_counted_against_the_budget() -> None:
+    url = _line({"id": "u", "url": "https://news.ycombinator.com/item?id=1"})
+    thread = _line(_fixture("native.json"))
+    body = "\n".join([url, thread, url, "not json {"])
+    items = parse_body(body, max_urls=2)
+    assert [it.url for it in items] == [True, False, True, False]
+    # One URL line over: the whole body is refused before anything is fetched, naming the limit.
+    with pytest.raises(LimitError, match="3 URL lines, over the limit of 2 per batch"):
+        parse_body(body + "\n" + url, max_urls=2)
+    # A JSON array body is counted the same way; threads never count, however many.
+    array = json.dumps([{"url": "https://news.ycombinator.com/item?id=1"}] + [{"text": "x"}] * 5)
+    assert sum(it.url for it in parse_body(array, max_urls=1)) == 1
+    with pytest.raises(LimitError, match="1 URL lines, over the limit of 0"):
+        parse_body(array, max_urls=0)
+    assert describe(LimitError("x")).status == 422

@@ -12,11 +12,17 @@ from typing import Any
 import pytest
 
 from service.devtools.synthetic import synthetic_thread
-from service.errors import JobNotFoundError, OutputError, UsageError
+from service.errors import (
+    JobBusyError,
+    JobNotFoundError,
+    JobStateError,
+    OutputError,
+    UsageError,
+)
 from service.jobs.database import MIGRATIONS, SCHEMA_VERSION, Database, Migration, migrate
 from service.jobs.lines import BatchItem
 from service.jobs.options import STORED_SETTINGS, JobOptions
-from service.jobs.store import JobStore
+from service.jobs.store import MAX_ATTEMPTS, Claim, JobStore
 from service.leases import new_owner_token
 from service.settings import Settings
 
@@ -75,6 +81,107 @@ def test_a_result_is_written_once(store: JobStore) -> None:
     job2 = store.create_job([BatchItem(1, "k", "{}")], _extractive())
     store.acquire(job2, owner)
     assert not store.finish(job2, 1, "somebody:else:x", "ok", "{}")
+
+
+def _items(n: int) -> list[BatchItem]:
+    return [BatchItem(i, f"k{i}", "{}") for i in range(1, n + 1)]
+
+
+def test_retry_failed_puts_the_error_records_back(store: JobStore) -> None:
+    job = store.create_job(_items(4), _extractive())
+    owner = new_owner_token()
+    store.acquire(job, owner)
+    for line, state in ((1, "ok"), (2, "error"), (3, "ok"), (4, "error")):
+        assert isinstance(store.claim(job, line, owner), Claim)
+        store.finish(job, line, owner, state, f'{{"line": {line}}}')
+    done = store.complete(job, owner)
+    assert (done.status, done.done, done.failed) == ("done", 4, 2)
+
+    assert store.retry_failed(job) == 2
+    again = store.get(job)
+    assert (again.status, again.done, again.failed) == ("queued", 2, 0)
+    assert store.pending_lines(job) == [2, 4]
+    assert list(store.results(job)) == ['{"line": 1}', '{"line": 3}']
+    assert store.unfinished_jobs() == [job]
+    # Their starts count from zero again: a retried item has all its attempts.
+    second = new_owner_token()
+    store.acquire(job, second)
+    for _ in range(MAX_ATTEMPTS):
+        assert isinstance(store.claim(job, 2, second), Claim)
+    assert store.claim(job, 2, second) == "skip"  # the next start gives up, as before
+
+
+def test_retry_failed_of_a_job_with_no_errors_changes_nothing(store: JobStore) -> None:
+    job = store.create_job(_items(1), _extractive())
+    owner = new_owner_token()
+    store.acquire(job, owner)
+    store.claim(job, 1, owner)
+    store.finish(job, 1, owner, "ok", "{}")
+    store.complete(job, owner)
+    assert store.retry_failed(job) == 0
+    assert (store.get(job).status, store.get(job).done) == ("done", 1)
+
+
+def test_retry_failed_is_refused_while_running_when_cancelled_or_unknown(
+    store: JobStore,
+) -> None:
+    job = store.create_job(_items(2), _extractive())
+    store.acquire(job, new_owner_token())  # this process: alive
+    with pytest.raises(JobBusyError, match="retry its failed threads once it has ended"):
+        store.retry_failed(job)
+    store.cancel(job)
+    job2 = store.create_job(_items(1), _extractive())
+    store.cancel(job2)
+    with pytest.raises(JobStateError, match="cancelled"):
+        store.retry_failed(job2)
+    with pytest.raises(JobNotFoundError):
+        store.retry_failed("nope")
+
+
+def test_a_job_can_start_with_lines_already_finished(store: JobStore) -> None:
+    job = store.create_job(_items(3), _extractive(), finished={2: '{"kept": true}', 9: "{}"})
+    status = store.get(job)
+    assert (status.total, status.done, status.failed) == (3, 1, 0)
+    assert store.pending_lines(job) == [1, 3]
+    assert list(store.results(job)) == ['{"kept": true}']
+
+
+def test_a_start_handed_back_does_not_count(store: JobStore) -> None:
+    job = store.create_job(_items(1), _extractive())
+    owner = new_owner_token()
+    store.acquire(job, owner)
+    for _ in range(MAX_ATTEMPTS + 2):  # stopped cleanly each time: never given up
+        assert isinstance(store.claim(job, 1, owner), Claim)
+        store.unclaim(job, 1, owner)
+    assert isinstance(store.claim(job, 1, owner), Claim)
+    store.unclaim(job, 1, "somebody:else:x")  # only the lease holder can hand it back
+    store.unclaim(job, 1, owner)
+    store.unclaim(job, 1, owner)  # never below zero
+    assert store.pending_lines(job) == [1]
+
+
+def test_a_give_up_names_its_cause_and_the_way_to_retry(tmp_path: Path) -> None:
+    for hint, expected in (
+        (None, "retry it with POST /v1/batches/{job}/retry"),
+        ("rerun with --retry-failed", "rerun with --retry-failed"),
+    ):
+        path = tmp_path / f"{hint is None}.sqlite"
+        store = JobStore(path) if hint is None else JobStore(path, retry_hint=hint)
+        try:
+            job = store.create_job(_items(1), _extractive())
+            owner = new_owner_token()
+            store.acquire(job, owner)
+            for _ in range(MAX_ATTEMPTS):
+                store.claim(job, 1, owner)
+            assert store.claim(job, 1, owner) == "skip"
+            (record,) = [json.loads(r) for r in store.results(job)]
+        finally:
+            store.close()
+        assert record["status"] == "error"
+        assert record["error"]["type"] == "GaveUpError" and record["error"]["status"] == 500
+        detail = record["error"]["detail"]
+        assert f"stopped while summarizing it {MAX_ATTEMPTS} times" in detail
+        assert detail.endswith(expected.format(job=job))
 
 
 # --- job options ---------------------------------------------------------------------------------

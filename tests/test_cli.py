@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -308,3 +309,86 @@ def test_local_server_errors_are_one_line(
     )
     code, _, err = run(capsys, "local-server", "--model-path", str(gguf))
     assert code == 2 and "pip install -e '.[local]'" in err
+
+
+# --- one line per error, nothing after it ---------------------------------------------------------
+
+_CONSOLE_SCRIPT = "import sys; from service.cli import main; sys.exit(main())"
+"""What the ``threadsum`` console script runs (``[project.scripts]``), wherever it is installed."""
+
+
+def _console(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-W", "default", "-c", _CONSOLE_SCRIPT, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("faults", "env", "message"),
+    [
+        # Every call fails: the first failure ends the run while the other chunks' calls are
+        # still opening connections (this printed two RuntimeWarning lines after the error).
+        ("500", {"THREADSUM_LLM_ATTEMPTS": "1"}, "is unavailable"),
+        ("garbage", {"THREADSUM_ON_INVALID": "fail", "THREADSUM_MAX_REASKS": "0"}, "invalid"),
+    ],
+)
+def test_a_failed_model_run_prints_one_line_and_no_warnings(
+    tmp_path: Path, faults: str, env: dict[str, str], message: str
+) -> None:
+    from service.devtools.mockllm import MockConfig, running
+    from service.devtools.synthetic import synthetic_thread
+
+    thread = tmp_path / "t.json"
+    thread.write_text(json.dumps(synthetic_thread(20, 1, thread_id="t")))
+    with running(MockConfig(fail_rate=1.0, faults=(faults,))) as url:
+        result = _console(
+            "summarize",
+            str(thread),
+            "--engine",
+            "llm",
+            "--base-url",
+            url,
+            "--model",
+            "threadsum-mock",
+            "--chunk-tokens",
+            "1000",  # three chunks
+            "--cache",
+            "off",
+            env=env,
+        )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_batch_retry_failed_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from service.devtools.fake import FakeModel
+    from service.errors import ModelUnavailableError
+    from service.runtime import Runtime
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"id": "a", "text": "One. Two."}\n{"id": "b", "text": "Three. Four."}\n')
+    argv = ["batch", str(src), "-o", str(out), "--engine", "llm", "--model", "m"]
+    down = FakeModel(script=[ModelUnavailableError("the model server is unavailable")])
+    code, _, err = run_with(capsys, Runtime(model=down), *argv, "--concurrency", "1")
+    assert code == 3, err
+    assert [json.loads(x)["status"] for x in out.read_text().splitlines()] == ["error", "ok"]
+    model = FakeModel()
+    code, _, err = run_with(capsys, Runtime(model=model), *argv, "--retry-failed")
+    assert code == 0, err
+    assert [json.loads(x)["status"] for x in out.read_text().splitlines()] == ["ok", "ok"]
+    assert len(model.calls) == 1  # only the failed line ran again
+
+
+def run_with(capsys: pytest.CaptureFixture[str], runtime: Any, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv), runtime=runtime)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -2,7 +2,9 @@
 
 Exit codes: 0 ok, 1 error (one line on stderr, no traceback), 2 bad usage, 3 batch partly
 failed, 130 interrupted. The ``error:`` line is :func:`service.errors.describe`'s detail, the
-same words an HTTP problem or a batch record gives. Modules: :mod:`.parser` (flags and help),
+same words an HTTP problem or a batch record gives, and it is the only line an error prints: no
+task the command started outlives it (:func:`_settle`), so nothing is left to be torn down, and
+to warn, after the loop has stopped. Modules: :mod:`.parser` (flags and help),
 :mod:`.commands` (one function per command), :mod:`.batchfile` (the batch file face),
 :mod:`.progress` (batch progress on stderr).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -36,15 +39,49 @@ def _env_settings() -> Settings:
         raise UsageError(f"{name}: {first['msg']}") from None
 
 
-async def _run(command: AsyncCommand, args: argparse.Namespace, settings: Settings) -> int:
-    async with Runtime(settings) as runtime:
-        return await command(args, settings, runtime)
+async def _settle() -> None:
+    """Cancel and await every other task of the loop: what a failed command left running.
+
+    When one of a summary's model calls fails, its siblings may still be in flight, some of them
+    just spawning helper tasks (anyio's ``connect_tcp`` wraps each connection attempt in a task).
+    Left to ``asyncio.run``, they are cancelled after the loop stopped, and a task cancelled
+    before its first step drops the coroutine it wraps, which Python reports at exit as
+    ``RuntimeWarning: coroutine … was never awaited``. Here, while the loop still runs, every
+    task first takes the step it is due (``sleep(0)``: tasks already scheduled run first), and
+    only then is cancelled, so each wrapped coroutine is started and unwound.
+    """
+    me = asyncio.current_task()
+    while others := [t for t in asyncio.all_tasks() if t is not me and not t.done()]:
+        await asyncio.sleep(0)
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
 
-def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+async def _run(
+    command: AsyncCommand, args: argparse.Namespace, settings: Settings, given: Runtime | None
+) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        runtime = given if given is not None else Runtime(settings)
+        if given is None:
+            await stack.enter_async_context(runtime)
+        try:
+            return await command(args, settings, runtime)
+        finally:
+            await _settle()  # before the runtime closes the clients those tasks use
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
-    ``settings`` replaces the ones read from the environment (flags still apply).
+    ``settings`` replaces the ones read from the environment (flags still apply); ``runtime``
+    is used instead of one opened for the run (tests, embedding: a runtime with a fake model),
+    and stays the caller's to close.
     """
     parser = build_parser()
     command = ""
@@ -55,7 +92,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         serve = SYNC_COMMANDS.get(command)
         if serve is not None:
             return serve(args, run_settings)
-        return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings))
+        return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings, runtime))
     except ThreadsumError as e:
         print(f"error: {describe(e).detail}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, UsageError) else EXIT_ERROR

@@ -4,18 +4,23 @@ The run's state lives beside the output in ``OUT.state.sqlite`` (a :class:`JobSt
 until ``OUT`` is written, atomically and in input order; then it is removed. So a state file
 means an unfinished run. The job id is the input's digest and the options' digest, so a resume
 is refused, with the reason, when either changed.
+
+``--retry-failed`` runs the error records again: those in the state file of an unfinished run,
+or, once a run has finished and only ``OUT`` is left, those in ``OUT`` (its ok records are kept
+as they are, and must be the records of this input's lines: the same line numbers and keys).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import InputError, OutputError, UsageError
 from ..files import write_atomic
-from ..jobs.lines import parse_jsonl
+from ..jobs.lines import BatchItem, parse_jsonl
 from ..jobs.options import JobOptions
 from ..jobs.runner import run_job
 from ..jobs.store import JobStatus, JobStore
@@ -23,7 +28,17 @@ from ..runtime import Runtime
 from ..settings import Settings
 from ..summarizer import EngineChoice
 
-__all__ = ["batch_job_id", "run_batch_file", "state_path", "write_results"]
+__all__ = [
+    "RETRY_HINT",
+    "batch_job_id",
+    "kept_records",
+    "run_batch_file",
+    "state_path",
+    "write_results",
+]
+
+RETRY_HINT = "rerun the batch with --retry-failed to try it again"
+"""How a give-up record of a CLI batch tells the user to ask for the thread again."""
 
 
 def state_path(out_path: Path) -> Path:
@@ -52,6 +67,43 @@ def write_results(store: JobStore, job_id: str, out_path: Path) -> None:
     write_atomic(out_path, (record + "\n" for record in store.results(job_id)))
 
 
+def kept_records(out_path: Path, items: Sequence[BatchItem]) -> dict[int, str]:
+    """The ok records of a finished run's ``out_path``, by line, to keep when retrying the rest.
+
+    Raises :class:`UsageError` when the file is not the records of ``items``: a record per
+    item, with its line number and key.
+    """
+    try:
+        text = out_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {out_path} to retry its failed records: {e}") from None
+    keys = {item.line: item.key for item in items}
+    kept: dict[int, str] = {}
+    seen: set[int] = set()
+    for n, record in enumerate(text.splitlines(), start=1):
+        try:
+            doc = json.loads(record)
+        except ValueError:
+            doc = None
+        line = doc.get("line") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or not isinstance(line, int) or line in seen:
+            raise UsageError(f"{out_path} line {n} is not a batch record; cannot retry from it")
+        if keys.get(line) != doc.get("key") or doc.get("status") not in ("ok", "error"):
+            raise UsageError(
+                f"{out_path} does not hold the records of this input (its line {n} is a record "
+                "of another line or key); rerun without --retry-failed to start over"
+            )
+        seen.add(line)
+        if doc["status"] == "ok":
+            kept[line] = record
+    if seen != set(keys):
+        raise UsageError(
+            f"{out_path} holds {len(seen)} records for the {len(keys)} lines of this input; "
+            "rerun without --retry-failed to start over"
+        )
+    return kept
+
+
 def _mismatch(store: JobStore, job_id: str, state: Path) -> UsageError:
     input_digest = job_id.partition("-")[0]
     wanted = job_id.partition("-")[2]
@@ -72,6 +124,7 @@ async def run_batch_file(
     *,
     concurrency: int,
     resume: bool,
+    retry_failed: bool = False,
     progress: Callable[[int, int, int], None] | None = None,
     runtime: Runtime | None = None,
     engine: EngineChoice | None = None,
@@ -82,7 +135,10 @@ async def run_batch_file(
       ``--resume`` or for the file to be deleted: nothing is thrown away silently;
     * with ``resume``, the run continues where it stopped, as long as the input file and the
       options are the same (else a :class:`UsageError` says which differs); with no state file,
-      ``resume`` simply starts a fresh run, so scripts can always pass it.
+      ``resume`` simply starts a fresh run, so scripts can always pass it;
+    * ``retry_failed`` (which implies ``resume``) first puts the error records back to run: in
+      the state file when there is one, else in ``out_path`` when it exists (see
+      :func:`kept_records`); with neither, it is a fresh run.
 
     ``progress(done, total, failed)`` is called as items finish. ``runtime`` is shared by the
     run (one is opened for it when none is given); ``engine`` is the caller's resolved choice
@@ -98,18 +154,23 @@ async def run_batch_file(
     options = JobOptions.from_settings(settings, engine)
     job_id = batch_job_id(content, options)
     state = state_path(out_path)
-    store = JobStore(state)
+    kept = None  # the ok records of a finished run, when its failed ones are retried
+    if retry_failed and not state.exists() and out_path.is_file():
+        kept = await asyncio.to_thread(kept_records, out_path, items)
+    store = JobStore(state, retry_hint=RETRY_HINT)
     try:
         known = [job.id for job in store.list_jobs()]
-        if known and not resume:
+        if known and not (resume or retry_failed):
             raise UsageError(
                 f"{state} holds an unfinished batch for {out_path}; pass --resume to continue "
                 "it, or delete it to start over"
             )
         if known and job_id not in known:
             raise _mismatch(store, job_id, state)
+        if known and retry_failed:
+            await asyncio.to_thread(store.retry_failed, job_id)
         if not known:
-            store.create_job(items, options, job_id=job_id)
+            store.create_job(items, options, job_id=job_id, finished=kept)
 
         def report(status: JobStatus) -> None:
             if progress is not None:

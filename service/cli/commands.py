@@ -81,6 +81,7 @@ async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
         settings,
         concurrency=settings.batch_concurrency,
         resume=args.resume,
+        retry_failed=args.retry_failed,
         progress=progress_printer(sys.stderr, sys.stderr.isatty()),
         runtime=runtime,
         engine=choice,

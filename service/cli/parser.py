@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue an interrupted run of the same input and options",
     )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run the error records again (given-up threads too), from the state file of an "
+        "unfinished run or from OUT.jsonl of a finished one; implies --resume",
+    )
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--strict", action="store_true", default=None)
     p.add_argument("--chunk-tokens", type=int, metavar="N")

@@ -6,6 +6,7 @@ Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
     POST   /v1/batches                 a JSON array or JSONL of threads → 202, a job id
     GET    /v1/batches/{id}            the job's status and counts
     GET    /v1/batches/{id}/results    its finished records as JSONL, streamed
+    POST   /v1/batches/{id}/retry      run its error records again → 202
     DELETE /v1/batches/{id}            cancel it
     GET    /healthz                    the process is up
     GET    /readyz                     ready to serve (the model server answers, if one is set)

@@ -8,7 +8,9 @@ input format. Its key is the wrapper's ``id``, else the thread's own top-level `
 Blank lines are skipped but still counted.
 
 Keys are read when a batch is split into items; each line is checked only when it runs, so a
-bad line becomes one error record and never sinks the batch. Parsing does no I/O.
+bad line becomes one error record and never sinks the batch. Parsing does no I/O. A line that
+asks for a URL is a live fetch when it runs: items say so (``url``), and an HTTP body may hold
+at most ``max_urls`` of them (:func:`parse_body`).
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ _WRAPPER_KEYS: Final = frozenset({"id", "format", *_SOURCE_KEYS})
 
 @dataclass(frozen=True, slots=True)
 class BatchItem:
-    """One input line: its 1-based number, its key, and its text (bytes when not UTF-8)."""
+    """One input line: its 1-based number, its key, its text (bytes when not UTF-8), and
+    whether it asks for a URL (a live fetch when it runs)."""
 
     line: int
     key: str
     input: str | bytes
+    url: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +120,16 @@ def read_line(content: str | bytes) -> LineSource:
     return _source(load_json(text, "batch line"), text)
 
 
-def _key_of(line: int, source: Callable[..., LineSource], *args: Any) -> str:
+def _item(
+    line: int, stored: str | bytes, source: Callable[..., LineSource], *args: Any
+) -> BatchItem:
+    """The item of line ``line``: its key and kind read by ``source(*args)``, if it can."""
     try:
-        key = source(*args).key
+        found: LineSource | None = source(*args)
     except (ThreadsumError, ValueError):
-        key = None
-    return key or f"line-{line}"
+        found = None
+    key = (found.key if found is not None else None) or f"line-{line}"
+    return BatchItem(line, key, stored, url=found is not None and found.kind == "url")
 
 
 def _storable(text: str) -> str | bytes:
@@ -135,6 +143,16 @@ def _storable(text: str) -> str | bytes:
 def _check_count(n: int, max_items: int | None) -> None:
     if max_items is not None and n > max_items:
         raise LimitError(f"the batch holds over {max_items} threads, the limit")
+
+
+def _check_urls(items: Sequence[BatchItem], max_urls: int | None) -> list[BatchItem]:
+    urls = sum(item.url for item in items)
+    if max_urls is not None and urls > max_urls:
+        raise LimitError(
+            f"the batch holds {urls} URL lines, over the limit of {max_urls} per batch "
+            "(each is a live fetch): send the threads themselves rather than their URLs"
+        )
+    return list(items)
 
 
 def _line_text(raw: str | bytes) -> str | bytes:
@@ -166,29 +184,29 @@ def parse_jsonl(
         if not line.strip():
             continue
         _check_count(len(items) + 1, max_items)
+        stored = _storable(line) if isinstance(line, str) else line
         if max_line_bytes is not None and len(line) > max_line_bytes:
-            key = f"line-{n}"  # not parsed here; the item reports the limit
+            items.append(BatchItem(n, f"line-{n}", stored))  # not parsed; the item reports it
         else:
-            key = _key_of(n, read_line, line)
-        items.append(BatchItem(n, key, _storable(line) if isinstance(line, str) else line))
+            items.append(_item(n, stored, read_line, line))
     return items
 
 
 def parse_json_array(values: Sequence[Any], *, max_items: int | None = None) -> list[BatchItem]:
     """Items from a JSON array body: element ``i`` is line ``i + 1``."""
     _check_count(len(values), max_items)
-    items = []
-    for n, value in enumerate(values, start=1):
-        key = _key_of(n, _source, value, None)
-        items.append(BatchItem(n, key, json.dumps(value)))
-    return items
+    return [_item(n, json.dumps(value), _source, value, None) for n, value in enumerate(values, 1)]
 
 
-def parse_body(content: bytes | str, *, max_items: int | None = None) -> list[BatchItem]:
+def parse_body(
+    content: bytes | str, *, max_items: int | None = None, max_urls: int | None = None
+) -> list[BatchItem]:
     """Items from an HTTP body: a JSON array of lines, or JSONL.
 
     A body that is one JSON array is an array of lines, unless the array is itself a thread
-    (a Reddit or HN Firebase document), which is then a one-line JSONL body.
+    (a Reddit or HN Firebase document), which is then a one-line JSONL body. Raises
+    :class:`LimitError` for more than ``max_items`` lines or more than ``max_urls`` URL lines
+    (the fetches one request may cause).
     """
     head = content.lstrip()[:1]
     if head in ("[", b"["):
@@ -200,5 +218,5 @@ def parse_body(content: bytes | str, *, max_items: int | None = None) -> list[Ba
             try:
                 detect_json(data)
             except ThreadsumError:
-                return parse_json_array(data, max_items=max_items)
-    return parse_jsonl(content, max_items=max_items)
+                return _check_urls(parse_json_array(data, max_items=max_items), max_urls)
+    return _check_urls(parse_jsonl(content, max_items=max_items), max_urls)

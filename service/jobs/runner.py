@@ -111,7 +111,14 @@ class _Run:
                 return
             if not isinstance(claim, Claim):
                 continue
-            state, record = await self.process(line, claim)
+            try:
+                state, record = await self.process(line, claim)
+            except asyncio.CancelledError:
+                # A clean stop is not a sign of a poison input: the start does not count. A
+                # blocking call, as awaiting anything more would be cancelled too (it is short).
+                with contextlib.suppress(OutputError):
+                    self.store.unclaim(self.job_id, line, self.owner)
+                raise
             await asyncio.to_thread(self.store.finish, self.job_id, line, self.owner, state, record)
             await self.report()
 

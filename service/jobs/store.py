@@ -8,9 +8,14 @@ One process at a time runs a job: it holds the job's *lease* (an owner token fro
 :mod:`service.leases` and an expiry, renewed by the runner's heartbeat). Another process takes
 the job over only when the holder is dead (its pid is gone on this host) or the lease expired;
 every item write is fenced on holding the lease, so a stalled holder that lost its lease cannot
-write either. An item started :data:`MAX_ATTEMPTS` times without finishing (the process died each
-time) is recorded as an error instead of being tried forever. The tables, their version and
-migrations are :mod:`service.jobs.database`.
+write either.
+
+An item started :data:`MAX_ATTEMPTS` times without finishing (its process died each time, so it
+may be what kills it) is recorded as a :class:`~service.errors.GaveUpError` instead of being
+tried forever; a run that stops cleanly (cancelled, interrupted) hands its items in flight back
+(:meth:`JobStore.unclaim`), so only deaths count. :meth:`JobStore.retry_failed` puts a job's
+error records back to pending, with their count from zero, when the user asks for them again.
+The tables, their version and migrations are :mod:`service.jobs.database`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +31,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel
 
-from ..errors import JobBusyError, JobNotFoundError, ThreadsumError, UsageError
+from ..errors import GaveUpError, JobBusyError, JobNotFoundError, JobStateError, UsageError
 from ..leases import holder_died
 from .database import Database
 from .lines import BatchItem, parse_jsonl
@@ -40,6 +45,8 @@ ItemState = Literal["pending", "ok", "error"]
 
 MAX_ATTEMPTS: Final = 3
 """Starts of one item (each ended by the process dying) before it is recorded as an error."""
+RETRY_HINT: Final = "retry it with POST /v1/batches/{job_id}/retry"
+"""What a give-up record tells the user to do, unless the store is told otherwise."""
 LEASE_TTL: Final = 60.0
 """Seconds a job lease lasts without a heartbeat."""
 _JOB_COLUMNS: Final = "id, status, total, done, failed, created_at, updated_at, error"
@@ -75,6 +82,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _seeded(record: str | None) -> tuple[ItemState, str | None]:
+    return ("pending", None) if record is None else ("ok", record)
+
+
 def _status(row: tuple[Any, ...]) -> JobStatus:
     job_id, state, total, done, failed, created, updated, error = row
     return JobStatus(
@@ -97,8 +108,14 @@ class JobStore:
     :func:`asyncio.to_thread`. Raises :class:`OutputError` when the file is unusable.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, retry_hint: str = RETRY_HINT) -> None:
+        """Open the state file at ``path``.
+
+        ``retry_hint`` ends the detail of a give-up record: how the user asks for the thread
+        again (``{job_id}`` is filled in); the CLI's names ``--retry-failed``.
+        """
         self.path = path
+        self.retry_hint = retry_hint
         self._db = Database(path)
 
     def close(self) -> None:
@@ -113,24 +130,32 @@ class JobStore:
         options: JobOptions,
         *,
         job_id: str | None = None,
+        finished: Mapping[int, str] | None = None,
     ) -> str:
-        """Store a new queued job of ``lines`` (raw JSONL lines, or parsed items); its id."""
+        """Store a new queued job of ``lines`` (raw JSONL lines, or parsed items); its id.
+
+        ``finished`` maps line numbers to the ok records they already have (a retry of the
+        failed lines of an earlier run): those items are stored as done and never run.
+        """
         items = [x for x in lines if isinstance(x, BatchItem)]
         if len(items) != len(lines):
             items = parse_jsonl("\n".join(str(x) for x in lines))
+        finished = finished or {}
+        kept = {it.line: finished[it.line] for it in items if it.line in finished}
         job_id = job_id or uuid.uuid4().hex
         now = _now()
         with self._db.tx() as db:
             if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone():
                 raise UsageError(f"batch job {job_id} already exists")
             db.execute(
-                "INSERT INTO jobs (id, created_at, updated_at, status, options, total)"
-                " VALUES (?, ?, ?, 'queued', ?, ?)",
-                (job_id, now, now, options.to_json(), len(items)),
+                "INSERT INTO jobs (id, created_at, updated_at, status, options, total, done)"
+                " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, now, now, options.to_json(), len(items), len(kept)),
             )
             db.executemany(
-                "INSERT INTO items (job_id, line, key, input) VALUES (?, ?, ?, ?)",
-                ((job_id, it.line, it.key, it.input) for it in items),
+                "INSERT INTO items (job_id, line, key, input, status, result)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                ((job_id, it.line, it.key, it.input, *_seeded(kept.get(it.line))) for it in items),
             )
         return job_id
 
@@ -196,6 +221,43 @@ class JobStore:
                 "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id"
             ).fetchall()
         return [r[0] for r in rows]
+
+    def retry_failed(self, job_id: str) -> int:
+        """Put the job's error records back to pending, to run again; how many were.
+
+        Their start counts go back to zero, so a give-up is retried too. A job that had ended
+        (done or failed) is queued again; a job nobody runs keeps its status. Raises
+        :class:`JobNotFoundError`, :class:`JobBusyError` while a live process runs the job
+        (retry once it has finished) and :class:`JobStateError` for a cancelled job.
+        """
+        with self._db.tx() as db:
+            row = db.execute(
+                "SELECT status, lease_owner, lease_expires FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no batch job {job_id}")
+            state, holder, expires = row
+            if holder is not None and expires > time.time() and not holder_died(holder):
+                raise JobBusyError(
+                    f"batch job {job_id} is running; retry its failed threads once it has ended"
+                )
+            if state == "cancelled":
+                raise JobStateError(
+                    f"batch job {job_id} was cancelled; its failed threads are not retried"
+                )
+            n = db.execute(
+                "UPDATE items SET status = 'pending', result = NULL, attempts = 0"
+                " WHERE job_id = ? AND status = 'error'",
+                (job_id,),
+            ).rowcount
+            requeue = state == "failed" or (state == "done" and n > 0)
+            db.execute(
+                "UPDATE jobs SET done = done - ?, failed = failed - ?, updated_at = ?,"
+                " status = CASE WHEN ? THEN 'queued' ELSE status END,"
+                " error = CASE WHEN ? THEN NULL ELSE error END WHERE id = ?",
+                (n, n, _now(), requeue, requeue, job_id),
+            )
+        return n
 
     def delete(self, job_id: str) -> bool:
         """Forget a job and its results; False if there was none. A runner of it stops."""
@@ -276,9 +338,10 @@ class JobStore:
                 return "skip"
             key, content, _, attempts = item
             if attempts >= MAX_ATTEMPTS:
-                gave_up = ThreadsumError(
+                gave_up = GaveUpError(
                     f"gave up on this thread: the process stopped while summarizing it "
-                    f"{attempts} times"
+                    f"{attempts} times, so the thread may be what stops it; "
+                    + self.retry_hint.format(job_id=job_id)
                 )
                 self._finish(db, job_id, line, owner, "error", error_record(key, line, gave_up))
                 return "skip"
@@ -287,6 +350,20 @@ class JobStore:
                 (job_id, line),
             )
         return Claim(key, content)
+
+    def unclaim(self, job_id: str, line: int, owner: str) -> None:
+        """Hand back an item ``owner`` started and did not finish because its run stopped cleanly.
+
+        Its start is not counted: only a process that dies with an item in flight counts
+        towards :data:`MAX_ATTEMPTS`.
+        """
+        with self._db.tx() as db:
+            db.execute(
+                "UPDATE items SET attempts = MAX(attempts - 1, 0) WHERE job_id = ? AND line = ?"
+                " AND status = 'pending'"
+                " AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ?)",
+                (job_id, line, job_id, owner),
+            )
 
     def finish(self, job_id: str, line: int, owner: str, state: ItemState, result: str) -> bool:
         """Record an item's result, only if it is still pending and ``owner`` holds the lease."""

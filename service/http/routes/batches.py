@@ -1,7 +1,8 @@
-"""``/v1/batches``: start a batch job, read its status and results, cancel it.
+"""``/v1/batches``: start a batch job, read its status and results, retry its failures, cancel it.
 
 The job's options are taken from the request once (:meth:`JobOptions.from_settings`) and stored
-with the job; the runner applies them when it runs or resumes the job.
+with the job; the runner applies them when it runs or resumes the job. A body may hold at most
+``max_batch_urls`` URL lines: each is a live fetch, and one request costs one rate-limit token.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pydantic import BaseModel, Field
 from ...jobs.runner import JobOptions, JobStatus, parse_body
 from ..inputs import RunSettings, is_json, is_jsonl, media_type, read_body
 from ..problems import URN, ApiProblem, error_responses
-from ..supervisor import service_of
+from ..supervisor import Service, service_of
 
-__all__ = ["BatchCreated", "router"]
+__all__ = ["BatchCreated", "BatchRetried", "router"]
 
 router = APIRouter(tags=["batches"])
 
@@ -65,7 +66,9 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
     service = service_of(request)
     options = JobOptions.from_settings(run)  # a bad engine choice fails before the body is read
     body = await read_body(request)
-    items = await asyncio.to_thread(parse_body, body, max_items=run.max_batch_items)
+    items = await asyncio.to_thread(
+        parse_body, body, max_items=run.max_batch_items, max_urls=run.max_batch_urls
+    )
     if not items:
         raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
     job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
@@ -118,6 +121,41 @@ async def get_batch_results(request: Request, job_id: str) -> StreamingResponse:
     return StreamingResponse(
         lines(), media_type="application/x-ndjson", headers={"X-Batch-Status": status.status}
     )
+
+
+class BatchRetried(JobStatus):
+    """A batch job's failed threads were put back to run again."""
+
+    retried: int = Field(description="Error records put back (0: there were none).")
+
+
+def _relaunch(service: Service, job_id: str) -> None:
+    """Run the job again here, after the task that may still be ending its last run."""
+    task = service.tasks.get(job_id)
+    if task is None:
+        service.launch(job_id)
+    else:  # it has released the lease and is ending: launch once it is gone from the tasks
+        task.add_done_callback(lambda _: service.launch(job_id))
+
+
+@router.post(
+    "/v1/batches/{job_id}/retry",
+    status_code=202,
+    response_model=BatchRetried,
+    responses=error_responses(401, 404, 409, 422, 429, 500),
+)
+async def retry_batch(request: Request, job_id: str) -> BatchRetried:
+    """Run a batch job's error records again (a give-up included); 409 while it runs.
+
+    The failed threads go back to pending, their results are dropped, and the job is queued
+    again; poll its status as after creating it. A cancelled job is not retried.
+    """
+    service = service_of(request)
+    retried = await asyncio.to_thread(service.jobs.retry_failed, job_id)
+    status = await asyncio.to_thread(service.jobs.get, job_id)
+    if status.status in ("queued", "running"):
+        _relaunch(service, job_id)
+    return BatchRetried(**status.model_dump(), retried=retried)
 
 
 @router.delete(
