@@ -182,13 +182,22 @@ class AnswerCache:
                 )
         pending = self._inflight.get(key)
         if pending is not None:
-            return await asyncio.shield(pending), True
+            try:
+                return await asyncio.shield(pending), True
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled
+                # The caller that was asking was cancelled, not this one: ask in its place.
+                return await self.get_or_call(key, call)
         future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value, cached = await self._call_locked(key, call)
             future.set_result(value)
             return value, cached
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as e:
             future.set_exception(e)
             future.exception()  # mark retrieved: waiters re-raise it themselves

@@ -340,3 +340,36 @@ def test_replay_with_a_missing_cache_folder_is_one_error_line(
         "to record answers"
     ]
     assert result.stdout == "" and not missing.exists()
+
+
+def test_a_waiter_asks_in_place_of_a_cancelled_caller(tmp_path: Path) -> None:
+    started = asyncio.Event()
+    calls: list[str] = []
+
+    async def held() -> dict[str, Any]:
+        calls.append("held")
+        started.set()
+        await asyncio.Event().wait()  # never answers: its caller is cancelled
+        raise AssertionError("unreachable")
+
+    async def answers() -> dict[str, Any]:
+        calls.append("answers")
+        return {"content": "x"}
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        cache = AnswerCache(tmp_path, "use")
+        try:
+            first = asyncio.create_task(cache.get_or_call(key(), held))
+            await started.wait()
+            second = asyncio.create_task(cache.get_or_call(key(), answers))
+            await asyncio.sleep(0)  # let the second caller start waiting on the first
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            return await second
+        finally:
+            cache.close()
+
+    value, cached = asyncio.run(go())
+    assert value == {"content": "x"} and cached is False
+    assert calls == ["held", "answers"]

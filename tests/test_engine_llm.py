@@ -11,7 +11,13 @@ from service.cache import AnswerCache
 from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.synthetic import synthetic_thread
 from service.engines.llm import summarize_llm
-from service.errors import CacheMissError, ModelOutputError, TruncatedError, UsageError
+from service.errors import (
+    CacheMissError,
+    ModelOutputError,
+    ModelUnavailableError,
+    TruncatedError,
+    UsageError,
+)
 from service.grounding import check_summary
 from service.ingest import read_thread
 from service.models import Thread, ThreadSummary
@@ -448,3 +454,43 @@ def test_a_chunk_of_deleted_comments_only_is_not_sent(tmp_path: Path) -> None:
     summary = run(thread, settings(tmp_path, chunk_tokens=1000), model)
     assert summary.stats.chunks > 1 and len(model.calls) == 1  # only the chunk with text
     assert summary.stats.failed_chunks == 0 and summary.claims
+
+
+class _FailsFirstThenHolds(FakeModel):
+    """The first call fails at once; every other call waits on an event nobody sets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
+        self.cancelled = 0
+        self.never = asyncio.Event()
+
+    async def complete(self, messages: list[dict[str, str]], **kw: Any) -> FakeCompletion:
+        self.started += 1
+        if self.started == 1:
+            raise ModelUnavailableError("the model server is down")
+        try:
+            await self.never.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        raise AssertionError("unreachable")
+
+
+def test_a_failed_call_cancels_the_calls_still_in_flight(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(120, 3)))
+    s = settings(tmp_path, chunk_tokens=1000, cache="off", concurrency=4)
+    model = _FailsFirstThenHolds()
+
+    async def go() -> int:
+        cache = AnswerCache(s.cache_dir, s.cache)
+        try:
+            with pytest.raises(ModelUnavailableError):
+                await summarize_llm(thread, s, model, cache)
+            return model.cancelled  # counted before the event loop closes and cancels leftovers
+        finally:
+            cache.close()
+
+    cancelled_when_raised = asyncio.run(go())
+    assert model.started > 1  # other chunks were in flight …
+    assert cancelled_when_raised == model.started - 1  # … and all were cancelled before it raised

@@ -17,7 +17,6 @@ A thread whose comments are all deleted or empty is summarized without asking th
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from ...prompts import Prompt, default_prompts_dir, load_prompt
 from ...settings import Settings
 from ...text.wording import one_line
 from .assemble import MAX_CLAIMS, ClaimGroup, build_claims, template_overview
-from .calls import Run
+from .calls import Run, gather_or_cancel
 from .context import fit_to_context
 from .map import map_chunk
 from .policy import judge
@@ -69,7 +68,7 @@ async def summarize_llm(
         run.warnings.append(fitted.note)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
-    per_chunk = await asyncio.gather(*(map_chunk(run, ch, str(ch.index)) for ch in chunks))
+    per_chunk = await gather_or_cancel(*(map_chunk(run, ch, str(ch.index)) for ch in chunks))
     run.stats.failed_chunks = run.failures.chunks
     partial = judge(run.failures, len(chunks), settings.max_failed_share)
     if partial:

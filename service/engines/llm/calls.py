@@ -12,8 +12,9 @@ the server (or the operator's cache namespace) included.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +37,23 @@ TRUNCATION_RATIO = 0.5
 REASK_ERRORS = 20
 
 Reply = TypeVar("Reply", bound=BaseModel)
+T = TypeVar("T")
+
+
+async def gather_or_cancel(*steps: Awaitable[T]) -> list[T]:
+    """Run ``steps`` concurrently; on the first failure cancel the rest and raise that failure.
+
+    ``asyncio.gather`` leaves the other calls running after one fails, so a run that has already
+    failed would go on spending model calls; a ``TaskGroup`` would wrap the error in a group.
+    """
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def prompt_digest(prompts: dict[str, Prompt]) -> str:

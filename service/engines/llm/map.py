@@ -8,14 +8,13 @@ in two (:func:`~.context.split_chunk`) and each half is mapped on its own.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from ...errors import TruncatedError
 from ...models import Chunk
 from ...prompts import render_chunk
 from ...validation import MAP_SHAPE, MapClaim, MapReply, check_map, strict_schema
-from .calls import Run, Step, ask_validated
+from .calls import Run, Step, ask_validated, gather_or_cancel
 from .context import split_chunk
 
 MAP = Step(prompt="map", schema_name="argument_map", schema=strict_schema(MapReply))
@@ -61,7 +60,7 @@ async def map_chunk(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
                 "server's output limit"
             ) from None
         run.warnings.append(f"chunk {label}: the answer hit max_tokens; split in two")
-        first, second = await asyncio.gather(
+        first, second = await gather_or_cancel(
             map_chunk(run, halves[0], label + "a"), map_chunk(run, halves[1], label + "b")
         )
         return first + second

@@ -9,14 +9,13 @@ valid answer after the re-asks keeps its claims unmerged, counted in ``stats.fai
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from ...errors import TruncatedError
 from ...prompts import one_line
 from ...text.tokens import estimate_tokens
 from ...validation import REDUCE_SHAPE, ReduceClaim, ReduceReply, check_reduce, strict_schema
-from .calls import Run, Step, ask_validated
+from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim
 
 REDUCE = Step(prompt="reduce", schema_name="merged_claims", schema=strict_schema(ReduceReply))
@@ -61,7 +60,7 @@ async def reduce_claims(run: Run, found: list[ChunkClaim]) -> Reduced:
     room = min(s.chunk_tokens - REDUCE_OVERHEAD, int(s.max_tokens * 0.6))
     while True:
         groups = _pack(items, room)
-        results = await asyncio.gather(
+        results = await gather_or_cancel(
             *(_reduce_group(run, g, f"{level}.{n}") for n, g in enumerate(groups))
         )
         merged: list[_Item] = []
@@ -112,7 +111,7 @@ async def _reduce_group(run: Run, group: list[_Item], label: str) -> ReduceReply
             ) from None
         run.warnings.append(f"reduce {label}: the answer hit max_tokens; split in two")
         half = len(group) // 2
-        first, second = await asyncio.gather(
+        first, second = await gather_or_cancel(
             _reduce_group(run, group[:half], label + "a"),
             _reduce_group(run, group[half:], label + "b"),
         )
