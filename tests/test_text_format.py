@@ -570,6 +570,20 @@ def test_indented_headers_without_links_are_placed_by_indentation() -> None:
     assert len(raw.warnings) == 1 and "placed by their indentation" in raw.warnings[0]
 
 
+def test_on_a_bullet_page_a_header_without_links_stays_text_and_is_named() -> None:
+    page = "Top.\n\n  • reply one\n    bob 2 hours ago\n    more of it\n\n  • reply two\n"
+    raw = parse(page)
+    assert tree(raw) == [
+        ("t1", None, "Top."),
+        ("t2", "t1", "reply one\nbob 2 hours ago\nmore of it"),
+        ("t3", "t1", "reply two"),
+    ]
+    assert raw.warnings == [
+        "text: 1 comment(s) hold text that looks like a comment header: t2 ('bob 2 hours ago'); "
+        "several comments may have run together there"
+    ]
+
+
 def test_text_after_a_comments_last_line_starts_another_comment() -> None:
     page = "ann 1 hour ago | next [–]\nFirst.\nreply\nSecond, its header lost.\nreply"
     raw = parse(page)

@@ -18,9 +18,10 @@ Two page shapes are read. Which one a page is decides how comments are delimited
   links instead: no ``parent`` is top level; no ``prev`` means the first reply to the comment
   just above; ``prev`` means a later sibling of a comment on the path above (exact for replies
   to top-level comments; deeper ones go under the nearest ancestor that is certain). A header
-  without links puts its comment at the top level. Text after a comment's action links
-  (``reply``, ``permalink … reply``) and before the next header is a comment whose header was
-  lost: it starts a comment beside the one above.
+  without links puts its comment at the top level; such headers make a header page only where
+  no nesting bullet shows (on a bullet page they stay text, named in a warning). Text after a
+  comment's action links (``reply``, ``permalink … reply``) and before the next header is a
+  comment whose header was lost: it starts a comment beside the one above.
 
 Metadata lines (``Comment by X``, ``2 days ago``, ``3 replies →``, headers, HN links, action
 links and page chrome) are used and dropped. Every other non-blank line ends up in exactly one
@@ -36,7 +37,7 @@ import hashlib
 
 from ...models import RawThread
 from .builder import Builder
-from .lines import classify, hn_header, soft_header
+from .lines import classify, hn_header, is_nesting_bullet, soft_header
 from .pages import BulletBuilder, HnBuilder
 
 __all__ = ["parse"]
@@ -51,9 +52,12 @@ def parse(text: str) -> RawThread:
     the SHA-256 of ``text``.
     """
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    headed = any(
-        hn_header(s) is not None or soft_header(s) is not None
-        for s in (line.strip() for line in raw_lines)
+    stripped = [line.strip() for line in raw_lines]
+    # HN's own headers make a header page; shorter ones only where no bullet shows nesting (on
+    # a bullet page they stay text, and the comment holding one is named in a warning).
+    headed = any(hn_header(s) is not None for s in stripped) or (
+        any(soft_header(s) is not None for s in stripped)
+        and not any(is_nesting_bullet(s) for s in stripped)
     )
     lines = [classify(line, headed) for line in raw_lines]
     builder: Builder

@@ -155,6 +155,11 @@ def soft_header(s: str) -> Header | None:
     return Header(user, 0, False)
 
 
+def is_nesting_bullet(s: str) -> bool:
+    """Whether the stripped line ``s`` starts with a nesting bullet and text."""
+    return _BULLET.match(s) is not None
+
+
 def is_end_chrome(s: str) -> bool:
     """Whether ``s`` is a comment's action links ("reply", "permalink embed save report reply")."""
     if not _END_CHROME.fullmatch(s):

@@ -7,8 +7,9 @@ comment: nothing is split on a guess. These checks say when that comment looks l
   starts one, at the same indentation and not a list item or quote. One such break is a soft
   line break; :data:`RUN_ON_BREAKS` or more (three sentence-lines in a row with nothing between)
   is what a page that lost its blank lines looks like;
-* **header-like text inside a line**: "bob 2 hours ago | parent", "bob 5 points 3 hours ago",
-  which a copy that joined lines carries in the middle of a comment.
+* **header-like text**: a line that is a header without links ("bob 2 hours ago") on a page
+  whose bullets make it text, or a run inside a line ("bob 2 hours ago | parent", "bob 5 points
+  3 hours ago") that a copy which joined lines carries in the middle of a comment.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from .lines import inline_header
+from .lines import inline_header, soft_header
 
 RUN_ON_BREAKS = 2
 """Unmarked sentence-line breaks in one comment from which it is reported as possibly several."""
@@ -45,9 +46,11 @@ def unmarked_breaks(paras: Paragraphs) -> int:
 
 
 def header_inside(paras: Paragraphs) -> str | None:
-    """The first header-like run inside a line of ``paras``, if any."""
+    """The first header-like line, or run inside a line, of ``paras``, if any."""
     for para in paras:
         for _, line in para:
+            if soft_header(line) is not None:
+                return line
             found = inline_header(line)
             if found is not None:
                 return found
