@@ -114,8 +114,13 @@ class TestNative:
                     "url": "https://x.org/1",
                 },
                 {"id": "2", "parent_id": 1, "author": "b", "text": "ok", "created_at": 1700000000},
-                {"id": 3, "parent_id": "1", "created_at": "2024-01-02T03:04:05+02:00"},
-                {"id": 4, "parent_id": "1", "created_at": "2024-01-02T03:04:05"},
+                {
+                    "id": 3,
+                    "parent_id": "1",
+                    "text": None,
+                    "created_at": "2024-01-02T03:04:05+02:00",
+                },
+                {"id": 4, "parent_id": "1", "text": "", "created_at": "2024-01-02T03:04:05"},
                 source="reddit",
             )
         )
@@ -180,7 +185,7 @@ class TestNative:
             ({"id": 1}, "native: the thread has no 'comments' list"),
             ({"id": 1, "comments": {}}, "native: 'comments' should be a JSON array, got an object"),
             (native_doc(5), "native: comment #1 should be a JSON object, got a number"),
-            (native_doc({"id": 1}, {"text": "x"}), "native: comment #2 has no 'id'"),
+            (native_doc({"id": 1, "text": "x"}, {"text": "x"}), "native: comment #2 has no 'id'"),
             (
                 native_doc({"id": True}),
                 "native: 'id' of comment #1 should be a string or an integer id, got a boolean",
@@ -728,3 +733,84 @@ class TestReddit:
 def test_scalars_are_format_errors(fmt: str, data: object) -> None:
     with pytest.raises(FormatError, match=f"^{fmt}: "):
         PARSERS[fmt](data)
+
+
+# --- exactness: an item holding what its parser would not read is refused -----------------------
+
+
+def refused(fmt: str, data: object) -> str:
+    with pytest.raises(FormatError) as info:
+        PARSERS[fmt](data)
+    return str(info.value)
+
+
+def test_native_comment_without_text_is_an_error_not_an_empty_comment() -> None:
+    assert refused("native", native_doc({"id": 1, "author": "a"})) == (
+        "native: comment 1 has no 'text' and is not marked deleted"
+    )
+
+
+def test_native_placeholders_need_no_text() -> None:
+    raw = native.parse(native_doc({"id": 1, "status": "removed"}, {"id": 2, "deleted": True}))
+    assert [c.status for c in raw.comments] == ["removed", "deleted"]
+
+
+@pytest.mark.parametrize(
+    ("comment", "fields"),
+    [
+        ({"id": 1, "text": "x", "replies": [{"id": 2, "text": "y"}]}, "replies"),
+        ({"id": 1, "content": "x"}, "content"),
+        ({"id": 1, "text": "x", "parent": 3}, "parent"),
+    ],
+)
+def test_native_comment_with_a_field_native_does_not_read(
+    comment: dict[str, Any], fields: str
+) -> None:
+    message = refused("native", native_doc(comment))
+    assert message.startswith(
+        f"native: not a native thread: comment #1 has fields native does not read: {fields} "
+    )
+
+
+def test_algolia_item_with_replies_nested_elsewhere() -> None:
+    item = alg(2, replies=[{"id": 3, "text": "lost"}])
+    assert refused("hn-algolia", alg_story(item)) == (
+        "hn-algolia: item 2 holds items under 'replies', which hn-algolia does not read (its "
+        "replies are under 'children'): not an hn-algolia response"
+    )
+
+
+def test_algolia_item_with_its_text_elsewhere() -> None:
+    item = {"id": 2, "user": "ann", "content": "<p>lost</p>", "children": []}
+    assert refused("hn-algolia", alg_story(item)) == (
+        "hn-algolia: item 2 has no 'author' or 'text' but has content, user, which hn-algolia "
+        "does not read: not an hn-algolia response"
+    )
+
+
+def test_firebase_item_with_replies_nested_elsewhere() -> None:
+    item = fb(2, 1, comments=[fb(3, 2)])
+    assert refused("hn-firebase", [fb_story([2]), item]) == (
+        "hn-firebase: item 2 holds items under 'comments', which hn-firebase does not read (its "
+        "replies are ids in 'kids'): not HN Firebase items"
+    )
+
+
+def test_firebase_comment_with_its_text_elsewhere() -> None:
+    item = {"id": 2, "parent": 1, "by": "ann", "content": "lost", "type": "comment"}
+    assert refused("hn-firebase", [fb_story([2]), item]) == (
+        "hn-firebase: item 2 has no 'text' but has content, which hn-firebase does not read: "
+        "not HN Firebase items"
+    )
+
+
+def test_firebase_items_without_text_are_fine_when_nothing_else_holds_it() -> None:
+    raw = hn_firebase.parse([fb_story([2, 3]), fb(2, 1, deleted=True), {"id": 3, "parent": 1}])
+    assert [c.status for c in raw.comments] == ["deleted", "ok"]
+
+
+def test_reddit_comment_without_a_body() -> None:
+    thing = {"kind": "t1", "data": {"id": "a", "author": "x", "content": "lost"}}
+    assert refused("reddit", doc(thing)) == (
+        "reddit: comment a has no 'body' (its fields: author, content, id)"
+    )

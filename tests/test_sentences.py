@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.text.sentences import MAX_SENTENCE_CHARS, split_sentences
+from service.text.sentences import MAX_INLINE_CHARS, MAX_SENTENCE_CHARS, split_sentences
 
 
 def sentences(text: str) -> list[str]:
@@ -38,6 +38,109 @@ def sentences(text: str) -> list[str]:
 )
 def test_prose(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("it works. then it broke.", ["it works.", "then it broke."]),
+        ("ok! that was fast? yes.", ["ok!", "that was fast?", "yes."]),
+        ("wow. i did not know", ["wow.", "i did not know"]),
+        ("It grew 3.5 percent. then fell.", ["It grew 3.5 percent.", "then fell."]),
+        ("See https://ex.com/a.b?c=1. then go.", ["See https://ex.com/a.b?c=1.", "then go."]),
+        ("I use Yahoo! mail daily.", ["I use Yahoo! mail daily."]),
+        ("So do I. Then we left.", ["So do I.", "Then we left."]),
+        ("Ask I. M. Pei. He knows.", ["Ask I. M. Pei.", "He knows."]),
+        ("from N.C. yet they won.", ["from N.C. yet they won."]),
+        ("1. first point. 2. second point", ["1. first point.", "2. second point"]),
+        ("In 2030. Most agree.", ["In 2030.", "Most agree."]),
+    ],
+)
+def test_lowercase_starts_after_terminal_punctuation(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Take e.g. this one.",
+        "Take i.e. that one.",
+        "Fruit, etc. and more.",
+        "Us vs. them again.",
+        "It costs approx. five.",
+        "Meet at 5 p.m. today.",
+        "wait... what",
+        "wait… what",
+    ],
+)
+def test_abbreviations_and_trailing_ellipses_stay_inside_the_sentence(text: str) -> None:
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I see... Then it was.", ["I see...", "Then it was."]),
+        ("I see… Then it was.", ["I see…", "Then it was."]),
+    ],
+)
+def test_an_ellipsis_before_a_capital_ends_the_sentence(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'He said "No. Stop it." and left.',
+        "He said “No. Stop it.” and left.",
+        "He said (No. Stop it.) and left.",
+        '"No. Stop it." he said.',
+        'He said "Why? Stop!" and left.',
+    ],
+)
+def test_no_split_inside_an_inline_quotation(text: str) -> None:
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('He said "No. Stop it." Then left.', ['He said "No. Stop it."', "Then left."]),
+        # an aside that is sentences of its own is split like any
+        ("Fine. (And riots. And fires.) I see.", ["Fine.", "(And riots.", "And fires.)", "I see."]),
+        # a stray inch mark or an emoticon shelters nothing
+        ('My 5" screen. it broke.', ['My 5" screen.', "it broke."]),
+        ("sad :( it broke. then (ok) fine.", ["sad :( it broke.", "then (ok) fine."]),
+        ("ok. :) Then more.", ["ok.", ":) Then more."]),
+    ],
+)
+def test_quotation_edges(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_an_overlong_quotation_is_split_as_usual() -> None:
+    long_inner = " ".join(["Word here."] * (MAX_INLINE_CHARS // 10))
+    assert len(sentences(f'He said "{long_inner}" and left.')) > 1
+    short_inner = " ".join(["Word here."] * 3)
+    assert len(sentences(f'He said "{short_inner}" and left.')) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["No.", "stop it.", "Why?", "e.g. this", "wait...", "Fine!", "it is"]),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([('"', '"'), ("“", "”"), ("(", ")")]),
+    st.sampled_from(["and left.", "she said.", "for sure."]),
+)
+def test_an_inline_quotation_is_one_sentence_with_its_frame(
+    inner: list[str], marks: tuple[str, str], after: str
+) -> None:
+    opening, closing = marks
+    text = f"He said {opening}{' '.join(inner)}{closing} {after}"
+    assert sentences(text) == [text]
 
 
 def test_blocks_quotes_lists_code() -> None:
@@ -102,7 +205,22 @@ LONG_PARAGRAPH = (
 
 
 @pytest.mark.parametrize(
-    "unit", [LONG_PARAGRAPH, "word ", "J. ", "no. ", "你好。", "x" * 50 + "; "]
+    "unit",
+    [
+        LONG_PARAGRAPH,
+        "word ",
+        "J. ",
+        "no. ",
+        "你好。",
+        "x" * 50 + "; ",
+        'He said "No. Stop it." and left. ',
+        "(x. y.) ",
+        "( a. ",
+        '5" x. ',
+        "ok Yahoo! is ",
+        "wow. then ",
+        "wait... what ",
+    ],
 )
 def test_work_grows_linearly_with_paragraph_length(unit: str) -> None:
     # Work measured as characters copied out of the text: copying the rest of the paragraph
@@ -122,7 +240,7 @@ def test_doubled_paragraph_splits_as_twice_the_paragraph() -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(
-        alphabet=st.sampled_from(list("ab Z.?!\n>-*`'\"()1:/ ")) | st.characters(codec="utf-8"),
+        alphabet=st.sampled_from(list("ab Z.?!\n>-*`'\"()1:/ “”…;")) | st.characters(codec="utf-8"),
         max_size=400,
     )
 )

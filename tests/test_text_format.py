@@ -505,6 +505,135 @@ def test_not_hn_headers(line: str) -> None:
     assert [c.text for c in raw.comments] == [line]
 
 
+# --- where a comment ends: split at the page's own signs, warn where it must guess -----------
+
+TWO_PEOPLE = (
+    "ann 3 hours ago\n"
+    "Open weights are a gift. Nobody pays for them.\n"
+    "bob 2 hours ago\n"
+    "They are not a gift. The state pays.\n"
+    "ann 1 hour ago\n"
+    "That is a stretch.\n"
+    "bob 5 minutes ago\n"
+    "It is not."
+)
+
+
+def test_headers_without_links_split_a_page_with_no_blank_lines() -> None:
+    # No bullets, indentation or blank lines: four comments by two people, not one by ann.
+    raw = parse(TWO_PEOPLE)
+    assert [(c.author, c.parent_id, c.text) for c in raw.comments] == [
+        ("ann", None, "Open weights are a gift. Nobody pays for them."),
+        ("bob", None, "They are not a gift. The state pays."),
+        ("ann", None, "That is a stretch."),
+        ("bob", None, "It is not."),
+    ]
+    assert len(raw.warnings) == 1
+    assert raw.warnings[0].startswith("text: 4 line(s) looked like comment headers without HN")
+    assert "'ann 3 hours ago'" in raw.warnings[0] and "top level" in raw.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "user"),
+    [
+        ("bob 2 hours ago", "bob"),
+        ("[–] bob 5 points 3 hours ago", "bob"),
+        ("[–]bob_2 -1 points 3 hours ago*", "bob_2"),
+        ("bob 1 point 2 hours ago (edited 1 hour ago)", "bob"),
+        ("bob · 3h", "bob"),
+        ("u/bob OP · 3 hr. ago", "bob"),
+        ("bob on Jan 5, 2020", "bob"),
+    ],
+)
+def test_header_forms_without_links(line: str, user: str) -> None:
+    raw = parse(f"ann 3 hours ago\nFirst.\n{line}\nSecond.")
+    assert [(c.author, c.text) for c in raw.comments] == [("ann", "First."), (user, "Second.")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Posted 3 hours ago", "Edited 2 days ago", "About 2 hours ago", "I 3 hours ago"],
+)
+def test_age_lines_that_are_not_headers(line: str) -> None:
+    raw = parse(f"Text.\n{line}\nMore.")
+    assert len(raw.comments) == 1 and line in raw.comments[0].text
+
+
+def test_indented_headers_without_links_are_placed_by_indentation() -> None:
+    page = "ann 3 hours ago\n  A.\n  bob 2 hours ago\n    B.\nann 1 hour ago\n  C."
+    raw = parse(page)
+    assert [(c.author, c.parent_id) for c in raw.comments] == [
+        ("ann", None),
+        ("bob", "t1"),
+        ("ann", None),
+    ]
+    assert len(raw.warnings) == 1 and "placed by their indentation" in raw.warnings[0]
+
+
+def test_on_a_bullet_page_a_header_without_links_stays_text_and_is_named() -> None:
+    page = "Top.\n\n  • reply one\n    bob 2 hours ago\n    more of it\n\n  • reply two\n"
+    raw = parse(page)
+    assert tree(raw) == [
+        ("t1", None, "Top."),
+        ("t2", "t1", "reply one\nbob 2 hours ago\nmore of it"),
+        ("t3", "t1", "reply two"),
+    ]
+    assert raw.warnings == [
+        "text: 1 comment(s) hold text that looks like a comment header: t2 ('bob 2 hours ago'); "
+        "several comments may have run together there"
+    ]
+
+
+def test_text_after_a_comments_last_line_starts_another_comment() -> None:
+    page = "ann 1 hour ago | next [–]\nFirst.\nreply\nSecond, its header lost.\nreply"
+    raw = parse(page)
+    assert [(c.author, c.parent_id, c.text) for c in raw.comments] == [
+        ("ann", None, "First."),
+        (None, None, "Second, its header lost."),
+    ]
+    assert len(raw.warnings) == 1
+    assert "1 comment(s) began after a comment's last line" in raw.warnings[0]
+
+
+@pytest.mark.parametrize("chrome", ["reply", "Reply", "permalink embed save report reply"])
+def test_action_links_end_an_outer_comment_on_a_page_without_headers(chrome: str) -> None:
+    raw = parse(f"A one.\n{chrome}\nB one.")
+    assert tree(raw) == [("t1", None, "A one."), ("t2", None, "B one.")]
+    assert any("guessed where 1 outer-level" in w for w in raw.warnings)
+
+
+def test_run_on_sentence_lines_are_reported_with_the_comment_and_its_size() -> None:
+    page = "A gift.\nNot a gift, the state pays.\nA stretch.\nIt is not."
+    raw = parse(page)
+    assert len(raw.comments) == 1
+    assert raw.warnings == [
+        "text: 1 comment(s) run three or more sentence-lines on with no blank line, bullet or "
+        f"header between them: t1 ({len(page)} characters); if one holds several comments, the "
+        "page does not show where they split"
+    ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "One line.\nAnother line.",  # one soft break is an ordinary line break
+        "A list:\n- one.\n- Two.\n- Three.",  # list items mark their own lines
+        "it wraps here\nand goes on\nand on.",  # no sentence ends at the breaks
+    ],
+)
+def test_ordinary_line_breaks_are_not_reported(page: str) -> None:
+    assert parse(page).warnings == []
+
+
+def test_header_like_text_inside_a_comment_is_reported() -> None:
+    raw = parse("ann 1 hour ago | next [–]\nFirst. bob 2 hours ago | parent | next [–] Second.")
+    assert len(raw.comments) == 1
+    assert raw.warnings == [
+        "text: 1 comment(s) hold text that looks like a comment header: t1 ('bob 2 hours ago | "
+        "parent'); several comments may have run together there"
+    ]
+
+
 # --- properties ------------------------------------------------------------------------------
 
 WORDS = [
@@ -655,6 +784,8 @@ def test_nothing_is_lost_on_messy_pages(
                         "ann 1 hour ago | next [–]",
                         "bob 2 hours ago | parent | next [–]",
                         "cy on Jan 5, 2020 | root | parent | prev | next [–]",
+                        "dee 3 hours ago",
+                        "[–] eve 5 points 2 hours ago",
                     ]
                 ),
             ),

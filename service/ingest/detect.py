@@ -6,8 +6,14 @@ import json
 from typing import Any
 
 from ..errors import EmptyThreadError, FormatError
+from ._fields import kind
+from ._shape import names
 
 FORMATS = ("native", "hn-algolia", "hn-firebase", "reddit", "text")
+_EXPECTED = (
+    "native, hn-algolia (nested 'children'), hn-firebase (items with 'by', 'kids', 'parent') "
+    "and reddit (the two-Listing array)"
+)
 
 
 def decode(content: bytes | str) -> str:
@@ -44,11 +50,27 @@ def _is_firebase_item(x: object) -> bool:
     return isinstance(x, dict) and "id" in x and bool({"by", "kids", "parent", "type"} & x.keys())
 
 
+def _described(value: object) -> str:
+    """One JSON value for a message: its type, and an object's keys."""
+    if not isinstance(value, dict):
+        return kind(value)
+    keys = sorted(map(str, value.keys()))
+    return f"an object with keys {names(keys)}" if keys else "an empty object"
+
+
 def detect_json(data: Any) -> str:
     """Name the JSON format of ``data``, or raise a FormatError saying what it looks like."""
     if isinstance(data, dict):
         if "comments" in data:
-            return "native"
+            from .native import mismatch
+
+            problem = mismatch(data)
+            if problem is None:
+                return "native"
+            raise FormatError(
+                f"unknown format: a JSON object with 'comments' that is not native: {problem}; "
+                f"threadsum reads {_EXPECTED}"
+            )
         if "children" in data and ("author" in data or "story_id" in data or "type" in data):
             return "hn-algolia"
         if data.get("kind") == "Listing":
@@ -75,10 +97,12 @@ def detect_json(data: Any) -> str:
         items = [x for x in data if x is not None]
         if not items:
             raise EmptyThreadError("empty thread: the JSON array holds only nulls")
-        if all(_is_firebase_item(x) for x in items):
+        odd = next((x for x in items if not _is_firebase_item(x)), None)
+        if odd is None:
             return "hn-firebase"
         raise FormatError(
-            "unknown format: a JSON array that is neither Reddit Listings nor HN Firebase items"
+            f"unknown format: a JSON array holding {_described(odd)}, which is neither Reddit "
+            f"Listings nor HN Firebase items; threadsum reads {_EXPECTED}"
         )
     raise FormatError(f"unknown format: JSON {type(data).__name__} is not a thread")
 

@@ -10,6 +10,10 @@ is the comment's and the comment itself is the single top-level comment. Comment
 pre-order with siblings in the given order; parents are taken from the nesting. A comment with
 neither author nor text (or an explicit ``deleted`` flag) is a deleted placeholder. Poll options
 are not comments and are skipped.
+
+An item is refused, not read with holes, when it holds objects under a key Algolia does not
+send (replies nested the way another client nests them) or has neither ``author`` nor ``text``
+but fields Algolia does not send (its text is elsewhere).
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ from __future__ import annotations
 from ..models import RawComment, RawThread
 from . import _hn
 from ._fields import Fields, JSONObject
+from ._shape import names, nested, unread
 
-__all__ = ["FORMAT", "parse"]
+__all__ = ["FIELDS", "FORMAT", "parse"]
 
 FORMAT = "hn-algolia"
+#: The fields of an item in Algolia's items API.
+FIELDS = frozenset(
+    {
+        *("id", "created_at", "created_at_i", "type", "author", "title", "url", "text"),
+        *("points", "parent_id", "story_id", "children", "options", "deleted", "dead"),
+    }
+)
 _F = Fields(FORMAT)
 
 
@@ -49,6 +61,7 @@ def parse(data: object) -> RawThread:
         item = _F.obj(value, name)
         cid = _F.ident(item, "id", name)
         what = f"item {cid}"
+        _check_shape(item, what)
         children = _children(item, what)
         if _F.opt_str(item, "type", what) == "pollopt":
             continue
@@ -65,6 +78,21 @@ def parse(data: object) -> RawThread:
         text=text,
         comments=comments,
     )
+
+
+def _check_shape(item: JSONObject, what: str) -> None:
+    key = nested(item, FIELDS)
+    if key is not None:
+        _F.fail(
+            f"{what} holds items under {key!r}, which hn-algolia does not read (its replies are "
+            "under 'children'): not an hn-algolia response"
+        )
+    extra = unread(item, FIELDS)
+    if extra and "text" not in item and "author" not in item and not item.get("deleted"):
+        _F.fail(
+            f"{what} has no 'author' or 'text' but has {names(extra)}, which hn-algolia does "
+            "not read: not an hn-algolia response"
+        )
 
 
 def _children(item: JSONObject, what: str) -> list[object]:

@@ -12,6 +12,10 @@ and poll options are not comments. Items not reached from the root (their parent
 they form a cycle) are still emitted, after the rest, for
 :func:`service.ingest.tree.build_thread` to place or reject. The result is the same
 :class:`RawThread` the Algolia parser gives for the same thread, apart from ``format``.
+
+An item is refused, not read with holes, when it holds objects under a key the API does not
+send (replies nested, not listed by id in ``kids``), or when a live item has no ``text`` but
+fields the API does not send (its text is elsewhere).
 """
 
 from __future__ import annotations
@@ -21,10 +25,18 @@ from dataclasses import dataclass
 from ..models import RawComment, RawThread
 from . import _hn
 from ._fields import Fields, JSONObject, kind
+from ._shape import names, nested, unread
 
-__all__ = ["FORMAT", "parse"]
+__all__ = ["FIELDS", "FORMAT", "parse"]
 
 FORMAT = "hn-firebase"
+#: The fields of an item in the Firebase API (https://github.com/HackerNews/API).
+FIELDS = frozenset(
+    {
+        *("id", "deleted", "type", "by", "time", "text", "dead", "parent", "poll", "kids"),
+        *("url", "score", "title", "parts", "descendants"),
+    }
+)
 _F = Fields(FORMAT)
 
 
@@ -99,6 +111,7 @@ def _items(data: object) -> list[_Item]:
             _F.fail(f"{name} has no 'id'")
         iid = _F.ident(fields, "id", name)
         what = f"item {iid}"
+        _check_shape(fields, what)
         kids = tuple(
             kid
             for k, raw in enumerate(_F.opt_list(fields, "kids", what), start=1)
@@ -114,6 +127,23 @@ def _items(data: object) -> list[_Item]:
             )
         )
     return items
+
+
+def _check_shape(fields: JSONObject, what: str) -> None:
+    key = nested(fields, FIELDS)
+    if key is not None:
+        _F.fail(
+            f"{what} holds items under {key!r}, which hn-firebase does not read (its replies "
+            "are ids in 'kids'): not HN Firebase items"
+        )
+    extra = unread(fields, FIELDS)
+    comment = fields.get("type") in (None, "comment")
+    gone = fields.get("deleted") or fields.get("dead")
+    if extra and comment and "text" not in fields and not gone:
+        _F.fail(
+            f"{what} has no 'text' but has {names(extra)}, which hn-firebase does not read: "
+            "not HN Firebase items"
+        )
 
 
 def _parents(items: list[_Item]) -> list[str | None]:

@@ -11,7 +11,8 @@ response (a comment permalink).
 no text); an author ``[deleted]`` with a real body keeps its text with no author. ``more`` stubs
 are never silently dropped: each adds ``max(count, len(children))`` to ``unloaded``; a
 "continue this thread" stub (count 0, no children, id ``_``) counts as one and is also named in
-a warning.
+a warning. A ``t1`` with no ``body`` is refused: every Reddit comment has one, and reading it
+as an empty comment would hide that the input is something else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from html import unescape
 
 from ..models import CommentStatus, RawComment, RawThread
 from ._fields import Fields, JSONObject, clean_text, kind
+from ._shape import names
 
 __all__ = ["FORMAT", "parse"]
 
@@ -115,6 +117,8 @@ def _post(things: list[object]) -> JSONObject:
 
 def _comment(fields: JSONObject, cid: str, parent_id: str | None) -> RawComment:
     what = f"comment {cid}"
+    if "body" not in fields:
+        _F.fail(f"{what} has no 'body' (its fields: {names(sorted(fields))})")
     body = _markdown(_F.opt_str(fields, "body", what))
     author = _F.opt_str(fields, "author", what)
     status = _PLACEHOLDERS.get(body, "ok")

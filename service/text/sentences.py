@@ -1,10 +1,18 @@
 """Split comment text into sentences whose text is always a verbatim slice of the comment.
 
 The splitter works on blocks first (paragraphs, fenced or indented code, ``>`` quotes, list
-items), then on sentence punctuation inside prose. It knows URLs, decimals, common
-abbreviations, initials and ellipses. Code blocks and quote blocks are one unit each: a quote is
-someone else's words and code has no sentences. Over-long runs without punctuation are cut at a
-clause or word boundary so no sentence exceeds :data:`MAX_SENTENCE_CHARS`.
+items), then on sentence punctuation inside prose. A full stop, ``!`` or ``?`` followed by
+whitespace ends a sentence whatever the case of the next word ("it works. then it broke." is
+two), except where the full stop belongs to an abbreviation ("e.g.", "vs.", "approx.", "etc."
+before a lowercase word), an initial ("J. Smith"), or "No." before a number; decimals and URLs
+hold no whitespace, so they are never candidates. An ellipsis ("...", "…") before a lowercase
+word trails off inside the sentence ("wait... what"); before anything else it ends one. An
+inline quotation or parenthesis is never split ("He said "No. Stop it." and left." is one
+sentence, with straight or curly quotes or brackets), and a quotation that closes after its own
+full stop continues the sentence when a lowercase word follows. Code blocks and quote blocks
+are one unit each: a quote is someone else's words and code has no sentences. Over-long runs
+without punctuation are cut at a clause or word boundary so no sentence exceeds
+:data:`MAX_SENTENCE_CHARS`.
 """
 
 from __future__ import annotations
@@ -26,19 +34,27 @@ _INDENTED = re.compile(r"^(?: {4}|\t)")
 # A candidate end: terminal punctuation, optional closers, then whitespace. A match only starts
 # where a run of punctuation starts: a run that fails from its first mark fails from every later
 # one, and trying each would rescan the run once per mark (quadratic in "!!!!…x").
+_CLOSERS = "\"'”’)]"
 _END = re.compile(
-    r"""(?<![.!?])(?:[.!?]+["'”’)\]]*(?=\s)|[.!?]+["'”’)\]]*$)|[。！？]+[」』”’）]*"""
+    r"""(?<![.!?…])(?:[.!?…]+["'”’)\]]*(?=\s)|[.!?…]+["'”’)\]]*$)|[。！？]+[」』”’）]*"""
 )
 _NEXT = re.compile(r"\s*(\S)")
 _ABBREVIATIONS = frozenset(
     """
-    mr mrs ms dr prof sr jr st vs etc al e.g i.e cf approx dept est fig inc ltd co corp jan
-    feb mar apr jun jul aug sep sept oct nov dec vol p pp ca viz resp incl govt u.s u.k
-    u.n e.u a.m p.m ph.d
+    mr mrs ms dr prof sr jr st vs etc al e.g i.e eg ie cf approx esp dept est fig inc ltd co
+    corp jan feb mar apr jun jul aug sep sept oct nov dec vol p pp ca viz resp incl govt u.s
+    u.k u.n e.u a.m p.m ph.d a.k.a
     """.split()
 )
 #: Abbreviations only before a number: "No. 5", "No. #5"; elsewhere "No." is the word "no".
 _NUMBER_ABBREVIATIONS = frozenset({"no"})
+#: Dotted initials: "n.c", "d.c", "u.s.a" (the last full stop is the candidate end).
+_INITIALISM = re.compile(r"(?:[a-z]\.)+[a-z]")
+#: Marks that open or close an inline quotation or parenthesis.
+_ENCLOSERS = re.compile(r"[\"“”()]")
+#: An inline quotation or parenthesis is at most this long; a longer "one" is a stray mark
+#: (inches, an emoticon, a quote that never closes) paired with a far one, and is split as usual.
+MAX_INLINE_CHARS = 300
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -118,23 +134,14 @@ def _blocks(text: str) -> Iterator[tuple[str, int, int]]:
         prev_blank = False
 
 
-def _word_before(text: str, block_start: int, punct_start: int) -> str:
-    """The run of non-space characters that ends at ``punct_start`` (not before ``block_start``).
-
-    Scanned backwards, so the cost is the word's length: a candidate end is followed by
-    whitespace, so the words scanned for successive candidates do not overlap.
-    """
-    i = punct_start
-    while i > block_start and not text[i - 1].isspace():
-        i -= 1
-    return text[i:punct_start]
-
-
-def _is_boundary(text: str, block_start: int, block_end: int, end_match: re.Match[str]) -> bool:
+def _is_boundary(
+    text: str, block_start: int, block_end: int, end_match: re.Match[str], first: int
+) -> bool:
     """Decide whether the punctuation run in ``end_match`` really ends a sentence.
 
-    Only ``text[block_start:block_end]`` is looked at, in place: slicing the text per candidate
-    would copy the rest of the block each time.
+    ``first`` is where the current sentence starts. Only ``text[block_start:block_end]`` is
+    looked at, in place: slicing the text per candidate would copy the rest of the block each
+    time.
     """
     punct_start = end_match.start()
     # What follows: end of block, or whitespace then the next character.
@@ -145,31 +152,140 @@ def _is_boundary(text: str, block_start: int, block_end: int, end_match: re.Matc
     run = end_match.group(0)
     if run[0] in "。！？":
         return True
-    if run.startswith("..") and nxt.islower():
-        return False  # an ellipsis inside a sentence
-    if run[0] == "." and len(run.rstrip("\"'”’)]")) == 1:
-        word = _word_before(text, block_start, punct_start).lower().lstrip("(\"'“‘[")
-        if word in _ABBREVIATIONS:
-            return nxt.isupper() and word in {"etc"}
-        if word in _NUMBER_ABBREVIATIONS and (nxt.isdigit() or nxt == "#"):
+    marks = run.rstrip(_CLOSERS)
+    lower = nxt.islower()
+    if marks.startswith("..") or "…" in marks:
+        return not lower  # "wait... what" trails off; "I see... Then" ends
+    if lower and len(marks) < len(run):
+        return False  # 'He said "Stop." and left': the quotation ends, the sentence goes on
+    word_start = punct_start
+    while word_start > block_start and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start:punct_start]
+    if marks == ".":
+        if nxt in ",;" or (nxt == ":" and not _emoticon(text, nxt_match.start(1), block_end)):
             return False
-        if len(word) == 1 and word.isalpha() and nxt.isupper():
-            return False  # an initial: "J. Smith"
-        if nxt.islower() or nxt in ",;:":
+        bare = word.lower().lstrip("(\"'“‘[")
+        if bare in _ABBREVIATIONS:
+            return nxt.isupper() and bare == "etc"
+        if bare in _NUMBER_ABBREVIATIONS and (nxt.isdigit() or nxt == "#"):
             return False
-    if nxt.islower() and run[0] in "!?":
-        return False  # "Why? because" is rare; "Yahoo! is" is not
+        if bare.isdigit() and len(bare) <= 2 and word_start == first:
+            return False  # a numbered point: "1. numbered", "2. The next"
+        if lower and _INITIALISM.fullmatch(bare):
+            return False  # "from N.C. yet"
+        if len(bare) == 1 and bare.isalpha() and nxt.isupper():
+            # An initial ("J. Smith"), except the pronoun before anything but another initial.
+            return bare == "i" and not _initial_follows(text, nxt_match.start(1), block_end)
+        return True
+    if lower and marks.strip("!") == "" and word[:1].isupper() and word_start > first:
+        return False  # "Yahoo! is": a name with its mark, inside the sentence
     return True
 
 
+def _emoticon(text: str, at: int, block_end: int) -> bool:
+    """Whether the ``:`` at ``at`` begins an emoticon (":)", ":(", ":D", ":P")."""
+    return at + 1 < block_end and text[at + 1] in ")(DPp/|"
+
+
+def _initial_follows(text: str, at: int, block_end: int) -> bool:
+    """Whether ``text`` holds another initial ("M." then whitespace or the end) at ``at``."""
+    if at + 1 >= block_end or text[at + 1] != ".":
+        return False
+    return at + 2 == block_end or text[at + 2].isspace()
+
+
+def _sheltered(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(open, close)`` positions of the inline quotations and parentheses in the block.
+
+    Straight quotes open after whitespace or a bracket and close after a non-space; curly quotes
+    and brackets pair as they nest; emoticons (":(" ";)") are not brackets. Pairs longer than
+    :data:`MAX_INLINE_CHARS` are dropped; overlapping pairs are merged. One pass, no copies.
+    """
+    pairs: list[tuple[int, int]] = []
+    straight = -1
+    curly: list[int] = []
+    brackets: list[int] = []
+    for m in _ENCLOSERS.finditer(text, start, end):
+        i = m.start()
+        mark = text[i]
+        before = text[i - 1] if i > start else " "
+        if mark == '"':
+            after = text[i + 1] if i + 1 < end else " "
+            if (before.isspace() or before in "([{—–-") and not after.isspace():
+                straight = i
+            elif not before.isspace() and straight >= 0:
+                pairs.append((straight, i))
+                straight = -1
+        elif mark == "“":
+            curly.append(i)
+        elif mark == "”":
+            if curly:
+                pairs.append((curly.pop(), i))
+        elif before in ":;=":
+            continue  # an emoticon
+        elif mark == "(":
+            brackets.append(i)
+        elif brackets:
+            pairs.append((brackets.pop(), i))
+    merged: list[tuple[int, int]] = []
+    inline = (
+        (s, c)
+        for s, c in pairs
+        if c - s <= MAX_INLINE_CHARS and not _standalone(text, start, end, s, c)
+    )
+    for s, c in sorted(inline):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(c, merged[-1][1]))
+        else:
+            merged.append((s, c))
+    return merged
+
+
+def _standalone(text: str, start: int, end: int, open_at: int, close_at: int) -> bool:
+    """Whether a pair is sentences of its own, not part of one: it starts where a sentence
+    starts, its last mark is terminal, and no lowercase word goes on after it.
+
+    "(And riots. And lootings.) I think" holds two sentences; "He said "No. Stop it." and
+    left." and ""No. Stop." he said." hold one each.
+    """
+    if text[close_at - 1] not in ".!?…":
+        return False
+    i = open_at
+    while i > start and text[i - 1].isspace():
+        i -= 1
+    while i > start and text[i - 1] in _CLOSERS:
+        i -= 1
+    if i > start and text[i - 1] not in ".!?…":
+        return False
+    j = close_at + 1
+    while j < end and text[j].isspace():
+        j += 1
+    return j == end or not text[j].islower()
+
+
 def _split_prose(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    cur = start
+    cur = first = _skip_space(text, start, end)
+    sheltered = _sheltered(text, start, end)
+    k = 0
     for m in _END.finditer(text, start, end):
-        if _is_boundary(text, start, end, m):
+        # A run whose closers stop short of a pair's closing mark is inside the pair.
+        while k < len(sheltered) and sheltered[k][1] < m.end():
+            k += 1
+        if k < len(sheltered) and sheltered[k][0] < m.start():
+            continue
+        if _is_boundary(text, start, end, m, first):
             yield from _cap(text, cur, m.end())
             cur = m.end()
+            first = _skip_space(text, cur, end)
     if cur < end:
         yield from _cap(text, cur, end)
+
+
+def _skip_space(text: str, start: int, end: int) -> int:
+    while start < end and text[start].isspace():
+        start += 1
+    return start
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -10,18 +10,25 @@ Two page shapes are read. Which one a page is decides how comments are delimited
   ``Comment by X`` starts a focused comment that is its first paragraph only (the outer-level
   paragraphs after it are its replies); after that, outer-level paragraphs are grouped into one
   comment until a reply block or a ``N replies →`` marker has followed it.
-* **Hacker News pages** (copied from news.ycombinator.com): each comment starts with a header
-  ``user 3 hours ago | parent | next [–]`` and owns every line up to the next header; bullets
-  there are text. Depth comes from the headers' indentation when it varies. Copies usually have
-  none, so it comes from HN's links instead: no ``parent`` is top level; no ``prev`` means the
-  first reply to the comment just above; ``prev`` means a later sibling of a comment on the path
-  above (exact for replies to top-level comments; deeper ones go under the nearest ancestor that
-  is certain).
+* **Header pages** (copied from news.ycombinator.com, Reddit and the like): each comment
+  starts with a header and owns every line up to the next one; bullets there are text. HN's
+  header is ``user 3 hours ago | parent | next [–]``; shorter ones without links (``bob 2 hours
+  ago``, ``[–] bob 5 points 3 hours ago``, ``bob · 3h``) start a comment too. Depth comes from
+  the headers' indentation when it varies. Copies usually have none, so it comes from HN's
+  links instead: no ``parent`` is top level; no ``prev`` means the first reply to the comment
+  just above; ``prev`` means a later sibling of a comment on the path above (exact for replies
+  to top-level comments; deeper ones go under the nearest ancestor that is certain). A header
+  without links puts its comment at the top level; such headers make a header page only where
+  no nesting bullet shows (on a bullet page they stay text, named in a warning). Text after a
+  comment's action links (``reply``, ``permalink … reply``) and before the next header is a
+  comment whose header was lost: it starts a comment beside the one above.
 
-Metadata lines (``Comment by X``, ``2 days ago``, ``3 replies →``, HN links and page chrome) are
-used and dropped. Every other non-blank line ends up in exactly one comment: stripped, less its
-nesting bullet, with any indentation deeper than its comment's text column kept. Every guess is
-reported in :attr:`RawThread.warnings`, one line per kind of guess.
+Metadata lines (``Comment by X``, ``2 days ago``, ``3 replies →``, headers, HN links, action
+links and page chrome) are used and dropped. Every other non-blank line ends up in exactly one
+comment: stripped, less its nesting bullet, with any indentation deeper than its comment's text
+column kept. Every guess is reported in :attr:`RawThread.warnings`, one line per kind of guess,
+and so is a comment that looks like several run together (:mod:`.signals`): nothing is split
+where the page shows no sign.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import hashlib
 
 from ...models import RawThread
 from .builder import Builder
-from .lines import classify, hn_header
+from .lines import classify, hn_header, is_nesting_bullet, soft_header
 from .pages import BulletBuilder, HnBuilder
 
 __all__ = ["parse"]
@@ -45,10 +52,16 @@ def parse(text: str) -> RawThread:
     the SHA-256 of ``text``.
     """
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    hn_page = any(hn_header(line.strip()) is not None for line in raw_lines)
-    lines = [classify(line, hn_page) for line in raw_lines]
+    stripped = [line.strip() for line in raw_lines]
+    # HN's own headers make a header page; shorter ones only where no bullet shows nesting (on
+    # a bullet page they stay text, and the comment holding one is named in a warning).
+    headed = any(hn_header(s) is not None for s in stripped) or (
+        any(soft_header(s) is not None for s in stripped)
+        and not any(is_nesting_bullet(s) for s in stripped)
+    )
+    lines = [classify(line, headed) for line in raw_lines]
     builder: Builder
-    if hn_page:
+    if headed:
         indents = {line.indent for line in lines if line.kind == "hn"}
         builder = HnBuilder(indented=len(indents) > 1)
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ...models import RawComment
 from .lines import PLACEHOLDERS, Header, Line, NodeKind, listing
+from .signals import RUN_ON_BREAKS, header_inside, unmarked_breaks
 
 
 @dataclass(eq=False)
@@ -17,7 +18,7 @@ class Node:
     col: int = 0  # text column
     header: str | None = None  # the line that announced it, for warnings
     paras: list[list[tuple[int, str]]] = field(default_factory=list)  # (indent, text) lines
-    closed: bool = False  # a reply block or a replies marker followed it
+    closed: bool = False  # a reply block, a replies marker or its action links followed it
     split: bool = False  # began at a guessed boundary
 
 
@@ -30,13 +31,14 @@ class Builder:
         self.gap = True  # a blank or metadata line since the previous content line
         self.unloaded = 0
         self.counts: Counter[str] = Counter()
+        self.soft: list[str] = []  # header lines without HN's links, as they were
 
     def feed(self, line: Line) -> None:
         if line.kind == "content":
             self.content(line)
             return
         self.gap = True
-        if line.kind == "replies":
+        if line.kind in ("replies", "end"):
             self.unloaded += line.count
             if self.last is not None:
                 self.last.closed = True
@@ -81,7 +83,13 @@ class Builder:
         kept = [n for n in self.nodes if n.paras]
         ids = {id(n): f"t{k}" for k, n in enumerate(kept, start=1)}
         comments: list[RawComment] = []
+        run_on: list[str] = []
+        inside: list[tuple[str, str]] = []
         for node in kept:
+            if unmarked_breaks(node.paras) >= RUN_ON_BREAKS:
+                run_on.append(ids[id(node)])
+            if (found := header_inside(node.paras)) is not None:
+                inside.append((ids[id(node)], found))
             parent = node.parent
             while parent is not None and not parent.paras:  # a dropped header: skip it
                 parent = parent.parent
@@ -99,7 +107,22 @@ class Builder:
                     status=PLACEHOLDERS.get(body, "ok"),
                 )
             )
-        return comments, self.warnings()
+        out = self.warnings()
+        if run_on:
+            sizes = {c.id: len(c.text) for c in comments}
+            shown = listing([f"{cid} ({sizes[cid]:,} characters)" for cid in run_on])
+            out.append(
+                f"text: {len(run_on)} comment(s) run three or more sentence-lines on with no "
+                f"blank line, bullet or header between them: {shown}; if one holds several "
+                "comments, the page does not show where they split"
+            )
+        if inside:
+            shown = listing([f"{cid} ({found!r})" for cid, found in inside])
+            out.append(
+                f"text: {len(inside)} comment(s) hold text that looks like a comment header: "
+                f"{shown}; several comments may have run together there"
+            )
+        return comments, out
 
     def warnings(self) -> list[str]:
         out: list[str] = []
@@ -138,6 +161,22 @@ class Builder:
                 f"text: the page shows no indentation, so the parents of {c['hn_guess']} "
                 "comment(s) were guessed from HN's 'parent', 'root' and 'prev' links; they may "
                 "sit higher in the tree than on the page"
+            )
+        if self.soft:
+            where = (
+                "and put at the top level, as the page does not show where they sit"
+                if c["soft_flat"]
+                else "and placed by their indentation"
+            )
+            out.append(
+                f"text: {len(self.soft)} line(s) looked like comment headers without HN's links "
+                f"(e.g. {self.soft[0]!r}); a comment was started at each, {where}"
+            )
+        if c["after_end"]:
+            out.append(
+                f"text: {c['after_end']} comment(s) began after a comment's last line ('reply', "
+                "'permalink …') with no header of their own; each was put beside the comment "
+                "above, with no author"
             )
         preamble = sum(len(p) for n in self.nodes if n.kind == "preamble" for p in n.paras)
         if preamble:

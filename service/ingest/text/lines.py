@@ -28,6 +28,39 @@ _HN_HEAD = re.compile(
     rf"(?:\d+ {_UNITS} ago|on [A-Z][a-z]+ \d{{1,2}}, \d{{4}})(?P<rest>.*)"
 )
 _HN_FLAGS = re.compile(r"\[(?:flagged|dead|dupe|delayed)\]")
+# A header without HN's links: "bob 2 hours ago", "[–] bob 5 points 3 hours ago", "bob · 3h",
+# "u/bob OP · 3 hr. ago". The user and the age fill the whole line.
+_SOFT_AGE = (
+    rf"(?:(?:\d+|an?|one) {_UNITS} ago|\d+ ?(?:yr|hr|min|mo|wk|sec)s?\.? ago"
+    r"|on [A-Z][a-z]+ \d{1,2}, \d{4}|just now|yesterday)"
+)
+_SOFT_HEAD = re.compile(
+    r"(?:\[[–+-]\] ?)?(?:\d+ points? by )?(?:u/)?(?P<user>[\w-]{1,40})"
+    r"(?: (?:OP|MOD|\(OP\)))?(?: (?:-?\d+|one) points?)?"
+    rf"(?: ?[·•] ?(?:{_SOFT_AGE}|\d{{1,3}}(?:mo|[smhdwy]))| {_SOFT_AGE})"
+    r"(?: ?\((?:last )?edited[^)]{0,40}\)| ?\*| ?\(\d+ child(?:ren)?\)| ?\[[–+-]\])*"
+)
+#: Words that start "<word> 3 hours ago" lines that are not headers ("Posted 3 hours ago").
+_NOT_USERS = frozenset(
+    """
+    posted edited updated submitted created changed modified commented replied written wrote
+    asked answered joined seen active last about around roughly nearly almost only just over
+    since like was is and or but from until till that this it me him her them us you i we
+    they he she
+    """.split()
+)
+# A comment's own action links, the last line of a comment on HN and Reddit copies.
+_CHROME_WORD = (
+    r"(?:permalink|embed|save|unsave|parent|report|give award|award|reply|share|edit|delete"
+    r"|source|context|vote|upvote|downvote|follow)"
+)
+_END_CHROME = re.compile(rf"(?:{_CHROME_WORD}[ \t|·•]*)+", re.IGNORECASE)
+_LEVEL = re.compile(r"level \d{1,3}", re.IGNORECASE)
+# Header-like text inside a line, for the warning on comments that hold several.
+_INLINE_HEAD = re.compile(
+    rf"[\w-]{{1,40}} (?:\d+|an?) {_UNITS} ago ?(?:\| ?(?:parent|next|prev|root)\b|\[[–+-]\])"
+    rf"|[\w-]{{1,40}} -?\d+ points? (?:[·•] )?(?:\d+|an?) {_UNITS} ago\b"
+)
 _HN_NAV = frozenset(
     {
         *("parent", "root", "context", "prev", "next", "link", "hide", "past", "edit", "delete"),
@@ -53,8 +86,8 @@ PLACEHOLDERS: dict[str, CommentStatus] = {
 }
 _LIST_SHOWN = 3
 
-LineKind = Literal["blank", "meta", "by", "hn", "replies", "content"]
-NodeKind = Literal["focus", "plain", "bullet", "header", "preamble"]
+LineKind = Literal["blank", "meta", "by", "hn", "replies", "end", "content"]
+NodeKind = Literal["focus", "plain", "bullet", "header", "preamble", "after_end"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +95,7 @@ class Header:
     """What an HN comment header says about where the comment sits."""
 
     user: str
-    hint: int  # 1: top level; 2: reply to a top-level comment; 3: deeper ("root" link)
+    hint: int  # 0: not shown; 1: top level; 2: reply to a top-level comment; 3: deeper ("root")
     prev: bool  # an earlier sibling exists
 
 
@@ -104,7 +137,45 @@ def hn_header(s: str) -> Header | None:
     return Header(m.group("user"), hint, "prev" in links)
 
 
-def classify(raw: str, hn_page: bool) -> Line:
+def soft_header(s: str) -> Header | None:
+    """Read a line shaped like a comment header without HN's links, or return None.
+
+    "bob 2 hours ago", "[–] bob 5 points 3 hours ago", "bob · 3h": a user and an age filling the
+    line, so a sentence ("someone 2 days ago said so") never is one. Where the comment sits is
+    not shown (``hint`` 0).
+    """
+    if hn_header(s) is not None:
+        return None
+    m = _SOFT_HEAD.fullmatch(s)
+    if m is None:
+        return None
+    user = m.group("user")
+    if user.lower() in _NOT_USERS or not any(ch.isalpha() for ch in user):
+        return None
+    return Header(user, 0, False)
+
+
+def is_nesting_bullet(s: str) -> bool:
+    """Whether the stripped line ``s`` starts with a nesting bullet and text."""
+    return _BULLET.match(s) is not None
+
+
+def is_end_chrome(s: str) -> bool:
+    """Whether ``s`` is a comment's action links ("reply", "permalink embed save report reply")."""
+    if not _END_CHROME.fullmatch(s):
+        return False
+    lowered = s.lower()
+    return "reply" in lowered or "permalink" in lowered
+
+
+def inline_header(text: str) -> str | None:
+    """The first header-like run inside ``text`` ("bob 2 hours ago | parent"), if any."""
+    m = _INLINE_HEAD.search(text)
+    return None if m is None else m.group(0)
+
+
+def classify(raw: str, headed: bool) -> Line:
+    """Read one raw line; ``headed`` says the page delimits comments by header lines."""
     s = raw.strip()
     if not s:
         return Line("blank")
@@ -112,19 +183,21 @@ def classify(raw: str, hn_page: bool) -> Line:
     indent = width(leading)
     if m := _BY.fullmatch(s):
         return Line("by", m.group(1), indent)
-    if hn_page and (header := hn_header(s)) is not None:
+    if headed and (header := hn_header(s) or soft_header(s)) is not None:
         return Line("hn", s, indent, header=header)
     if m := _REPLIES.fullmatch(s):
         return Line("replies", s, indent, count=int(m.group(1)))
+    if is_end_chrome(s):
+        return Line("end", s, indent)
     if (
         _AGE.fullmatch(s)
         or _BACK.fullmatch(s)
         or _TOGGLE.fullmatch(s)
         or _PAGE_CHROME.fullmatch(s)
-        or (hn_page and s in _HN_CHROME_LINES)
+        or (headed and (s in _HN_CHROME_LINES or _LEVEL.fullmatch(s) is not None))
     ):
         return Line("meta", s, indent)
-    if not hn_page and (b := _BULLET.match(s)):
+    if not headed and (b := _BULLET.match(s)):
         col = width(leading + s[: b.end()])
         return Line("content", s, indent, col, True, s[b.end() :])
     return Line("content", s, indent, indent, False, s)

@@ -67,7 +67,12 @@ class BulletBuilder(Builder):
 
 
 class HnBuilder(Builder):
-    """Hacker News pages: a header line starts each comment; its links or indentation place it."""
+    """Header pages: a header line starts each comment; its links or indentation place it.
+
+    Headers are HN's (``user 3 hours ago | parent | next [–]``) or shorter ones without links
+    (``bob 2 hours ago``, ``[–] bob 5 points 3 hours ago``, ``bob · 3h``), which start a comment
+    too; without indentation such a comment goes to the top level, with a warning.
+    """
 
     def __init__(self, *, indented: bool) -> None:
         super().__init__()
@@ -79,6 +84,16 @@ class HnBuilder(Builder):
     def content(self, line: Line) -> None:
         if self.current is None:
             self.current = self.new("preamble", None)
+        elif self.current.closed and self.current.kind != "preamble":
+            # Text after a comment's last line ("reply") and before the next header: a comment
+            # whose header the page lost. It is put beside the comment above, with no author.
+            self.counts["after_end"] += 1
+            node = self.new("after_end", self.current.parent)
+            if self.chain and self.chain[-1] is self.current:
+                self.chain[-1] = node
+            if self.open and self.open[-1][1] is self.current:
+                self.open[-1] = (self.open[-1][0], node)
+            self.current = node
         self.put(self.current, line.indent, line.text)
 
     def by(self, line: Line) -> None:
@@ -89,6 +104,8 @@ class HnBuilder(Builder):
 
     def hn(self, line: Line, header: Header) -> None:
         node = self.new("header", None, author=header.user, header=line.text)
+        if header.hint == 0:
+            self.soft.append(line.text)
         if self.indented:
             while self.open and self.open[-1][0] >= line.indent:
                 self.open.pop()
@@ -103,6 +120,9 @@ class HnBuilder(Builder):
     def place(self, h: Header) -> int:
         """Index in ``chain`` of the parent of a comment with header ``h`` (-1: top level)."""
         chain = self.chain
+        if h.hint == 0:  # a header without links: its place is not shown
+            self.counts["soft_flat"] += 1
+            return -1
         if h.hint == 1:
             return -1
         if not chain:
