@@ -24,12 +24,8 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
-
-from pydantic import BaseModel
+from typing import Final
 
 from ..errors import GaveUpError, JobBusyError, JobNotFoundError, JobStateError, UsageError
 from ..leases import holder_died
@@ -37,11 +33,9 @@ from .database import Database
 from .lines import BatchItem, parse_jsonl
 from .options import JobOptions
 from .records import error_record
+from .status import Claim, ItemState, JobState, JobStatus, Stop, seeded, stamp, status_of
 
 __all__ = ["LEASE_TTL", "MAX_ATTEMPTS", "Claim", "ItemState", "JobState", "JobStatus", "JobStore"]
-
-JobState = Literal["queued", "running", "done", "cancelled", "failed"]
-ItemState = Literal["pending", "ok", "error"]
 
 MAX_ATTEMPTS: Final = 3
 """Starts of one item (each ended by the process dying) before it is recorded as an error."""
@@ -53,51 +47,14 @@ _JOB_COLUMNS: Final = "id, status, total, done, failed, created_at, updated_at, 
 _PAGE: Final = 200
 
 
-class JobStatus(BaseModel):
-    """Where a job stands. ``done`` counts finished items, ok or not; ``failed`` the errors."""
-
-    id: str
-    status: JobState
-    total: int
-    done: int
-    failed: int
-    progress: float
-    created_at: datetime
-    updated_at: datetime
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A started item: its key and its input line."""
-
-    key: str
-    input: str | bytes
-
-
-_Stop = Literal["stop", "skip"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _seeded(record: str | None) -> tuple[ItemState, str | None]:
-    return ("pending", None) if record is None else ("ok", record)
-
-
-def _status(row: tuple[Any, ...]) -> JobStatus:
-    job_id, state, total, done, failed, created, updated, error = row
-    return JobStatus(
-        id=job_id,
-        status=state,
-        total=total,
-        done=done,
-        failed=failed,
-        progress=round(done / total, 4) if total else 1.0,
-        created_at=datetime.fromisoformat(created),
-        updated_at=datetime.fromisoformat(updated),
-        error=error,
+def _lease_live(holder: str | None, expires: float | None, owner: str | None = None) -> bool:
+    """True when someone other than ``owner`` holds a lease that has not expired or died."""
+    return (
+        holder is not None
+        and holder != owner
+        and expires is not None
+        and expires > time.time()
+        and not holder_died(holder)
     )
 
 
@@ -143,7 +100,7 @@ class JobStore:
         finished = finished or {}
         kept = {it.line: finished[it.line] for it in items if it.line in finished}
         job_id = job_id or uuid.uuid4().hex
-        now = _now()
+        now = stamp()
         with self._db.tx() as db:
             if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone():
                 raise UsageError(f"batch job {job_id} already exists")
@@ -155,7 +112,7 @@ class JobStore:
             db.executemany(
                 "INSERT INTO items (job_id, line, key, input, status, result)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                ((job_id, it.line, it.key, it.input, *_seeded(kept.get(it.line))) for it in items),
+                ((job_id, it.line, it.key, it.input, *seeded(kept.get(it.line))) for it in items),
             )
         return job_id
 
@@ -165,13 +122,13 @@ class JobStore:
             row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(f"no batch job {job_id}")
-        return _status(row)
+        return status_of(row)
 
     def list_jobs(self) -> list[JobStatus]:
         """Every job, oldest first."""
         with self._db.tx(write=False) as db:
             rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at, id")
-            return [_status(r) for r in rows.fetchall()]
+            return [status_of(r) for r in rows.fetchall()]
 
     def options(self, job_id: str) -> JobOptions:
         """The options a job was created with."""
@@ -204,7 +161,7 @@ class JobStore:
             n = db.execute(
                 "UPDATE jobs SET status = 'cancelled', updated_at = ?"
                 " WHERE id = ? AND status IN ('queued', 'running')",
-                (_now(), job_id),
+                (stamp(), job_id),
             ).rowcount
             if not n and not db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone():
                 raise JobNotFoundError(f"no batch job {job_id}")
@@ -237,7 +194,7 @@ class JobStore:
             if row is None:
                 raise JobNotFoundError(f"no batch job {job_id}")
             state, holder, expires = row
-            if holder is not None and expires > time.time() and not holder_died(holder):
+            if _lease_live(holder, expires):
                 raise JobBusyError(
                     f"batch job {job_id} is running; retry its failed threads once it has ended"
                 )
@@ -255,7 +212,7 @@ class JobStore:
                 "UPDATE jobs SET done = done - ?, failed = failed - ?, updated_at = ?,"
                 " status = CASE WHEN ? THEN 'queued' ELSE status END,"
                 " error = CASE WHEN ? THEN NULL ELSE error END WHERE id = ?",
-                (n, n, _now(), requeue, requeue, job_id),
+                (n, n, stamp(), requeue, requeue, job_id),
             )
         return n
 
@@ -277,17 +234,13 @@ class JobStore:
                 raise JobNotFoundError(f"no batch job {job_id}")
             state, holder, expires = row
             if state not in ("done", "cancelled"):
-                if (
-                    holder not in (None, owner)
-                    and expires > time.time()
-                    and not holder_died(holder)
-                ):
+                if _lease_live(holder, expires, owner):
                     pid = holder.split(":")[-2]
                     raise JobBusyError(f"batch job {job_id} is being run by process {pid}")
                 db.execute(
                     "UPDATE jobs SET status = 'running', error = NULL, lease_owner = ?,"
                     " lease_expires = ?, updated_at = ? WHERE id = ?",
-                    (owner, time.time() + ttl, _now(), job_id),
+                    (owner, time.time() + ttl, stamp(), job_id),
                 )
         return self.get(job_id)
 
@@ -310,7 +263,7 @@ class JobStore:
                 "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL,"
                 " status = COALESCE(?, status), error = COALESCE(?, error), updated_at = ?"
                 " WHERE id = ? AND lease_owner = ?",
-                (state, error, _now(), job_id, owner),
+                (state, error, stamp(), job_id, owner),
             )
 
     def pending_lines(self, job_id: str) -> list[int]:
@@ -322,7 +275,7 @@ class JobStore:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def claim(self, job_id: str, line: int, owner: str) -> Claim | _Stop:
+    def claim(self, job_id: str, line: int, owner: str) -> Claim | Stop:
         """Start an item: its input, ``"skip"`` if it needs no run, ``"stop"`` to stop the run."""
         with self._db.tx() as db:
             job = db.execute(
@@ -383,7 +336,7 @@ class JobStore:
         if n:
             db.execute(
                 "UPDATE jobs SET done = done + 1, failed = failed + ?, updated_at = ? WHERE id = ?",
-                (int(state == "error"), _now(), job_id),
+                (int(state == "error"), stamp(), job_id),
             )
         return bool(n)
 
@@ -396,6 +349,6 @@ class JobStore:
                 " THEN 'done' ELSE status END,"
                 " lease_owner = NULL, lease_expires = NULL, updated_at = ?"
                 " WHERE id = ? AND lease_owner = ?",
-                (job_id, _now(), job_id, owner),
+                (job_id, stamp(), job_id, owner),
             )
         return self.get(job_id)
