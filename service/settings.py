@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     )
     batch_concurrency: int = Field(4, ge=1, le=256, description="Threads summarized at once.")
     max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
+    request_timeout: float = Field(
+        300.0, ge=0, description="Seconds one summary or batch request may take (504); 0: none."
+    )
+    cpu_workers: int = Field(
+        2, ge=1, le=64, description="Threads for CPU-heavy request work (parsing, extractive)."
+    )
+    cpu_queue: int = Field(
+        4, ge=0, description="Requests that may wait for a CPU thread; beyond that, 503 busy."
+    )
+    shutdown_timeout: float = Field(
+        10.0, gt=0, description="Seconds a stopping server waits for requests in flight."
+    )
 
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str

@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--chunk-tokens", type=int, metavar="N")
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        metavar="S",
+        help="seconds requests in flight get on SIGTERM (THREADSUM_SHUTDOWN_TIMEOUT, default 10)",
+    )
     _add_model_args(p)
 
     p = sub.add_parser(
@@ -207,6 +213,7 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
+        "shutdown_timeout",
     )
     given = {name: getattr(args, name, None) for name in names}
     return settings.override(given, name_of=lambda field: "--" + field.replace("_", "-"))
