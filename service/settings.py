@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(
         10.0, gt=0, description="Seconds a stopping server waits for requests in flight."
     )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxy addresses or networks (comma-separated, * for any) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are trusted; empty: none.",
+    )
 
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--chunk-tokens", type=int, metavar="N")
     p.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies whose X-Forwarded-For is believed (THREADSUM_FORWARDED_ALLOW_IPS; "
+        "default: none)",
+    )
+    p.add_argument(
         "--shutdown-timeout",
         type=float,
         metavar="S",
@@ -213,6 +219,7 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
+        "forwarded_allow_ips",
         "shutdown_timeout",
     )
     given = {name: getattr(args, name, None) for name in names}
