@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import UsageError
@@ -109,6 +110,21 @@ class Settings(BaseSettings):
         description="Proxy addresses or networks (comma-separated, * for any) whose "
         "X-Forwarded-For and X-Forwarded-Proto are trusted; empty: none.",
     )
+    public_url: str | None = Field(
+        None, description="The service's public base URL for the links it returns; unset: relative."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        plain = parts.netloc and not (parts.query or parts.fragment)
+        if parts.scheme not in ("http", "https") or not plain:
+            raise ValueError("must be an http(s) URL such as https://threadsum.example.com")
+        return url
 
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str

@@ -1,5 +1,5 @@
-"""The HTTP service at its edges: forwarding headers it must not believe, and requests h11
-refuses."""
+"""The HTTP service at its edges: forwarding headers it must not believe, requests h11 refuses,
+JSON bodies that are not threads, and the links it hands out (never from the ``Host`` header)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ import httpx
 import pytest
 
 from service.cli.parser import apply_flags, build_parser
+from service.devtools.fake import FakeModel
+from service.devtools.synthetic import synthetic_thread
 from service.errors import UsageError
 from service.http.middleware import BodyLimitMiddleware
 from service.http.server import server_config
 from service.settings import Settings
 
 from .http_live import serving
+from .test_api import assert_problem, call
 
 JSON = {"Content-Type": "application/json"}
 
@@ -131,11 +134,90 @@ def test_a_malformed_content_length_that_reaches_the_app_is_a_400_problem(value:
     assert body["status"] == 400 and "Content-Length" in body["detail"]
 
 
+# --- JSON bodies that are not threads --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        (b'"hello"', "a JSON string"),
+        (b"42", "a JSON number"),
+        (b"-1.5", "a JSON number"),
+        (b"null", "JSON null"),
+        (b" \n true", "a JSON boolean"),
+        (b"\xef\xbb\xbf false", "a JSON boolean"),
+        (b"hello there", "not JSON"),
+        (b"[citation needed] people say so\nand more", "not valid JSON"),
+    ],
+    ids=["string", "number", "negative", "null", "true", "bom-false", "bare-words", "bracket-text"],
+)
+def test_a_json_body_that_is_not_a_thread_is_422_and_calls_no_model(body: bytes, what: str) -> None:
+    model = FakeModel()
+    settings = _settings(engine="llm", model="fake-model", cache="off")
+
+    async def scenario(c: httpx.AsyncClient) -> httpx.Response:
+        return await c.post("/v1/summaries", content=body, headers=JSON)
+
+    doc = assert_problem(call(settings, scenario, model=model), 422, what, "text/plain")
+    assert doc["error"] == "FormatError"
+    assert model.calls == []
+
+
+def test_the_same_words_as_text_or_with_a_named_format_are_still_read() -> None:
+    page = b"alice 2 hours ago\nThis is the first comment of the page.\n"
+
+    async def scenario(c: httpx.AsyncClient) -> list[httpx.Response]:
+        return [
+            await c.post("/v1/summaries?format=text", content=page, headers=JSON),
+            await c.post("/v1/summaries", content=page, headers={"Content-Type": "text/plain"}),
+            await c.post("/v1/summaries?format=native", content=b'"hello"', headers=JSON),
+        ]
+
+    as_text, plain, named = call(_settings(), scenario)
+    assert as_text.status_code == plain.status_code == 200, (as_text.text, plain.text)
+    assert_problem(named, 422, "native", "got a string")
+
+
+# --- links -----------------------------------------------------------------------------------
+
+HOSTILE = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+
+
+@pytest.mark.parametrize(
+    ("public_url", "prefix"),
+    [(None, ""), ("https://threadsum.example.com/api/", "https://threadsum.example.com/api")],
+    ids=["relative", "public-url"],
+)
+def test_batch_links_never_come_from_the_host_header(public_url: str | None, prefix: str) -> None:
+    settings = _settings(public_url=public_url)
+    body = [{"id": "t0", "thread": synthetic_thread(5, 0, thread_id="t0")}]
+
+    async def scenario(c: httpx.AsyncClient) -> httpx.Response:
+        return await c.post("/v1/batches", json=body, headers=HOSTILE)
+
+    r = call(settings, scenario)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status_url"] == f"{prefix}/v1/batches/{job['id']}"
+    assert job["results_url"] == job["status_url"] + "/results"
+    assert r.headers["location"] == job["status_url"]
+    assert "evil" not in r.text and "evil" not in r.headers["location"]
+
+
+def test_a_public_url_must_be_an_http_url() -> None:
+    for bad in ("javascript:alert(1)", "threadsum.example.com", "https://x.example/?q=1"):
+        with pytest.raises(ValueError, match="http"):
+            Settings(public_url=bad)
+    assert Settings(public_url="").public_url is None
+
+
 def test_serve_flags_set_the_deployment_settings() -> None:
     parser = build_parser()
     args = parser.parse_args(
         [
             "serve",
+            "--public-url",
+            "https://threadsum.example.com",
             "--forwarded-allow-ips",
             "10.0.0.1",
             "--shutdown-timeout",
@@ -143,7 +225,8 @@ def test_serve_flags_set_the_deployment_settings() -> None:
         ]
     )
     settings = apply_flags(args, Settings())
+    assert settings.public_url == "https://threadsum.example.com"
     assert settings.forwarded_allow_ips == "10.0.0.1" and settings.shutdown_timeout == 3
     assert server_config(settings, "x:y").timeout_graceful_shutdown == 3
-    with pytest.raises(UsageError, match="--shutdown-timeout"):
-        apply_flags(parser.parse_args(["serve", "--shutdown-timeout", "0"]), Settings())
+    with pytest.raises(UsageError, match="--public-url"):
+        apply_flags(parser.parse_args(["serve", "--public-url", "ftp://x"]), Settings())

@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--chunk-tokens", type=int, metavar="N")
     p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="public base URL for the links the service returns (THREADSUM_PUBLIC_URL)",
+    )
+    p.add_argument(
         "--forwarded-allow-ips",
         metavar="IPS",
         help="proxies whose X-Forwarded-For is believed (THREADSUM_FORWARDED_ALLOW_IPS; "
@@ -219,6 +224,7 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
+        "public_url",
         "forwarded_allow_ips",
         "shutdown_timeout",
     )

@@ -2,7 +2,8 @@
 
 The job's options are taken from the request once (:meth:`JobOptions.from_settings`) and stored
 with the job; the runner applies them when it runs or resumes the job. The body is parsed on the
-app's CPU threads, within the request deadline.
+app's CPU threads, within the request deadline. The links a new job is answered with are built
+from ``THREADSUM_PUBLIC_URL``, or are relative: never from the request's ``Host`` header.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from ...jobs.lines import BatchItem
 from ...jobs.runner import JobOptions, JobStatus, parse_body
 from ..bounds import deadline, until_disconnected
-from ..inputs import RunSettings, is_json, is_jsonl, media_type, read_body
+from ..inputs import RunSettings, is_json, is_jsonl, link, media_type, read_body
 from ..problems import URN, ApiProblem, error_responses
 from ..supervisor import Service, service_of
 
@@ -75,14 +76,14 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
         raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
     job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
     service.launch(job_id)
-    status_url = str(request.url_for("get_batch", job_id=job_id))
+    status_url = link(request, run, "get_batch", job_id=job_id)
     response.headers["Location"] = status_url
     return BatchCreated(
         id=job_id,
         status="queued",
         total=len(items),
         status_url=status_url,
-        results_url=str(request.url_for("get_batch_results", job_id=job_id)),
+        results_url=link(request, run, "get_batch_results", job_id=job_id),
     )
 
 

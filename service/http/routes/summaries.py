@@ -17,7 +17,16 @@ from ...render import MEDIA_TYPES, Format, render
 from ...settings import Settings
 from ...summarizer import EngineChoice, resolve_engine, summarize
 from ..bounds import deadline, until_disconnected
-from ..inputs import InputFormat, RunSettings, is_json, is_text, media_type, read_body
+from ..inputs import (
+    InputFormat,
+    RunSettings,
+    is_json,
+    is_text,
+    json_thread_start,
+    media_type,
+    not_json_thread,
+    read_body,
+)
 from ..problems import ApiProblem, error_responses
 from ..supervisor import Service, service_of
 
@@ -77,9 +86,12 @@ async def create_summary(
             "in any JSON input format) or text/plain (a pasted page)",
         )
     engine = resolve_engine(run)  # a bad engine choice fails before the body is read
+    json_only = input_format == "auto" and is_json(media)
     async with deadline(run.request_timeout):
         body = await read_body(request)
-        work = _summarize(service_of(request), body, input_format, run, engine)
+        if json_only:
+            json_thread_start(body)
+        work = _summarize(service_of(request), body, input_format, run, engine, json_only)
         summary = await until_disconnected(request, work)
     return Response(render(summary, output), media_type=MEDIA_TYPES[output])
 
@@ -90,11 +102,14 @@ async def _summarize(
     input_format: str,
     run: Settings,
     engine: EngineChoice,
+    json_only: bool,
 ) -> ThreadSummary:
     """Parse (and, for the extractive engine, summarize) on the app's CPU threads; the LLM
     engine's model calls run after the request has left its CPU lane."""
     with service.cpu.admit(len(body)) as ticket:
         thread = await ticket.run(read_thread, body, input_format, run)
+        if json_only and thread.format == "text":
+            raise not_json_thread()
         if engine.kind == "extractive":
             runtime = service.runtime.using(ticket)
             return await summarize(thread, run, engine=engine, runtime=runtime)
