@@ -33,6 +33,8 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
     ├── ServeError                      (500) a server cannot listen on its address
+    ├── ServiceBusyError                (503) the HTTP service's CPU lanes are full (Retry-After)
+    ├── DeadlineError                   (504) an HTTP request ran past its deadline
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
     Internal signals (caught where they are raised; they never reach a user):
@@ -229,6 +231,22 @@ class ServeError(ThreadsumError):
     status = 500
 
 
+class ServiceBusyError(ThreadsumError):
+    """The HTTP service has admitted all the CPU-heavy requests it may; retry later."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeadlineError(ThreadsumError):
+    """An HTTP request did not finish within the service's request deadline."""
+
+    status = 504
+
+
 class PromptError(ThreadsumError):
     """A prompt file is missing or malformed."""
 
@@ -284,7 +302,9 @@ def describe(error: BaseException) -> ErrorInfo:
     else:
         name, status = "InternalError", 500
         detail = f"internal error: {type(error).__name__}: {error}"
-    retry = error.retry_after if isinstance(error, ModelUnavailableError) else None
+    retry = None
+    if isinstance(error, ModelUnavailableError | ServiceBusyError):
+        retry = error.retry_after
     flat = " ".join(detail.split())
     if len(flat) > DETAIL_CHARS:
         flat = flat[: DETAIL_CHARS - 1] + "…"

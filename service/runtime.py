@@ -16,7 +16,9 @@ the caller's.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+from concurrent.futures import Executor
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
@@ -47,7 +49,9 @@ class Runtime:
     ``model`` replaces every model client the runtime would build (tests, embedding a custom
     model); ``cache`` replaces every answer cache; ``modes`` shares what another runtime learned
     about servers' output modes; ``wait`` replaces the wait between retries of every outbound
-    call (tests pass ``tenacity.wait_none()``, so nothing sleeps).
+    call (tests pass ``tenacity.wait_none()``, so nothing sleeps); ``executor`` is where
+    :func:`~service.summarizer.summarize` runs the CPU-bound extractive engine (default: asyncio's
+    default executor).
     """
 
     def __init__(
@@ -58,9 +62,11 @@ class Runtime:
         cache: AnswerCache | None = None,
         modes: ModeMemory | None = None,
         wait: WaitBaseT | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.wait = wait
+        self.executor = executor
         #: How live fetches (HN, Reddit) are retried.
         self.fetch_retry = RetryPolicy(attempts=FETCH_ATTEMPTS, max_wait=FETCH_MAX_WAIT, wait=wait)
         self.modes = modes if modes is not None else ModeMemory()
@@ -90,6 +96,16 @@ class Runtime:
             await client.aclose()
         for cache in caches:
             cache.close()
+
+    def using(self, executor: Executor | None) -> Runtime:
+        """A view of this runtime that shares everything it holds but runs CPU work on
+        ``executor`` (the HTTP app gives each request its own admission to its CPU threads).
+
+        Only the original is closed; closing it closes what the views use.
+        """
+        view = copy.copy(self)
+        view.executor = executor
+        return view
 
     def cache(self, settings: Settings | None = None) -> AnswerCache:
         """The answer cache ``settings`` (default: the runtime's) describe."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import UsageError
@@ -111,6 +112,38 @@ class Settings(BaseSettings):
         ge=0,
         description="Most URL lines (each a live fetch) in one HTTP batch; 0: none accepted.",
     )
+    request_timeout: float = Field(
+        300.0, ge=0, description="Seconds one summary or batch request may take (504); 0: none."
+    )
+    cpu_workers: int = Field(
+        2, ge=1, le=64, description="Threads for CPU-heavy request work (parsing, extractive)."
+    )
+    cpu_queue: int = Field(
+        4, ge=0, description="Requests that may wait for a CPU thread; beyond that, 503 busy."
+    )
+    shutdown_timeout: float = Field(
+        10.0, gt=0, description="Seconds a stopping server waits for requests in flight."
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxy addresses or networks (comma-separated, * for any) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are trusted; empty: none.",
+    )
+    public_url: str | None = Field(
+        None, description="The service's public base URL for the links it returns; unset: relative."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        plain = parts.netloc and not (parts.query or parts.fragment)
+        if parts.scheme not in ("http", "https") or not plain:
+            raise ValueError("must be an http(s) URL such as https://threadsum.example.com")
+        return url
 
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str

@@ -2,13 +2,16 @@
 
 The CLI, the HTTP API and the batch runners all call this; none of them picks an engine, runs
 one, builds a cache or a model client. It resolves the engine once, runs the extractive engine
-off the event loop (it is CPU-bound), runs the LLM engine with the runtime's shared model,
-cache and prompts, and checks every summary for grounding before it leaves.
+off the event loop (it is CPU-bound; on the runtime's executor when it has one), runs the LLM
+engine with the runtime's shared model, cache and prompts, and checks every summary for
+grounding before it leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,7 +69,12 @@ async def summarize(
     if choice.kind == "extractive":
         from .engines.extractive import summarize_extractive
 
-        summary = await asyncio.to_thread(summarize_extractive, thread)
+        executor = runtime.executor if runtime is not None else None
+        if executor is None:
+            summary = await asyncio.to_thread(summarize_extractive, thread)
+        else:
+            job = functools.partial(contextvars.copy_context().run, summarize_extractive, thread)
+            summary = await asyncio.get_running_loop().run_in_executor(executor, job)
     elif runtime is None:
         async with Runtime(settings) as own:
             summary = await _summarize_llm(thread, settings, own)

@@ -1,11 +1,13 @@
-"""A real ``threadsum serve`` on loopback: requests, errors, workers, a port in use, and a
-kill -9 mid-batch."""
+"""A real ``threadsum serve`` on loopback: requests, errors, workers, a port in use, a kill -9
+mid-batch, and SIGTERM with CPU work in flight."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -22,6 +24,9 @@ import pytest
 
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
+from service.ingest import read_thread
+from service.settings import Settings
+from service.summarizer import summarize
 
 from .conftest import EXAMPLE_PAGE, ROOT
 
@@ -193,3 +198,59 @@ def test_kill_9_mid_batch_loses_nothing_and_repeats_no_model_call(tmp_path: Path
         assert all(r["status"] == "ok" for r in records)
         # threads finished before the kill were not asked for again: one call per remaining one
         assert httpx.get(stats_url).json()["requests"] == len(threads) - done_at_kill
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_sigterm_stops_the_server_within_its_shutdown_timeout_with_cpu_work_in_flight(
+    tmp_path: Path,
+) -> None:
+    body = json.dumps(synthetic_thread(20_000, seed=1)).encode()
+    # The CPU one of these requests needs, measured here: the server must not spend the four's.
+    started = time.process_time()
+    summary = asyncio.run(summarize(read_thread(body), Settings(engine="extractive")))
+    needed = time.process_time() - started
+    assert summary.claims
+    env = {
+        "THREADSUM_STATE_DIR": str(tmp_path / "state"),
+        "THREADSUM_SHUTDOWN_TIMEOUT": "1",
+        "THREADSUM_CPU_WORKERS": "1",
+        "THREADSUM_CPU_QUEUE": "3",
+        "THREADSUM_RATE_LIMIT": "0",
+    }
+    before = _children_cpu_s()
+    answers: list[httpx.Response] = []
+    with serve(env, "--engine", "extractive") as (url, proc):
+
+        def post() -> None:
+            answers.append(
+                httpx.post(
+                    url + "/v1/summaries",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    timeout=120,
+                )
+            )
+
+        clients = [threading.Thread(target=post) for _ in range(4)]
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 120
+        while httpx.get(url + "/readyz").status_code == 200:  # until all four are admitted
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+        for client in clients:
+            client.join()
+    # The server stopped after its 1 s of grace without finishing, or waiting for, the work in
+    # flight: all its life it spent less CPU than one of the four requests needs.
+    spent = _children_cpu_s() - before
+    assert spent < needed, (spent, needed)
+    assert [r.status_code for r in answers] == [503] * 4
+    for r in answers:
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "shutting down" in r.json()["detail"] and r.headers["retry-after"]

@@ -137,6 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--chunk-tokens", type=int, metavar="N")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="public base URL for the links the service returns (THREADSUM_PUBLIC_URL)",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies whose X-Forwarded-For is believed (THREADSUM_FORWARDED_ALLOW_IPS; "
+        "default: none)",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        metavar="S",
+        help="seconds requests in flight get on SIGTERM (THREADSUM_SHUTDOWN_TIMEOUT, default 10)",
+    )
     _add_model_args(p)
 
     p = sub.add_parser(
@@ -248,6 +265,9 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
+        "public_url",
+        "forwarded_allow_ips",
+        "shutdown_timeout",
     )
     given = {name: getattr(args, name, None) for name in names}
     return settings.override(given, name_of=lambda field: "--" + field.replace("_", "-"))

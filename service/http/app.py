@@ -9,7 +9,7 @@ Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
     POST   /v1/batches/{id}/retry      run its error records again → 202
     DELETE /v1/batches/{id}            cancel it
     GET    /healthz                    the process is up
-    GET    /readyz                     ready to serve (the model server answers, if one is set)
+    GET    /readyz                     ready to serve (CPU lanes not full; the model server answers)
 
 Every step is the core's (``read_thread``, ``summarize``, ``render``) or the batch runner's
 (``service.jobs``); the app adds only what an HTTP service needs, each in its module:
@@ -19,9 +19,12 @@ Every step is the core's (``read_thread``, ``summarize``, ``render``) or the bat
   the last-resort 500; a thread over ``max_comments`` or ``max_depth`` is 422, not 413;
 - ``security``: API keys and the rate limit on ``/v1`` (health and docs are open);
 - ``problems``: every error as ``application/problem+json``;
-- ``supervisor``: the shared state (one :class:`~service.runtime.Runtime`, the job store, batch
-  tasks, readiness), opened in the lifespan and closed at shutdown;
-- ``serve``: running it under uvicorn.
+- ``supervisor``: the shared state (one :class:`~service.runtime.Runtime`, the CPU threads, the
+  job store, batch tasks, readiness), opened in the lifespan and closed at shutdown;
+- ``cpu`` and ``bounds``: what a request may cost: CPU-heavy steps on the app's bounded
+  threads (503 when full), a deadline (504), and no work once its client has gone;
+- ``server``: running it under uvicorn (graceful shutdown, trusted proxies, and HTTP errors
+  before the app as problems too, from ``protocol``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from fastapi import Depends, FastAPI
 from ..model.protocol import ChatModel
 from ..runtime import Runtime
 from ..settings import Settings
+from .bounds import ClientGone, client_gone_response
+from .cpu import CpuPool
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import PROBLEM, install_error_handlers
 from .routes import batches, health, summaries
@@ -67,12 +72,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(
-            settings, Runtime(settings, model=model), injected_model=model is not None
-        )
+        cpu = CpuPool(settings.cpu_workers, settings.cpu_queue)
+        runtime = Runtime(settings, model=model, executor=cpu.batch)
+        service = Service(settings, runtime, cpu, injected_model=model is not None)
         app.state.threadsum = service
-        await service.start()
         try:
+            await service.start()
             yield
         finally:
             await service.stop()
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_exception_handler(ClientGone, client_gone_response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_bytes)
     app.add_middleware(CatchAllMiddleware)
     guarded = [Depends(Guard(settings.api_key_set, RateLimiter(settings.rate_limit)))]

@@ -1,5 +1,8 @@
 """What a request brings: the run options a client may choose, and its body.
 
+A body sent as JSON must be a thread, a JSON object or array: a JSON string, number or null is
+refused (422) before anything is parsed, never summarized as if it were a pasted page.
+
 Clients may pick the engine, output mode and chunk budget, never the model server (``base_url``)
 or the model name, so only the operator's configured server is ever called (no SSRF). The
 options are applied to the server's settings once per request, by :func:`run_settings`.
@@ -11,6 +14,7 @@ from typing import Annotated, Final, Literal
 
 from fastapi import Depends, Query, Request
 
+from ..errors import FormatError
 from ..settings import EngineName, OutputModeName, Settings
 from .supervisor import service_of
 
@@ -21,7 +25,10 @@ __all__ = [
     "is_json",
     "is_jsonl",
     "is_text",
+    "json_thread_start",
+    "link",
     "media_type",
+    "not_json_thread",
     "read_body",
     "run_settings",
 ]
@@ -92,3 +99,47 @@ async def read_body(request: Request) -> bytes:
     """The request body (:class:`~service.http.middleware.BodyLimitMiddleware` caps it)."""
     parts = [chunk async for chunk in request.stream()]
     return b"".join(parts)
+
+
+_SCALARS: Final = {
+    ord('"'): "a JSON string",
+    ord("t"): "a JSON boolean",
+    ord("f"): "a JSON boolean",
+    ord("n"): "JSON null",
+    **{ord(c): "a JSON number" for c in "-0123456789"},
+}
+
+
+def json_thread_start(body: bytes) -> None:
+    """Refuse a JSON body that cannot be a thread, from its first character.
+
+    Raises :class:`~service.errors.FormatError` (422) unless the body starts (after a BOM and
+    whitespace) with ``{`` or ``[``; an empty body is left to the parser's own error.
+    """
+    start = body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    if not start or start in b"{[":
+        return
+    what = _SCALARS.get(start[0], "not JSON")
+    raise FormatError(
+        f"the application/json body is {what}, not a thread: send a thread as a JSON object or "
+        "array, or a pasted page as text/plain"
+    )
+
+
+def not_json_thread() -> FormatError:
+    """The error for a JSON body that only the text reader could read."""
+    return FormatError(
+        "the application/json body is not valid JSON (it reads only as a pasted page): fix the "
+        "JSON, or send the page as text/plain"
+    )
+
+
+def link(request: Request, settings: Settings, route: str, **params: str) -> str:
+    """The URL of ``route`` to hand a client: under ``settings.public_url``, else relative.
+
+    Never built from the request's ``Host`` header, which the client chooses.
+    """
+    path = str(request.app.url_path_for(route, **params))
+    if settings.public_url:
+        return settings.public_url + path  # the public URL holds any path prefix
+    return str(request.scope.get("root_path", "")) + path

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: the request body limit, and the last-resort 500.
+"""Pure ASGI middleware: the request body limit, and the last-resort 500 (or 503 for a request
+the stopping server cancelled).
 
 Both sit outside FastAPI's exception handlers, so they answer with
 :func:`~service.http.problems.problem_response` themselves.
@@ -6,7 +7,9 @@ Both sit outside FastAPI's exception handlers, so they answer with
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +19,9 @@ from .problems import URN, error_problem, problem_response
 __all__ = ["BodyLimitMiddleware", "CatchAllMiddleware"]
 
 log = logging.getLogger("threadsum.api")
+
+SHUTDOWN_RETRY_AFTER_S: Final = 5
+"""The ``Retry-After`` of a request the stopping server cancelled."""
 
 
 class BodyLimitMiddleware:
@@ -68,7 +74,8 @@ class BodyLimitMiddleware:
 
 
 class CatchAllMiddleware:
-    """Turn an unexpected exception into a logged, generic 500 problem (no traceback leaks).
+    """Turn an unexpected exception into a logged, generic 500 problem (no traceback leaks), and
+    a request cancelled by the stopping server into a 503 problem (then let the cancel go on).
 
     Starlette's own catch-all re-raises after answering, which logs twice and breaks in-process
     clients; this answers once. After a response has started nothing can be sent, so the
@@ -93,6 +100,18 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, watch)
+        except asyncio.CancelledError:
+            # Only the server cancels a request task: it is stopping, past its graceful wait.
+            if not started:
+                response = problem_response(
+                    503,
+                    "the server is shutting down and stopped this request; retry it",
+                    str(scope.get("path", "")),
+                    kind=URN + "shutting-down",
+                    headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S), "Connection": "close"},
+                )
+                await response(scope, receive, send)
+            raise
         except Exception as e:  # the app's fault boundary: log it, answer a generic 500
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:

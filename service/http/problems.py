@@ -176,8 +176,10 @@ _ERRORS: Final[dict[int, dict[str, Any]]] = {
     502: {"model": Problem, "description": "The model server failed or refused the request."},
     503: {
         "model": Problem,
-        "description": "The model server is unavailable or overloaded; see Retry-After.",
+        "description": "The service is busy, or the model server is unavailable or overloaded; "
+        "see Retry-After.",
     },
+    504: {"model": Problem, "description": "The request ran past the service's deadline."},
 }
 
 

@@ -2,7 +2,9 @@
 
 The listening socket is bound first (:func:`service.serving.listen`), so an address in use is one
 :class:`~service.errors.ServeError` before anything starts; uvicorn is handed the socket, and
-worker processes inherit it.
+worker processes inherit it. :func:`server_config` is the one uvicorn configuration: graceful
+shutdown within ``THREADSUM_SHUTDOWN_TIMEOUT``, forwarding headers trusted only from
+``THREADSUM_FORWARDED_ALLOW_IPS``, and problems for requests h11 refuses.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from uvicorn.supervisors import Multiprocess
 from ..serving import listen
 from ..settings import Settings
 from .app import create_app
+from .protocol import ProblemH11Protocol
 
-__all__ = ["app_factory", "serve"]
+__all__ = ["app_factory", "serve", "server_config"]
 
 WORKER_SETTINGS: Final = "THREADSUM_SERVE_SETTINGS_JSON"
 """How :func:`serve` hands its exact settings to worker processes (not a ``Settings`` field)."""
@@ -73,11 +76,30 @@ def serve(
     with sock:
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
-        common: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 10}
         if workers > 1:
             os.environ[WORKER_SETTINGS] = _settings_json(settings)
             target = f"{app_factory.__module__}:{app_factory.__name__}"
-            config = uvicorn.Config(target, factory=True, workers=workers, **common)
+            config = server_config(settings, target, factory=True, workers=workers)
             Multiprocess(config, sockets=[sock]).run()
         else:
-            uvicorn.Server(uvicorn.Config(create_app(settings), **common)).run(sockets=[sock])
+            uvicorn.Server(server_config(settings, create_app(settings))).run(sockets=[sock])
+
+
+def server_config(settings: Settings, app: FastAPI | str, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration :func:`serve` runs ``app`` with (``options`` added).
+
+    - Requests in flight get ``shutdown_timeout`` seconds after SIGTERM, then are cancelled.
+    - ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies in
+      ``forwarded_allow_ips``; by default from nobody (uvicorn's own default trusts loopback,
+      so a client on the same host could pick its address and so its rate-limit bucket).
+    - A request h11 cannot parse is answered 400 as a problem (:class:`ProblemH11Protocol`).
+    """
+    proxies = [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
+    common: dict[str, Any] = {
+        "log_level": "info",
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+        "http": ProblemH11Protocol,
+    }
+    return uvicorn.Config(app, **{**common, **options})

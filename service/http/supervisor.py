@@ -1,5 +1,5 @@
-"""What one app shares across requests (:class:`Service`): its runtime, the batch job store and
-the job tasks, and readiness.
+"""What one app shares across requests (:class:`Service`): its runtime, its CPU threads, the
+batch job store and the job tasks, and readiness.
 
 Batches run as asyncio tasks in this process with the durable runner of ``service.jobs``, their
 state in ``state_dir/jobs.sqlite``. Unfinished jobs are resumed at startup and picked up every
@@ -24,6 +24,7 @@ from ..jobs.runner import JobStatus, JobStore, run_job
 from ..runtime import Runtime
 from ..settings import Settings
 from ..summarizer import resolve_engine
+from .cpu import CpuPool
 
 __all__ = ["Service", "service_of"]
 
@@ -45,10 +46,14 @@ class _Ready:
 
 @dataclass
 class Service:
-    """The app's shared state. ``injected_model``: the runtime's model is not a server to probe."""
+    """The app's shared state. ``injected_model``: the runtime's model is not a server to probe.
+
+    ``cpu`` runs the requests' CPU-heavy steps; the runtime's executor is its batch lane.
+    """
 
     settings: Settings
     runtime: Runtime
+    cpu: CpuPool
     injected_model: bool = False
     store: JobStore | None = None
     tasks: dict[str, asyncio.Task[JobStatus]] = field(default_factory=dict)
@@ -75,15 +80,20 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.runtime.aclose()
+        self.cpu.shutdown()
         if self.store is not None:
             self.store.close()
 
     async def readiness(self) -> str | None:
         """``None`` when ready, else why not.
 
-        With the LLM engine as the default, the model server must answer (probed at most every
+        Not while a CPU lane is full (requests of its size would be refused). With the LLM
+        engine as the default, the model server must answer (probed at most every
         :data:`READY_CACHE_S` seconds); a model setting that cannot run is never ready.
         """
+        busy = self.cpu.saturation()
+        if busy is not None:
+            return busy
         try:
             engine = resolve_engine(self.settings).kind
         except UsageError as e:

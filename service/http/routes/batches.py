@@ -3,6 +3,9 @@
 The job's options are taken from the request once (:meth:`JobOptions.from_settings`) and stored
 with the job; the runner applies them when it runs or resumes the job. A body may hold at most
 ``max_batch_urls`` URL lines: each is a live fetch, and one request costs one rate-limit token.
+The body is parsed on the app's CPU threads, within the request deadline. The links a new job
+is answered with are built from ``THREADSUM_PUBLIC_URL``, or are relative: never from the
+request's ``Host`` header.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from ...jobs.lines import BatchItem
 from ...jobs.runner import JobOptions, JobStatus, parse_body
-from ..inputs import RunSettings, is_json, is_jsonl, media_type, read_body
+from ..bounds import deadline, until_disconnected
+from ..inputs import RunSettings, is_json, is_jsonl, link, media_type, read_body
 from ..problems import URN, ApiProblem, error_responses
 from ..supervisor import Service, service_of
 
@@ -51,7 +56,7 @@ _BATCH_BODY: Final[dict[str, Any]] = {
     "/v1/batches",
     status_code=202,
     response_model=BatchCreated,
-    responses=error_responses(400, 401, 413, 415, 422, 429, 500),
+    responses=error_responses(400, 401, 413, 415, 422, 429, 500, 503, 504),
     openapi_extra={"requestBody": _BATCH_BODY},
 )
 async def create_batch(request: Request, response: Response, run: RunSettings) -> BatchCreated:
@@ -65,23 +70,28 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
         )
     service = service_of(request)
     options = JobOptions.from_settings(run)  # a bad engine choice fails before the body is read
-    body = await read_body(request)
-    items = await asyncio.to_thread(
-        parse_body, body, max_items=run.max_batch_items, max_urls=run.max_batch_urls
-    )
+    async with deadline(run.request_timeout):
+        body = await read_body(request)
+        parsed = _parse(service, body, run.max_batch_items, run.max_batch_urls)
+        items = await until_disconnected(request, parsed)  # no job for a client that left
     if not items:
         raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
     job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
     service.launch(job_id)
-    status_url = str(request.url_for("get_batch", job_id=job_id))
+    status_url = link(request, run, "get_batch", job_id=job_id)
     response.headers["Location"] = status_url
     return BatchCreated(
         id=job_id,
         status="queued",
         total=len(items),
         status_url=status_url,
-        results_url=str(request.url_for("get_batch_results", job_id=job_id)),
+        results_url=link(request, run, "get_batch_results", job_id=job_id),
     )
+
+
+async def _parse(service: Service, body: bytes, max_items: int, max_urls: int) -> list[BatchItem]:
+    with service.cpu.admit(len(body)) as ticket:
+        return await ticket.run(parse_body, body, max_items=max_items, max_urls=max_urls)
 
 
 @router.get(

@@ -30,10 +30,17 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    responses={503: {"model": Problem, "description": "The model server does not answer."}},
+    responses={
+        503: {
+            "model": Problem,
+            "description": "Not ready: a CPU lane is full (busy), or the model server does not "
+            "answer.",
+        }
+    },
 )
 async def readyz(request: Request) -> Health:
-    """Ready to serve: the model server (when one is configured) answers ``GET /models``."""
+    """Ready to serve: no CPU lane is full, and the model server (when one is configured)
+    answers ``GET /models``."""
     problem = await service_of(request).readiness()
     if problem is not None:
         raise ApiProblem(503, problem, kind=URN + "not-ready")

@@ -1,8 +1,11 @@
-"""``POST /v1/summaries``: one thread in any input format → its argument map."""
+"""``POST /v1/summaries``: one thread in any input format → its argument map.
+
+Parsing and the extractive engine run on the app's CPU threads (503 when the request's lane is
+full); the whole request has a deadline (504), and its work stops when the client leaves.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
@@ -11,10 +14,21 @@ from fastapi.responses import Response
 from ...ingest import read_thread
 from ...models import ThreadSummary
 from ...render import MEDIA_TYPES, Format, render
-from ...summarizer import resolve_engine, summarize
-from ..inputs import InputFormat, RunSettings, is_json, is_text, media_type, read_body
+from ...settings import Settings
+from ...summarizer import EngineChoice, resolve_engine, summarize
+from ..bounds import deadline, until_disconnected
+from ..inputs import (
+    InputFormat,
+    RunSettings,
+    is_json,
+    is_text,
+    json_thread_start,
+    media_type,
+    not_json_thread,
+    read_body,
+)
 from ..problems import ApiProblem, error_responses
-from ..supervisor import service_of
+from ..supervisor import Service, service_of
 
 __all__ = ["router"]
 
@@ -43,7 +57,7 @@ _THREAD_BODY: Final[dict[str, Any]] = {
                 MEDIA_TYPES["html"]: {"schema": {"type": "string"}},
             },
         },
-        **error_responses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503),
+        **error_responses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503, 504),
     },
     openapi_extra={"requestBody": _THREAD_BODY},
 )
@@ -72,7 +86,31 @@ async def create_summary(
             "in any JSON input format) or text/plain (a pasted page)",
         )
     engine = resolve_engine(run)  # a bad engine choice fails before the body is read
-    body = await read_body(request)
-    thread = await asyncio.to_thread(read_thread, body, input_format, run)
-    summary = await summarize(thread, run, engine=engine, runtime=service_of(request).runtime)
+    json_only = input_format == "auto" and is_json(media)
+    async with deadline(run.request_timeout):
+        body = await read_body(request)
+        if json_only:
+            json_thread_start(body)
+        work = _summarize(service_of(request), body, input_format, run, engine, json_only)
+        summary = await until_disconnected(request, work)
     return Response(render(summary, output), media_type=MEDIA_TYPES[output])
+
+
+async def _summarize(
+    service: Service,
+    body: bytes,
+    input_format: str,
+    run: Settings,
+    engine: EngineChoice,
+    json_only: bool,
+) -> ThreadSummary:
+    """Parse (and, for the extractive engine, summarize) on the app's CPU threads; the LLM
+    engine's model calls run after the request has left its CPU lane."""
+    with service.cpu.admit(len(body)) as ticket:
+        thread = await ticket.run(read_thread, body, input_format, run)
+        if json_only and thread.format == "text":
+            raise not_json_thread()
+        if engine.kind == "extractive":
+            runtime = service.runtime.using(ticket)
+            return await summarize(thread, run, engine=engine, runtime=runtime)
+    return await summarize(thread, run, engine=engine, runtime=service.runtime)
