@@ -149,11 +149,12 @@ class _Recording(Service):
 
 
 def test_a_retry_while_the_last_run_is_ending_launches_after_it() -> None:
+    from service.http.cpu import CpuPool
     from service.http.routes.batches import _relaunch
     from service.runtime import Runtime
 
     async def go() -> list[list[str]]:
-        service = _Recording(Settings(), Runtime())
+        service = _Recording(Settings(), Runtime(), CpuPool(1, 0))
         ending: asyncio.Task[Any] = asyncio.create_task(asyncio.Event().wait())
         service.tasks["j"] = ending  # released its lease, not yet gone from the tasks
         _relaunch(service, "j")
