@@ -29,6 +29,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
+    ├── StanceModelError                (500) the shipped stance model is missing or malformed
     ├── ServeError                      (500) a server cannot listen on its address
     └── GroundingError                  (500) a summary cites text that is not in the thread (a bug)
 
@@ -203,6 +204,12 @@ class ServeError(ThreadsumError):
 
 class PromptError(ThreadsumError):
     """A prompt file is missing or malformed."""
+
+    status = 500
+
+
+class StanceModelError(ThreadsumError):
+    """The stance model file shipped in the package is missing or malformed."""
 
     status = 500
 
