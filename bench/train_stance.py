@@ -27,12 +27,17 @@ Method (all deterministic, seed ``--seed``):
 3. Multinomial logistic regression (scikit-learn, lbfgs, balanced class weights); the
    regularisation ``C`` is chosen by 5-fold cross-validation grouped by submission on the
    training split (macro-F1).
-4. The role threshold: the map gives a reply a role only when its stance's confidence is at
+4. Explicit declarations: when the cue classifier's margin on the reply (without its quote of
+   the parent) is at least ``cue_margin`` ("I completely disagree.", "Can relate"), its side
+   decides, with at least ``cue_confidence``: the smallest margin whose cue calls on the
+   training split are right at least ``--cue-precision`` of the time, and that precision.
+5. The role threshold: the map gives a reply a role only when its stance's confidence is at
    least ``role_confidence``, the smallest threshold at which the out-of-fold agree/disagree
    calls on the training split are right at least ``--role-precision`` of the time. It is
    chosen on the training split only, so the held-out figures stay unseen.
-5. The model is fitted on the whole training split and measured once on the held-out split,
-   beside the majority-class baseline and the cue-only baseline
+6. The model is fitted on the whole training split and measured once on the held-out split
+   (``model``: as the package decides, ``regression``: without the cue override), beside the
+   majority-class baseline and the cue-only baseline
    (:func:`service.engines.stance.cues.classify`: agree, disagree, anything else other).
 
 The weights go to ``service/engines/stance/model.json`` (``--out``) with the figures printed.
@@ -59,13 +64,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.engines.stance.cues import classify as cue_classify  # noqa: E402
-from service.engines.stance.features import BUCKETS, features  # noqa: E402
-from service.engines.stance.model import encode  # noqa: E402
+from service.engines.stance.features import BUCKETS, features, split_quote  # noqa: E402
+from service.engines.stance.model import decide, encode  # noqa: E402
 
 CLASSES = ["agree", "disagree", "other"]
 DEBAGREEMENT_LABELS = {"0": "disagree", "1": "other", "2": "agree"}
 C_GRID = (0.05, 0.1, 0.2)
 HELD_OUT_SHARE = 0.2
+CUE_MARGINS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -167,10 +173,41 @@ def choose_threshold(
     return 0.99
 
 
-def predict(fitted: LogisticRegression, x: csr_matrix) -> tuple[list[str], np.ndarray]:
+Cue = tuple[str, float]
+
+
+def cue_reading(p: Pair) -> Cue:
+    """The cue classifier's (label, margin) on the reply without its quote of the parent."""
+    return cue_classify(split_quote(p.parent, p.reply)[0])
+
+
+def choose_cue_margin(gold: list[str], cues: list[Cue], target: float) -> tuple[float, float]:
+    """The smallest margin whose agree/disagree cue calls reach ``target`` precision, and it."""
+    for margin in CUE_MARGINS:
+        calls = [
+            (g, c)
+            for g, (c, m) in zip(gold, cues, strict=True)
+            if c in ("agree", "disagree") and m >= margin
+        ]
+        precision = sum(g == c for g, c in calls) / len(calls) if calls else 0.0
+        if precision >= target:
+            return margin, round(precision, 3)
+    return float("inf"), 1.0
+
+
+def predict(
+    fitted: LogisticRegression, x: csr_matrix, cues: list[Cue] | None, margin: float, conf: float
+) -> tuple[list[str], np.ndarray]:
+    """Labels and confidences as the package decides them (no cue override without ``cues``)."""
     probs = fitted.predict_proba(x)
-    best = probs.argmax(axis=1)
-    return [str(fitted.classes_[i]) for i in best], probs.max(axis=1)
+    classes = tuple(str(c) for c in fitted.classes_)
+    labels: list[str] = []
+    confidence = np.zeros(len(probs))
+    for i, row in enumerate(probs):
+        cue = cues[i] if cues is not None else ("other", 0.0)
+        label, confidence[i] = decide(classes, [float(v) for v in row], cue, margin, conf)
+        labels.append(label)
+    return labels, confidence
 
 
 def table(name: str, s: dict[str, Any]) -> str:
@@ -187,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "service/engines/stance/model.json")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--role-precision", type=float, default=0.75)
+    parser.add_argument("--cue-precision", type=float, default=0.8)
     parser.add_argument("--c", type=float, help="regularisation; default: chosen by CV")
     args = parser.parse_args(argv)
 
@@ -198,13 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     gold_train = [p.label for p in train]
     groups = [p.group for p in train]
     folds = list(GroupKFold(n_splits=5).split(x_train, y_train, groups))
+    cues_train = [cue_reading(p) for p in train]
+    cues_held = [cue_reading(p) for p in held]
+    cue_margin, cue_conf = choose_cue_margin(gold_train, cues_train, args.cue_precision)
 
     def out_of_fold(c: float) -> tuple[list[str], np.ndarray]:
         labels: list[str] = [""] * len(train)
         confidence = np.zeros(len(train))
         for fit_idx, val_idx in folds:
             fitted = model(c).fit(x_train[fit_idx], y_train[fit_idx])
-            got, conf = predict(fitted, x_train[val_idx])
+            val_cues = [cues_train[i] for i in val_idx]
+            got, conf = predict(fitted, x_train[val_idx], val_cues, cue_margin, cue_conf)
             for i, lab, cf in zip(val_idx, got, conf, strict=True):
                 labels[i], confidence[i] = lab, cf
         return labels, confidence
@@ -225,20 +267,27 @@ def main(argv: list[str] | None = None) -> int:
 
     fitted = model(chosen).fit(x_train, y_train)
     gold = [p.label for p in held]
-    labels, confidence = predict(fitted, x_held)
+    labels, confidence = predict(fitted, x_held, cues_held, cue_margin, cue_conf)
+    alone, _ = predict(fitted, x_held, None, cue_margin, cue_conf)
     majority = Counter(gold_train).most_common(1)[0][0]
     cue = [s if (s := cue_classify(p.reply)[0]) in ("agree", "disagree") else "other" for p in held]
     result = {
         "model": scores(gold, labels),
+        "regression": scores(gold, alone),
         "majority": scores(gold, [majority] * len(gold)),
         "cues": scores(gold, cue),
     }
     precision, recall = role_calls(gold, labels, confidence, threshold)
-    print(f"C={chosen}; role_confidence {threshold:.2f}")
+    print(
+        f"C={chosen}; role_confidence {threshold:.2f}; cue margin {cue_margin} "
+        f"(train precision {cue_conf:.3f})"
+    )
     for name, s in result.items():
         print(table(name, s))
-    print(f"held-out agree/disagree calls at confidence >= {threshold:.2f}: "
-          f"precision {precision:.3f}, recall {recall:.3f}")
+    print(
+        f"held-out agree/disagree calls at confidence >= {threshold:.2f}: "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
     conf_matrix = result["model"]["confusion"]
     print("confusion (gold → predicted):", conf_matrix)
 
@@ -266,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": rounded,
         "role_calls_held_out": {"precision": round(precision, 4), "recall": round(recall, 4)},
     }
-    doc = encode(CLASSES, bias, weights, threshold, meta)
+    doc = encode(CLASSES, bias, weights, threshold, cue_margin, cue_conf, meta)
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
     return 0

@@ -88,9 +88,11 @@ def test_the_shipped_model_beats_the_cues_on_its_held_out_split() -> None:
 
 
 def test_a_malformed_model_file_is_a_clear_error() -> None:
-    good = encode(["agree", "disagree", "other"], [0.0, 0.0, 0.0], [[0.0], [0.0], [0.0]], 0.5, {})
-    with pytest.raises(StanceModelError, match="feature slots"):
-        decode(good)  # one slot per class: not the features' slot count
+    good = encode(
+        ["agree", "disagree", "other"], [0.0, 0.0, 0.0], [[0.0], [0.0], [0.0]], 0.5, 2.5, 0.8, {}
+    )
+    with pytest.raises(StanceModelError, match="do not match"):
+        decode(good)  # one weight per class: not one per feature slot
     with pytest.raises(StanceModelError, match="format"):
         decode({**good, "format": 99})
     with pytest.raises(StanceModelError, match="classes"):
@@ -100,12 +102,24 @@ def test_a_malformed_model_file_is_a_clear_error() -> None:
 def test_encoding_round_trips_within_quantisation() -> None:
     weights = [[0.0] * BUCKETS for _ in range(3)]
     weights[1][7], weights[2][BUCKETS - 1] = 1.5, -0.25
-    doc = json.loads(json.dumps(encode(["agree", "disagree", "other"], [0.1, -0.2, 0.3],
-                                       weights, 0.6, {"note": "x"})))
+    doc = json.loads(
+        json.dumps(
+            encode(
+                ["agree", "disagree", "other"],
+                [0.1, -0.2, 0.3],
+                weights,
+                0.6,
+                2.5,
+                0.8,
+                {"note": "x"},
+            )
+        )
+    )
     model = decode(doc)
     assert model.bias == (0.1, -0.2, 0.3) and model.role_confidence == 0.6
-    assert model.weights[BUCKETS + 7] * model.scale == pytest.approx(1.5, abs=1e-4)
-    assert model.weights[3 * BUCKETS - 1] * model.scale == pytest.approx(-0.25, abs=1e-4)
+    assert model.weights[7 * 3 + 1] * model.scale == pytest.approx(1.5, abs=1e-4)
+    assert model.weights[(BUCKETS - 1) * 3 + 2] * model.scale == pytest.approx(-0.25, abs=1e-4)
+    assert sum(1 for w in model.weights if w) == 2
     assert model.meta["note"] == "x"
 
 

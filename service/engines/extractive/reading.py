@@ -58,7 +58,7 @@ _SOCIAL = re.compile(
 )
 _SOCIAL_ANYWHERE = re.compile(
     r"\b(sorry for your loss|for your loss|condolences|rest in peace|thoughts and prayers|"
-    r"lol|lmao|rofl|haha\w*|hehe\w*)\b|(^|\s)/s\b|[😂🤣😆😅]",
+    r"thank you|thanks(?! to)|lol|lmao|rofl|haha\w*|hehe\w*)\b|(^|\s)/s\b|[😂🤣😆😅]",
     _I,
 )
 # Framing: the writer's own activity ("I just noticed …", "We tried …").
@@ -73,6 +73,14 @@ _ARGUING = re.compile(
     r"\b(is|are|isn't|aren't|am|be|will|won't|would|wouldn't|should|shouldn't|must|can|can't|"
     r"cannot|could|couldn't|may|might|need|needs|has to|have to|ought|do|does|don't|doesn't|"
     r"never|always|think|believe|feel|seems?|because|means?)\b|\w('s|'re|'ll|'d)\b",
+    _I,
+)
+# Contrast: what turns a comment that opens socially ("Thanks for posting.") into an argument.
+_CONTRAST = re.compile(r"\b(but|however|although|though|that said|i disagree|i think)\b", _I)
+# Questions that push back rather than ask: "So …?", "Really?", "Isn't it …?".
+_CHALLENGE = re.compile(
+    r"^\W*(so|and so|then|wait|really|seriously|isn't|aren't|don't|doesn't|wouldn't|"
+    r"shouldn't|can't|how is that|how does that|since when|why would)\b",
     _I,
 )
 _PAST = re.compile(
@@ -155,15 +163,42 @@ class Reader:
         self._thesis: dict[str, int] = {}
 
     def side(self, cid: str) -> Label:
-        """The side a reply takes toward its parent; ``other`` below the role confidence."""
+        """The side a reply takes toward its parent; ``other`` below the role confidence.
+
+        A reply that only asks ("Which framework do you use?") takes no side: a question that
+        pushes back quotes the parent or challenges it ("So …?", "Isn't it …?").
+        """
         result = self.stance.get(cid)
         if result is None or result.confidence < self.threshold:
+            return "other"
+        if self.only_asks(self.thread.by_id[cid]):
             return "other"
         return result.label
 
     def argues(self, comment: Comment) -> bool:
-        """Whether the comment argues something: one of its sentences does."""
-        return self.ok(comment.id) and any(argues(s.text) for s in comment.sentences)
+        """Whether the comment argues something: one of its sentences does.
+
+        A comment that opens with a social formula (thanks, sympathy, a greeting) argues only
+        where it turns to a point with a contrast ("Thanks. But …"): the kind words that
+        follow condolences are not a claim.
+        """
+        if not self.ok(comment.id):
+            return False
+        sents = [s for s in comment.sentences if _eligible(s.text)]
+        if not any(argues(s.text) for s in sents):
+            return False
+        first = one_line(sents[0].text)
+        if _SOCIAL.match(first) or _SOCIAL_ANYWHERE.search(first):
+            return any(_CONTRAST.search(s.text) and argues(s.text) for s in sents[1:])
+        return True
+
+    def only_asks(self, comment: Comment) -> bool:
+        """A reply made only of questions that ask rather than push back (no quote, no "So…?")."""
+        sents = [s for s in comment.sentences if s.text.strip()]
+        if not sents or any(s.text.lstrip().startswith((">", "&gt;")) for s in sents):
+            return False
+        asks = all(s.text.rstrip().endswith("?") for s in sents if _eligible(s.text))
+        return asks and not _CHALLENGE.match(one_line(sents[0].text))
 
     def ok(self, cid: str) -> bool:
         """Whether the comment has text to cite (not deleted, not empty)."""

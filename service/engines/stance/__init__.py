@@ -9,7 +9,9 @@ The model (:mod:`.model`) is a multinomial logistic regression over hashed featu
 (:mod:`.features`: the reply's opening words and characters, its words, general discourse cues
 from :mod:`.cues`, quoting the parent, questions, negation, overlap with the parent), trained by
 ``bench/train_stance.py`` on DEBAGREEMENT reply pairs; ``MODEL.md`` beside this file says how,
-on what, and what it scores. Inference is deterministic and needs only the standard library.
+on what, and what it scores. An explicit opening declaration ("I completely disagree.", "Can
+relate", "Exactly.") decides on its own when its cue margin is strong (see :mod:`.model`).
+Inference is deterministic and needs only the standard library.
 
 The map gives a reply a role only when its stance is confident: :func:`role_confidence` is the
 threshold the training script chose on its own training data (out-of-fold), never on a fixture.
@@ -39,10 +41,8 @@ class StanceResult:
 
 def classify_pair(parent_text: str, reply_text: str) -> StanceResult:
     """The stance of ``reply_text`` toward ``parent_text``, with the model's confidence."""
-    model = load()
-    probs = model.probabilities(parent_text, reply_text)
-    best = max(range(len(probs)), key=lambda i: (probs[i], -i))
-    return StanceResult(label=_AS_LABEL[model.classes[best]], confidence=round(probs[best], 6))
+    label, confidence = load().classify(parent_text, reply_text)
+    return StanceResult(label=_AS_LABEL[label], confidence=round(confidence, 6))
 
 
 def role_confidence() -> float:

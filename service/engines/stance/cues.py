@@ -127,7 +127,9 @@ CUES: tuple[Cue, ...] = (
         2.0,
     ),
     _cue("can-relate", "agree", r"^(i )?can (totally |definitely )?relate\b", 2.0),
-    _cue("adding", "agree", r"^(and|also|plus|to add|adding to|not to mention|on top of that)\b", 0.8),
+    _cue(
+        "adding", "agree", r"^(and|also|plus|to add|adding to|not to mention|on top of that)\b", 0.8
+    ),
     _cue(
         "same-here",
         "agree",

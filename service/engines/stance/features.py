@@ -17,10 +17,11 @@ cannot drift apart. Everything here is deterministic: no randomised hashing.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
-from collections import Counter
+from functools import lru_cache
 
 from .cues import first_sentence, hits, is_challenge
 
@@ -84,6 +85,7 @@ def split_quote(parent: str, reply: str) -> tuple[str, bool]:
     return rest, quoted
 
 
+@lru_cache(maxsize=1 << 17)
 def _bucket(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) % BUCKETS
 
@@ -122,14 +124,13 @@ def named_features(parent: str, reply: str) -> dict[str, float]:
     chars = f" {text[:OPENING_CHARS]}"
     grams = {chars[i : i + k] for k in (3, 4, 5) for i in range(len(chars) - k + 1)}
     scale = 1.0 / math.sqrt(len(grams)) if grams else 0.0
-    for g in grams:
-        add("c:" + g, scale)
+    out.update(dict.fromkeys(["c:" + g for g in grams], scale))  # each gram once
 
     words = [t for t in tokens if _WORD.fullmatch(t)]
-    bag = Counter(words) + Counter(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    bag = set(words)
+    bag.update(f"{a} {b}" for a, b in itertools.pairwise(tokens))
     scale = 1.0 / math.sqrt(len(bag)) if bag else 0.0
-    for w in bag:
-        add("w:" + w, scale)
+    out.update(dict.fromkeys(["w:" + w for w in bag], scale))
 
     raw_head = " ".join(body.split()[:OPENING_WORDS])
     for cue, at_start in hits(raw_head):

@@ -4,8 +4,12 @@
 over the hashed features of :mod:`.features`: one bias per class and, per class, one weight per
 feature slot, quantised to 16-bit integers (``scale`` turns them back into floats), stored
 little-endian, class-major, zlib-compressed and base64-encoded. Beside the weights it records how
-the model was trained and what it scored on the held-out split, and the confidence below which
-the map gives a reply no role (``role_confidence``).
+the model was trained and what it scored on the held-out split, the confidence below which the
+map gives a reply no role (``role_confidence``), and when an explicit opening declaration
+decides ("I completely disagree.", "Can relate"): a cue margin of at least ``cue_margin``
+(:func:`.cues.classify`) takes the cue's side, with at least ``cue_confidence``, the precision
+such calls had on the training split. Short explicit replies are rare in the training data, and
+their words ("completely", "agree" inside "disagree") pull the regression the wrong way.
 
 Loading reads the file once through :mod:`importlib.resources`, so the model works from an
 installed wheel as well as from a checkout. Inference needs nothing beyond the standard library.
@@ -25,7 +29,8 @@ from importlib import resources
 from typing import Any
 
 from ...errors import StanceModelError
-from .features import BUCKETS, features
+from .cues import classify as cue_classify
+from .features import BUCKETS, features, split_quote
 
 MODEL_FILE = "model.json"
 FORMAT = 1
@@ -38,27 +43,49 @@ class StanceModel:
 
     classes: tuple[str, ...]
     bias: tuple[float, ...]
-    weights: array[int]  # len(classes) * buckets, class-major
+    weights: array[int]  # len(classes) * buckets, slot-major: weights[slot * k + class]
     scale: float
     buckets: int
     role_confidence: float
+    cue_margin: float
+    cue_confidence: float
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def classify(self, parent: str, reply: str) -> tuple[str, float]:
+        """The pair's label and its confidence: the regression, unless a strong cue decides."""
+        probs = self.probabilities(parent, reply)
+        cue = cue_classify(split_quote(parent, reply)[0])
+        return decide(self.classes, probs, cue, self.cue_margin, self.cue_confidence)
 
     def probabilities(self, parent: str, reply: str) -> list[float]:
         """The probability of each class, in :attr:`classes` order, for one pair."""
         k = len(self.classes)
-        logits = list(self.bias)
-        feats = features(parent, reply)
-        for c in range(k):
-            base = c * self.buckets
-            total = 0.0
-            for slot, value in feats.items():
-                total += self.weights[base + slot] * value
-            logits[c] += total * self.scale
+        sums = [0.0] * k
+        weights = self.weights
+        for slot, value in features(parent, reply).items():
+            base = slot * k
+            for c in range(k):
+                sums[c] += weights[base + c] * value
+        logits = [b + t * self.scale for b, t in zip(self.bias, sums, strict=True)]
         top = max(logits)
         exps = [math.exp(z - top) for z in logits]
         norm = sum(exps)
         return [e / norm for e in exps]
+
+
+def decide(
+    classes: tuple[str, ...],
+    probs: list[float],
+    cue: tuple[str, float],
+    cue_margin: float,
+    cue_confidence: float,
+) -> tuple[str, float]:
+    """The label and confidence from the class probabilities and the cue reading ``cue``."""
+    label, margin = cue
+    if label in ("agree", "disagree") and margin >= cue_margin:
+        return label, max(probs[classes.index(label)], cue_confidence)
+    best = max(range(len(probs)), key=lambda i: (probs[i], -i))
+    return classes[best], probs[best]
 
 
 def decode(doc: dict[str, Any]) -> StanceModel:
@@ -77,13 +104,21 @@ def decode(doc: dict[str, Any]) -> StanceModel:
         weights.byteswap()
     if len(weights) != len(classes) * buckets:
         raise StanceModelError("stance model: the weights do not match the classes and slots")
+    # Stored class-major (it compresses better); read slot-major, so one pass over a pair's
+    # features scores every class.
+    k = len(classes)
+    interleaved = array("h", bytes(2 * len(weights)))
+    for c in range(k):
+        interleaved[c::k] = weights[c * buckets : (c + 1) * buckets]
     return StanceModel(
         classes=classes,
         bias=tuple(float(b) for b in doc["bias"]),
-        weights=weights,
+        weights=interleaved,
         scale=float(doc["scale"]),
         buckets=buckets,
         role_confidence=float(doc["role_confidence"]),
+        cue_margin=float(doc["cue_margin"]),
+        cue_confidence=float(doc["cue_confidence"]),
         meta={k: v for k, v in doc.items() if k not in ("weights", "bias")},
     )
 
@@ -93,6 +128,8 @@ def encode(
     bias: list[float],
     weights: list[list[float]],
     role_confidence: float,
+    cue_margin: float,
+    cue_confidence: float,
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
@@ -108,6 +145,8 @@ def encode(
         "classes": classes,
         "buckets": BUCKETS,
         "role_confidence": role_confidence,
+        "cue_margin": cue_margin,
+        "cue_confidence": cue_confidence,
         "scale": scale,
         "bias": bias,
         "weights": blob,
