@@ -373,9 +373,11 @@ def test_a_thread_with_no_dispute_shows_no_rebuttal() -> None:
         ("5", "3", "c", "Can relate. I lost my dad two years ago and it still hurts."),
         ("6", None, "d", "Rest in peace. Take care of yourself and your family."),
         ("7", "6", "op", "Thank you so much, I will."),
+        ("8", "2", "e", "But she would have been so proud of you."),
     )
     summary = summarize_extractive(thread)
     assert [r for c in summary.claims for r in c.rebuttals] == []
+    assert summary.claims == []  # kind words are not claims either
     assert check_summary(summary, thread) == []
 
 
