@@ -32,6 +32,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── UsageError                      (400) a bad option or argument combination
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
+    ├── StanceModelError                (500) the shipped stance model is missing or malformed
     ├── ServeError                      (500) a server cannot listen on its address
     ├── ServiceBusyError                (503) the HTTP service's CPU lanes are full (Retry-After)
     ├── DeadlineError                   (504) an HTTP request ran past its deadline
@@ -249,6 +250,12 @@ class DeadlineError(ThreadsumError):
 
 class PromptError(ThreadsumError):
     """A prompt file is missing or malformed."""
+
+    status = 500
+
+
+class StanceModelError(ThreadsumError):
+    """The stance model file shipped in the package is missing or malformed."""
 
     status = 500
 

@@ -7,11 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.devtools.synthetic import synthetic_thread
-from service.engines.extractive import summarize_extractive
-from service.engines.stance import classify
+from service.engines.extractive import StanceFn, summarize_extractive
+from service.engines.extractive.reading import argues
+from service.engines.stance import Label, StanceResult
 from service.grounding import check_summary, cite
 from service.ingest import read_thread
-from service.models import Citation, ThreadSummary
+from service.models import Citation, Thread, ThreadSummary
 
 from .conftest import EXAMPLE_PAGE
 
@@ -27,6 +28,12 @@ def _starts(citations: list[Citation], prefix: str) -> bool:
 
 
 def test_example_page_maps_the_real_disagreements(example: tuple[object, ThreadSummary]) -> None:
+    """What the map shows of the example page is right; it does not show everything.
+
+    The sarcastic "I love how Tiananmen …" reads as agreement to the model (no role), and the
+    replies that argue against a rebuttal on content alone (t4, t6, t7) are below the role
+    confidence, so they are no counters: the page is not tuned for.
+    """
     thread, summary = example
     assert check_summary(summary, thread) == []  # type: ignore[arg-type]
     # motoboi asks; the answers are the claims.
@@ -35,21 +42,16 @@ def test_example_page_maps_the_real_disagreements(example: tuple[object, ThreadS
     assert statements[0].startswith("Chinese state that maybe sees open collaboration")
     assert any(s.startswith("Speculating: there are two connected businesses") for s in statements)
     k1 = summary.claims[0]
-    # The two replies that push back on the "Chinese state" comment are its rebuttals …
-    by_text = {r.statement[:30]: r for r in k1.rebuttals}
-    tiananmen = next(r for r in k1.rebuttals if r.statement.startswith("I love how Tiananmen"))
-    taiwan = next(r for r in k1.rebuttals if "same page as the UN and US" in r.statement)
-    assert len(by_text) == 2
-    # … the rebuttal quoting "Taiwan belongs to China" cites that quote with its question …
+    # The reply quoting "Taiwan belongs to China" and asking back is K1's rebuttal, and cites
+    # the quote with its question.
+    (taiwan,) = k1.rebuttals
+    assert taiwan.id == "K1.R1"
+    assert "same page as the UN and US" in taiwan.statement
     assert _starts(taiwan.evidence, "Taiwan belongs to China")
-    # … and the replies defending the original claim are counters to those rebuttals.
-    assert [c.statement[:30] for c in tiananmen.counters] == ["The difference is that, in the"]
-    assert sorted(c.statement[:20] for c in taiwan.counters) == [
-        "Existence of an inde",
-        "The One China policy",
-    ]
-    ids = [r.id for r in k1.rebuttals]
-    assert ids == ["K1.R1", "K1.R2"]
+    # No comment plays two roles.
+    cited = [e.comment_id for c in summary.claims for e in c.evidence]
+    cited += [e.comment_id for c in summary.claims for r in c.rebuttals for e in r.evidence]
+    assert len(cited) == len(set(cited))
 
 
 def test_example_summary_is_deterministic(example: tuple[object, ThreadSummary]) -> None:
@@ -57,25 +59,6 @@ def test_example_summary_is_deterministic(example: tuple[object, ThreadSummary])
     again = summarize_extractive(thread)  # type: ignore[arg-type]
     strip = {"stats": {"elapsed_s"}}
     assert again.model_dump(exclude=strip) == summary.model_dump(exclude=strip)
-
-
-@pytest.mark.parametrize(
-    ("text", "stance"),
-    [
-        ("No, that's not how licensing works.", "disagree"),
-        ("I don't think that's right. The numbers say otherwise.", "disagree"),
-        ("Yes, but the cost is the problem.", "disagree"),
-        ("> They give it away\n\nSo they are charities now?", "disagree"),
-        ("Exactly, and the same happened with Android.", "agree"),
-        ("This.", "agree"),
-        ("I agree with all of this.", "agree"),
-        ("Do you have a link to the paper?", "question"),
-        ("The release notes mention a new tokenizer.", "neutral"),
-        ("This is a big change for the industry.", "neutral"),
-    ],
-)
-def test_stance_cues(text: str, stance: str) -> None:
-    assert classify(text)[0] == stance
 
 
 def test_agreeing_replies_are_supporters_and_prevalence_counts_them() -> None:
@@ -210,3 +193,244 @@ def test_every_generated_summary_is_grounded(n: int, seed: int) -> None:
     for claim in s.claims:
         for e in claim.evidence:
             assert e.quote in thread.by_id[e.comment_id].text
+
+
+# --- The map from parent-relative stances (a scripted stance reader isolates the walk) ---
+
+
+def _scripted(stances: dict[str, tuple[Label, float]]) -> StanceFn:
+    """A stance reader that answers from ``reply text → (label, confidence)``; else other."""
+
+    def read(parent: str, reply: str) -> StanceResult:
+        label, confidence = stances.get(reply, ("other", 0.9))
+        return StanceResult(label, confidence)
+
+    return read
+
+
+def _thread(*comments: tuple[str, str | None, str, str]) -> Thread:
+    doc = {
+        "id": "t",
+        "comments": [{"id": i, "parent_id": p, "author": a, "text": t} for i, p, a, t in comments],
+    }
+    return read_thread(json.dumps(doc))
+
+
+def _roles(summary: ThreadSummary) -> dict[str, list[str]]:
+    """Comment id → every role it plays in the map."""
+    roles: dict[str, list[str]] = {}
+    for claim in summary.claims:
+        for e in claim.evidence:
+            roles.setdefault(e.comment_id, []).append(f"{claim.id} claim")
+        for e in claim.supporters:
+            roles.setdefault(e.comment_id, []).append(f"{claim.id} supporter")
+        for r in claim.rebuttals:
+            for e in r.evidence:
+                roles.setdefault(e.comment_id, []).append(f"{r.id} rebuttal")
+            for co in r.counters:
+                for e in co.evidence:
+                    roles.setdefault(e.comment_id, []).append(f"{r.id} counter")
+    return {k: sorted(set(v)) for k, v in roles.items()}
+
+
+CLAIM_TEXT = "Remote work makes most software teams more productive."
+
+
+def test_a_deep_disagreement_after_a_neutral_reply_is_judged_against_its_parent() -> None:
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", "My team moved to remote work in March of this year."),
+        ("3", "2", "c", "That is not what happened to the teams I know at all."),
+    )
+    stance = _scripted(
+        {"That is not what happened to the teams I know at all.": ("disagree", 0.95)}
+    )
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    assert claim.rebuttals == []  # 3 disagrees with the side remark 2, not with the claim
+
+
+def test_a_reply_to_a_rebuttal_that_takes_no_side_is_no_counter() -> None:
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", "No, the studies show remote teams ship less often."),
+        ("3", "2", "c", "Which studies are those, and who funded them?"),
+        ("4", "2", "d", "The office lease here runs out in about two years."),
+    )
+    stance = _scripted({"No, the studies show remote teams ship less often.": ("disagree", 0.9)})
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    (rebuttal,) = claim.rebuttals
+    assert rebuttal.counters == []
+
+
+def test_a_disagreement_with_a_rebuttal_is_a_counter_and_agreement_backs_it() -> None:
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", "No, the studies show remote teams ship less often."),
+        ("3", "2", "c", "Those studies measured commits, which says nothing about output."),
+        ("4", "2", "d", "Right, and our own numbers show the same drop in releases."),
+    )
+    stance = _scripted(
+        {
+            "No, the studies show remote teams ship less often.": ("disagree", 0.9),
+            "Those studies measured commits, which says nothing about output.": ("disagree", 0.9),
+            "Right, and our own numbers show the same drop in releases.": ("agree", 0.9),
+        }
+    )
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    (rebuttal,) = claim.rebuttals
+    assert [e.comment_id for e in rebuttal.evidence] == ["2", "4"]
+    assert [co.evidence[0].comment_id for co in rebuttal.counters] == ["3"]
+
+
+def test_a_low_confidence_stance_gives_no_role() -> None:
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", "Maybe, the studies show remote teams ship less often."),
+    )
+    stance = _scripted({"Maybe, the studies show remote teams ship less often.": ("disagree", 0.6)})
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.7).claims
+    assert claim.rebuttals == []
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    assert len(claim.rebuttals) == 1
+
+
+def test_a_comment_has_one_role_never_two() -> None:
+    """A rebuttal that draws many replies stays a rebuttal; it does not also start a claim."""
+    rebut = "No, the studies show remote teams ship less often than office teams."
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", rebut),
+        ("3", "2", "c", "Those studies measured commits, which says nothing about output."),
+        ("4", "2", "d", "Our own release numbers show the same drop since we went remote."),
+        ("5", "2", "e", "Office teams are measured the same way, so the comparison holds."),
+    )
+    stance = _scripted(
+        {
+            rebut: ("disagree", 0.9),
+            "Those studies measured commits, which says nothing about output.": ("disagree", 0.9),
+        }
+    )
+    summary = summarize_extractive(thread, stance=stance, threshold=0.5)
+    roles = _roles(summary)
+    assert all(len(r) == 1 for r in roles.values()), roles
+    assert roles["2"] == ["K1.R1 rebuttal"]
+
+
+def test_a_side_remark_that_draws_replies_starts_a_claim_of_its_own() -> None:
+    side = "Commuting costs are the real reason people want to stay home."
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", side),
+        ("3", "2", "c", "No, plenty of people with short commutes prefer home too."),
+        ("4", "2", "d", "Fuel prices went up a lot over the last two years."),
+        ("5", "2", "e", "Childcare matters far more than commuting for most parents."),
+    )
+    stance = _scripted(
+        {"No, plenty of people with short commutes prefer home too.": ("disagree", 0.9)}
+    )
+    summary = summarize_extractive(thread, stance=stance, threshold=0.5)
+    claims = {c.statement: c for c in summary.claims}
+    assert claims[CLAIM_TEXT].rebuttals == []
+    assert [r.evidence[0].comment_id for r in claims[side].rebuttals] == ["3"]
+    assert all(len(r) == 1 for r in _roles(summary).values())
+
+
+def test_a_claimant_defending_his_claim_is_never_its_rebuttal() -> None:
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", "Do you mean all teams or only the ones that were already remote?"),
+        ("3", "2", "a", "No, I mean all of them, the effect holds for every team we measured."),
+        ("4", "1", "c", "Exactly, our team ships twice as often since we went remote."),
+        ("5", "4", "a", "Well, twice is more than we measured, closer to a third more."),
+        ("6", "1", "d", "No, the studies show remote teams ship less often."),
+        ("7", "6", "a", "Those studies measured commits, which says nothing about output."),
+    )
+    stance = _scripted(
+        {
+            "No, I mean all of them, the effect holds for every team we measured.": (
+                "disagree",
+                0.9,
+            ),
+            "Exactly, our team ships twice as often since we went remote.": ("agree", 0.9),
+            "Well, twice is more than we measured, closer to a third more.": ("disagree", 0.9),
+            "No, the studies show remote teams ship less often.": ("disagree", 0.9),
+            "Those studies measured commits, which says nothing about output.": ("disagree", 0.9),
+        }
+    )
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    assert [r.evidence[0].comment_id for r in claim.rebuttals] == ["6"]
+    assert [co.evidence[0].comment_id for co in claim.rebuttals[0].counters] == ["7"]
+    assert [s.comment_id for s in claim.supporters] == ["4"]
+
+
+def test_a_thread_with_no_dispute_shows_no_rebuttal() -> None:
+    """Condolences, thanks and shared memories: the shipped model finds nothing to rebut."""
+    thread = _thread(
+        ("1", None, "a", "I'm so sorry for your loss. She sounds like she was a wonderful person."),
+        ("2", "1", "op", "Thank you, she really was. I miss her every day."),
+        ("3", None, "b", "Sending you hugs. Losing a parent is the hardest thing there is."),
+        ("4", "3", "op", "Thanks, it means a lot. The last few weeks were very hard."),
+        ("5", "3", "c", "Can relate. I lost my dad two years ago and it still hurts."),
+        ("6", None, "d", "Rest in peace. Take care of yourself and your family."),
+        ("7", "6", "op", "Thank you so much, I will."),
+        ("8", "2", "e", "But she would have been so proud of you."),
+    )
+    summary = summarize_extractive(thread)
+    assert [r for c in summary.claims for r in c.rebuttals] == []
+    assert summary.claims == []  # kind words are not claims either
+    assert check_summary(summary, thread) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I just noticed something strange in the screenshot.",
+        "What is the business here?",
+        "Thanks for sharing this!",
+        "So sorry for your loss, she was lovely.",
+        "That title is the best thing I have read all week lol.",
+        "We tried the beta last year.",
+        " ".join(["and then it went on and they said that it was fine"] * 10) + ".",
+    ],
+)
+def test_framing_greetings_questions_jokes_and_run_ons_argue_nothing(sentence: str) -> None:
+    assert not argues(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Open weights commoditise the model layer.",
+        "Hardware is the real bottleneck here.",
+        "They should have released the weights years ago.",
+        "I think the screenshot was edited.",
+    ],
+)
+def test_points_argue(sentence: str) -> None:
+    assert argues(sentence)
+
+
+def test_a_framing_comment_is_no_claim_and_its_answers_are() -> None:
+    answer = "The screenshot is cropped to hide the second account, which changes the story."
+    thread = _thread(
+        ("1", None, "a", "I just noticed something strange in the screenshot."),
+        ("2", "1", "b", answer),
+        ("3", "1", "c", "Same, I saw it too."),
+    )
+    stance = _scripted({"Same, I saw it too.": ("agree", 0.9)})
+    summary = summarize_extractive(thread, stance=stance, threshold=0.5)
+    assert [c.statement for c in summary.claims] == [answer]
+
+
+def test_run_on_merged_text_never_becomes_a_statement() -> None:
+    run_on = (
+        " ".join(f"we went to the {w} and it was nice and then we came home" for w in "abcdefg")
+        + "."
+    )
+    assert len(run_on) > 320
+    thread = _thread(
+        ("1", None, "a", run_on),
+        ("2", None, "b", "Public parks are underfunded in most cities."),
+    )
+    summary = summarize_extractive(thread)
+    assert [c.statement for c in summary.claims] == ["Public parks are underfunded in most cities."]

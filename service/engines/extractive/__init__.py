@@ -2,17 +2,20 @@
 
 How it reads a thread:
 
-* **Lines of argument.** Top-level comments start claims. When a top-level comment is a
-  question, its direct answers start claims instead. A deep comment that draws
+* **Lines of argument.** Top-level comments that argue something start claims. When a
+  top-level comment does not (a question, framing, a greeting), its direct answers that argue
+  start claims instead. A deeper comment with no role that argues and draws
   :data:`~.placing.DEEP_REPLIES` or more replies also starts a claim of its own.
-* **Statements** are verbatim *thesis sentences*: in each comment, the sentence most central to
-  the comment and to what its replies talk about (TF-IDF cosine over content words), with a
-  preference for early, declarative, mid-length sentences; quotes, code and bare links are never
-  theses.
-* **Stance.** Each reply's stance toward its parent comes from :mod:`..stance`. Walking down from
-  a claim, sides flip on disagreement: a reply against the claim is a rebuttal, a reply against a
-  rebuttal is a counter (a reply to a rebuttal that does not agree is a counter by default),
-  agreement with the claim is a supporter, agreement with a rebuttal or counter backs it.
+* **Statements** are verbatim *thesis sentences*: in each comment, the sentence that argues
+  (:func:`.reading.argues`) and is most central to the comment and to what its replies talk
+  about (TF-IDF cosine over content words), with a preference for early, mid-length sentences;
+  quotes, code, bare links and run-on text are never statements.
+* **Stance.** Each reply's stance toward the comment it answers comes from
+  :func:`..stance.classify_pair` (a trained model); below the model's role confidence a reply
+  takes no side. Walking down from a claim (:mod:`.placing`): disagreeing with the claim or a
+  supporter is a rebuttal, agreeing a supporter; disagreeing with a rebuttal is a counter;
+  agreement backs what it answers; a reply that takes no side has no role, nor has anything
+  below it. Each comment has one role at most, and a claim's author never rebuts his own claim.
 * **Merging.** Claims whose statements share most of their content words (Jaccard ≥
   :data:`MERGE_JACCARD`) merge; the better-engaged one keeps its statement.
 * **Ranking** by engagement: distinct authors in the claim's part of the tree, plus a little for
@@ -29,23 +32,34 @@ from __future__ import annotations
 import time
 
 from ...models import EngineInfo, Stats, Thread, ThreadInfo, ThreadSummary
+from ..stance import classify_pair
 from .building import build_claim, overview
 from .merging import MERGE_JACCARD, merge_claims
-from .placing import claim_roots, map_claim
-from .reading import Reader
+from .placing import claim_roots, map_thread
+from .reading import Reader, StanceFn
 
-__all__ = ["ENGINE_VERSION", "MAX_CLAIMS", "MERGE_JACCARD", "summarize_extractive"]
+__all__ = ["ENGINE_VERSION", "MAX_CLAIMS", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
 
-ENGINE_VERSION = "extractive-1"
+ENGINE_VERSION = "extractive-2"
 MAX_CLAIMS = 20
 
 
-def summarize_extractive(thread: Thread, *, max_claims: int = MAX_CLAIMS) -> ThreadSummary:
-    """The argument map of ``thread`` without a model."""
+def summarize_extractive(
+    thread: Thread,
+    *,
+    max_claims: int = MAX_CLAIMS,
+    stance: StanceFn = classify_pair,
+    threshold: float | None = None,
+) -> ThreadSummary:
+    """The argument map of ``thread`` without a model.
+
+    ``stance`` reads a (parent, reply) pair (the shipped model by default); a stance below
+    ``threshold`` (the model's role confidence by default) gives the reply no role.
+    """
     started = time.perf_counter()
-    reader = Reader(thread)
+    reader = Reader(thread, stance, threshold)
     roots = claim_roots(reader)
-    drafts = [map_claim(reader, r, roots.deep) for r in roots.claims]
+    drafts = map_thread(reader, roots.claims)
     merged = merge_claims(thread, drafts)
     order = {c.id: i for i, c in enumerate(thread.comments)}
     merged.sort(key=lambda d: (-d.engagement, order[d.root.id]))

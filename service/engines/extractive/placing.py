@@ -1,21 +1,40 @@
-"""Placing replies in the claim tree: which comments start claims, and where each reply sits.
+"""Placing replies in the claim tree: which comments start claims, and the role of each reply.
 
-Top-level comments start claims; a top-level question's direct answers start claims instead; a
-deep comment that draws :data:`DEEP_REPLIES` or more replies starts one of its own. Walking down
-from a claim, sides flip on disagreement: a reply against the claim is a rebuttal, a reply
-against a rebuttal is a counter (a reply to a rebuttal that does not agree is a counter by
-default), agreement with the claim is a supporter, agreement with a rebuttal or counter backs it.
+Top-level comments that argue something start claims. A top-level comment that does not (a
+question, framing, a greeting) is a prompt: its direct answers that argue and do not simply agree
+start claims instead. A deeper comment with no role in its claim's map that argues and draws
+:data:`DEEP_REPLIES` or more replies starts a claim of its own.
+
+Roles come from each reply's stance toward the comment it answers (parent-relative, from
+:meth:`.reading.Reader.side`), walked down the tree; every comment gets one role at most:
+
+* a reply disagreeing with the claim's comment or with a supporter of it is a **rebuttal**;
+  agreeing with either, a **supporter**;
+* a reply disagreeing with a rebuttal (or with a reply backing it) is a **counter** of it;
+  agreeing with it backs the rebuttal (more evidence for it);
+* a reply agreeing with a counter backs the counter; disagreeing with it re-asserts the rebuttal;
+* a reply that takes no side, or whose stance is not confident, has no role, and neither has
+  anything below it in this claim: a disagreement with a side remark is not a rebuttal of the
+  claim, however deep;
+* the claim's author never rebuts or supports his own claim: his disagreeing reply to a
+  rebuttal is a counter, and elsewhere he has no role.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Set
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ...models import Comment, Thread
 from .reading import Reader
 
 DEEP_REPLIES = 3
+
+Role = Literal[
+    "claim", "supporter", "rebuttal", "rebuttal-backer", "counter", "counter-backer", "none"
+]
 
 
 @dataclass
@@ -47,6 +66,7 @@ class ClaimDraft:
     rebuttals: list[RebuttalDraft] = field(default_factory=list)
     comments: set[str] = field(default_factory=set)  # comments making or backing the claim
     subtree: set[str] = field(default_factory=set)
+    roles: dict[str, Role] = field(default_factory=dict)  # comment id → its role here
     engagement: float = 0.0
     merged: int = 0
 
@@ -55,112 +75,143 @@ class ClaimDraft:
 class _Node:
     """Where a comment sits in a claim's map."""
 
-    side: str  # "pro" (with the claim) or "con"
-    role: str  # claim, supporter, rebuttal, counter, backer, neutral
+    role: Role
     rebuttal: RebuttalDraft | None = None
     counter: CounterDraft | None = None
 
 
+_NONE = _Node("none")
+
+
 @dataclass
 class Roots:
-    """The comments that start claims, the question prompts, and the deep ones among the roots."""
+    """The comments that start claims at the top, and the question prompts."""
 
     claims: list[Comment]
     prompts: list[Comment]
-    deep: set[str]
 
 
 def claim_roots(reader: Reader) -> Roots:
-    """Comments that start claims, in thread order; question prompts; the deep roots."""
+    """Top-level comments (or answers to a top-level prompt) that start claims; the prompts."""
     thread = reader.thread
     roots: list[Comment] = []
     prompts: list[Comment] = []
     for rid in thread.roots:
         top = thread.by_id[rid]
-        if reader.ok(rid) and reader.is_question(top) and top.children:
-            prompts.append(top)
-            for k in top.children:
-                if reader.ok(k) and reader.stance.get(k) not in ("agree", "question"):
-                    roots.append(thread.by_id[k])
-        elif reader.ok(rid):
-            roots.append(top)
-    taken = {c.id for c in roots} | {c.id for c in prompts}
-    deep: set[str] = set()
-    for c in thread.comments:
-        if c.id in taken or c.depth == 1 or not reader.ok(c.id):
+        if not reader.ok(rid):
             continue
-        answered = sum(1 for k in c.children if reader.ok(k))
-        if answered >= DEEP_REPLIES and reader.stance.get(c.id) != "agree":
-            roots.append(c)
-            deep.add(c.id)
-    order = {c.id: i for i, c in enumerate(thread.comments)}
-    roots.sort(key=lambda c: order[c.id])
-    return Roots(roots, prompts, deep)
+        if reader.argues(top) and not reader.is_question(top):
+            roots.append(top)
+            continue
+        if reader.is_question(top):
+            prompts.append(top)
+        for k in top.children:
+            answer = thread.by_id[k]
+            if reader.argues(answer) and reader.side(k) != "agree":
+                roots.append(answer)
+    return Roots(roots, prompts)
 
 
-def map_claim(reader: Reader, root: Comment, deep: set[str]) -> ClaimDraft:
-    """The claim ``root`` starts, with every reply under it placed (deep roots map their own)."""
+def map_thread(reader: Reader, roots: list[Comment]) -> list[ClaimDraft]:
+    """Map every claim: the top ones, then the deep ones their walks hand over, in thread order."""
+    drafts: list[ClaimDraft] = []
+    queue = list(roots)
+    started = {c.id for c in roots}
+    while queue:
+        root = queue.pop(0)
+        draft, deep = map_claim(reader, root, started)
+        drafts.append(draft)
+        for c in deep:
+            started.add(c.id)
+            queue.append(c)
+    order = {c.id: i for i, c in enumerate(reader.thread.comments)}
+    drafts.sort(key=lambda d: order[d.root.id])
+    return drafts
+
+
+def map_claim(
+    reader: Reader, root: Comment, started: Set[str] = frozenset()
+) -> tuple[ClaimDraft, list[Comment]]:
+    """The claim ``root`` starts, with every reply under it placed, and the deep claims found.
+
+    A reply with no role here that argues and draws :data:`DEEP_REPLIES` replies is handed back
+    to start a claim of its own; this walk does not go below it.
+    """
     thread = reader.thread
     draft = ClaimDraft(root=root, statement_sid=reader.thesis_id(root))
     draft.evidence.append(draft.statement_sid)
     draft.comments.add(root.id)
     draft.subtree.add(root.id)
-    stack: list[tuple[str, _Node]] = [(k, _Node("pro", "claim")) for k in reversed(root.children)]
+    draft.roles[root.id] = "claim"
+    deep: list[Comment] = []
+    claim = _Node("claim")
+    stack: list[tuple[str, _Node]] = [(k, claim) for k in reversed(root.children)]
     while stack:
         cid, parent_node = stack.pop()
         c = thread.by_id[cid]
+        if cid in started:
+            continue  # a claim of its own already
         draft.subtree.add(cid)
         node = _place(reader, draft, c, parent_node)
-        if cid in deep:
-            continue  # it maps its own replies as a claim of its own
+        draft.roles[cid] = node.role
+        if node.role == "none" and _starts_deep(reader, c):
+            draft.subtree.discard(cid)
+            deep.append(c)
+            continue
         stack.extend((k, node) for k in reversed(c.children))
     draft.engagement = _engagement(thread, draft)
-    return draft
+    return draft, deep
+
+
+def _starts_deep(reader: Reader, c: Comment) -> bool:
+    answered = sum(1 for k in c.children if reader.ok(k))
+    return answered >= DEEP_REPLIES and reader.argues(c)
 
 
 def _place(reader: Reader, draft: ClaimDraft, c: Comment, parent: _Node) -> _Node:
-    """Put comment ``c`` in the claim's map, given where its parent sits."""
-    if not reader.ok(c.id):
-        return _Node(parent.side, "neutral", parent.rebuttal, parent.counter)
-    stance = reader.stance.get(c.id, "neutral")
-    # Replies that take a side are summed up by the sentence that takes it.
-    sid = reader.opening_id(c) if stance in ("agree", "disagree") else reader.thesis_id(c)
-    if parent.side == "con" and stance == "neutral":
-        sid = reader.opening_id(c)
-    if parent.side == "pro":
-        if stance == "agree":
-            if parent.role == "counter" and parent.counter is not None:
-                parent.counter.evidence.append(sid)
-                return _Node("pro", "backer", parent.rebuttal, parent.counter)
-            if parent.role in ("claim", "supporter", "neutral"):
-                draft.supporters.append(sid)
-                draft.comments.add(c.id)
-                return _Node("pro", "supporter")
-            return _Node("pro", "backer", parent.rebuttal, parent.counter)
-        if stance == "disagree":
-            if parent.role == "counter" and parent.rebuttal is not None:
-                parent.rebuttal.evidence.append(sid)  # re-asserts the rebuttal
-                return _Node("con", "backer", parent.rebuttal)
-            rebuttal = RebuttalDraft(c, sid, [*reader.leading_quote(c, sid), sid])
-            quoted = None
-            parent_comment = reader.thread.by_id.get(c.parent_id or "")
-            if parent.role == "claim" and parent_comment is not None:
-                quoted = reader.quoted_sentence(c, parent_comment)
+    """The role of comment ``c`` in the claim's map, given its parent's role."""
+    if parent.role == "none" or not reader.ok(c.id):
+        return _NONE
+    side = reader.side(c.id)
+    if side == "other":
+        return _NONE
+    claimant = bool(c.author) and c.author == draft.root.author
+    sid = reader.opening_id(c)
+    if sid is None:
+        return _NONE  # nothing in it can stand as a statement
+    if parent.role in ("claim", "supporter"):
+        if claimant:
+            return _NONE
+        if side == "agree":
+            draft.supporters.append(sid)
+            draft.comments.add(c.id)
+            return _Node("supporter")
+        rebuttal = RebuttalDraft(c, sid, [*reader.leading_quote(c, sid), sid])
+        parent_comment = reader.thread.by_id.get(c.parent_id or "")
+        if parent.role == "claim" and parent_comment is not None:
+            quoted = reader.quoted_sentence(c, parent_comment)
             if quoted and quoted not in draft.evidence:
                 draft.evidence.append(quoted)  # the sentence the rebuttal contests
-            draft.rebuttals.append(rebuttal)
-            return _Node("con", "rebuttal", rebuttal)
-        return _Node("pro", "neutral", parent.rebuttal, parent.counter)
-    # The parent argues against the claim.
-    if stance == "agree":
-        if parent.rebuttal is not None:
-            parent.rebuttal.evidence.append(sid)
-        return _Node("con", "backer", parent.rebuttal)
-    if stance in ("disagree", "neutral") and parent.rebuttal is not None:
-        counter = CounterDraft(comment=c, evidence=[sid])
-        parent.rebuttal.counters.append(counter)
-        return _Node("pro", "counter", parent.rebuttal, counter)
-    return _Node("con", "neutral", parent.rebuttal)
+        draft.rebuttals.append(rebuttal)
+        return _Node("rebuttal", rebuttal)
+    if parent.role in ("rebuttal", "rebuttal-backer") and parent.rebuttal is not None:
+        if side == "disagree":
+            counter = CounterDraft(comment=c, evidence=[sid])
+            parent.rebuttal.counters.append(counter)
+            return _Node("counter", parent.rebuttal, counter)
+        if claimant:
+            return _NONE
+        parent.rebuttal.evidence.append(sid)
+        return _Node("rebuttal-backer", parent.rebuttal)
+    if parent.role in ("counter", "counter-backer") and parent.counter is not None:
+        if side == "agree":
+            parent.counter.evidence.append(sid)
+            return _Node("counter-backer", parent.rebuttal, parent.counter)
+        if claimant or parent.rebuttal is None:
+            return _NONE
+        parent.rebuttal.evidence.append(sid)  # re-asserts the rebuttal
+        return _Node("rebuttal-backer", parent.rebuttal)
+    return _NONE
 
 
 def _engagement(thread: Thread, draft: ClaimDraft) -> float:

@@ -1,8 +1,16 @@
 """Reading a thread for the extractive engine: content words, sentence vectors, thesis choice.
 
 :class:`Reader` computes a thread's word statistics (TF-IDF over content words) and every
-reply's stance once, then answers what the claim map needs to know about a comment: its thesis
-sentence, the sentence that takes its stance, the parent sentence it quotes, whether it asks.
+reply's stance toward its parent once, then answers what the claim map needs to know about a
+comment: the side it takes (a stance below the model's role confidence takes none), whether it
+argues something, its thesis sentence, the sentence that takes its stance, the parent sentence
+it quotes, whether it asks.
+
+What argues (:func:`argues`): a sentence that can stand as a statement (not a quote, code or a
+bare link; at most :data:`MAX_STATEMENT_WORDS` words and :data:`MAX_STATEMENT_CHARS`
+characters, so merged run-on text never becomes one) and is not a question, a greeting, thanks or
+condolences, a joke, or framing and background (the writer's own past activity, "I just noticed
+…", or a sentence told only in the past tense: a report of what happened, not a point).
 """
 
 from __future__ import annotations
@@ -10,11 +18,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter as TallyCounter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ...models import Comment, Thread
 from ...text.wording import one_line
-from ..stance import Stance, classify
+from ..stance import Label, StanceResult, classify_pair, role_confidence
+
+StanceFn = Callable[[str, str], StanceResult]
 
 _WORD = re.compile(r"[a-z][a-z'’-]{2,}")
 _STOP = frozenset(
@@ -30,6 +40,85 @@ _STOP = frozenset(
     """.split()
 )
 _URL_ONLY = re.compile(r"^(\[\d+\]\s*)?(https?://\S+\s*)+$")
+
+#: Longest sentence that can be a statement, in words and in characters.
+MAX_STATEMENT_WORDS = 60
+MAX_STATEMENT_CHARS = 320
+#: Shortest, in words.
+MIN_STATEMENT_WORDS = 3
+
+_I = re.IGNORECASE
+# Social formulas, meta lines and laughter: never a point argued.
+_SOCIAL = re.compile(
+    r"^\W*(thanks|thank you|thx|ty|sorry|so sorry|condolences|my condolences|rip|rest in peace|"
+    r"congrat\w*|hello|hi|hey|welcome|good luck|best wishes|hugs|sending|praying|prayers|"
+    r"thoughts and prayers|my thoughts|take care|stay strong|hang in there|happy birthday|"
+    r"cheers|wow|omg|lol|lmao|haha\w*|edit|update|ps|p\.s|tl;?dr|source|link)\b",
+    _I,
+)
+_SOCIAL_ANYWHERE = re.compile(
+    r"\b(sorry for your loss|for your loss|condolences|rest in peace|thoughts and prayers|"
+    r"thank you|thanks(?! to)|lol|lmao|rofl|haha\w*|hehe\w*)\b|(^|\s)/s\b|[😂🤣😆😅]",
+    _I,
+)
+# Framing: the writer's own activity ("I just noticed …", "We tried …").
+_FRAMING = re.compile(
+    r"^\W*(i|we)\s+(just\s+|recently\s+|finally\s+|also\s+|once\s+)?(noticed|saw|read|found|"
+    r"watched|came across|stumbled|tried|went|got|bought|visited|heard|listened|remember|"
+    r"was reading|was watching|was looking|have been reading|had a look|looked)\b",
+    _I,
+)
+# Present, general or modal: what a point is argued in.
+_ARGUING = re.compile(
+    r"\b(is|are|isn't|aren't|am|be|will|won't|would|wouldn't|should|shouldn't|must|can|can't|"
+    r"cannot|could|couldn't|may|might|need|needs|has to|have to|ought|do|does|don't|doesn't|"
+    r"never|always|think|believe|feel|seems?|because|means?)\b|\w('s|'re|'ll|'d)\b",
+    _I,
+)
+# Contrast: what turns a comment that opens socially ("Thanks for posting.") into an argument.
+_CONTRAST = re.compile(r"\b(but|however|although|though|that said|i disagree|i think)\b", _I)
+# Questions that push back rather than ask: "So …?", "Really?", "Isn't it …?".
+_CHALLENGE = re.compile(
+    r"^\W*(so|and so|then|wait|really|seriously|isn't|aren't|don't|doesn't|wouldn't|"
+    r"shouldn't|can't|how is that|how does that|since when|why would)\b",
+    _I,
+)
+_PAST = re.compile(
+    r"\b(was|were|had|did|went|saw|got|came|said|told|made|took|found|thought|knew|gave|left|"
+    r"bought|wrote|ran|\w{3,}ed)\b",
+    _I,
+)
+
+
+def can_state(text: str) -> bool:
+    """Whether a sentence can stand as a statement: prose, and neither a fragment nor a run-on."""
+    t = text.strip()
+    words = len(t.split())
+    return (
+        _eligible(text)
+        and MIN_STATEMENT_WORDS <= words <= MAX_STATEMENT_WORDS
+        and len(t) <= MAX_STATEMENT_CHARS
+    )
+
+
+def argues(text: str) -> bool:
+    """Whether a sentence argues something (see the module docstring)."""
+    t = one_line(text)
+    if not can_state(text) or t.rstrip().endswith("?"):
+        return False
+    if _SOCIAL.match(t) or _SOCIAL_ANYWHERE.search(t) or _FRAMING.match(t):
+        return False
+    return not (_PAST.search(t) and not _ARGUING.search(t))
+
+
+def _eligible(text: str) -> bool:
+    """Not a quote, code or a bare link."""
+    t = text.lstrip()
+    return not (
+        t.startswith((">", "```", "~~~", "&gt;"))
+        or _URL_ONLY.match(t)
+        or text.startswith(("    ", "\t"))
+    )
 
 
 def content_words(text: str) -> list[str]:
@@ -54,19 +143,62 @@ def statement(thread: Thread, sid: str) -> str:
 class Reader:
     """Per-thread state: word statistics, stances and theses, computed once."""
 
-    def __init__(self, thread: Thread) -> None:
+    def __init__(
+        self, thread: Thread, stance: StanceFn = classify_pair, threshold: float | None = None
+    ) -> None:
         self.thread = thread
+        self.threshold = role_confidence() if threshold is None else threshold
         self.words = {c.id: [content_words(s.text) for s in c.sentences] for c in thread.comments}
         df: TallyCounter[str] = TallyCounter()
         for sents in self.words.values():
             df.update({w for ws in sents for w in ws})
         n = max(1, len(thread.comments))
         self.idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in df.items()}
-        self.stance: dict[str, Stance] = {}
+        # Each reply's stance toward the comment it answers (never toward the claim).
+        self.stance: dict[str, StanceResult] = {}
         for c in thread.comments:
-            if c.parent_id is not None and c.status == "ok":
-                self.stance[c.id] = classify(c.text)[0]
+            parent = thread.by_id.get(c.parent_id or "")
+            if parent is not None and self.ok(c.id) and self.ok(parent.id):
+                self.stance[c.id] = stance(parent.text, c.text)
         self._thesis: dict[str, int] = {}
+
+    def side(self, cid: str) -> Label:
+        """The side a reply takes toward its parent; ``other`` below the role confidence.
+
+        A reply that only asks ("Which framework do you use?") takes no side: a question that
+        pushes back quotes the parent or challenges it ("So …?", "Isn't it …?").
+        """
+        result = self.stance.get(cid)
+        if result is None or result.confidence < self.threshold:
+            return "other"
+        if self.only_asks(self.thread.by_id[cid]):
+            return "other"
+        return result.label
+
+    def argues(self, comment: Comment) -> bool:
+        """Whether the comment argues something: one of its sentences does.
+
+        A comment that opens with a social formula (thanks, sympathy, a greeting) argues only
+        where it turns to a point with a contrast ("Thanks. But …"): the kind words that
+        follow condolences are not a claim.
+        """
+        if not self.ok(comment.id):
+            return False
+        sents = [s for s in comment.sentences if _eligible(s.text)]
+        if not any(argues(s.text) for s in sents):
+            return False
+        first = one_line(sents[0].text)
+        if _SOCIAL.match(first) or _SOCIAL_ANYWHERE.search(first):
+            return any(_CONTRAST.search(s.text) and argues(s.text) for s in sents[1:])
+        return True
+
+    def only_asks(self, comment: Comment) -> bool:
+        """A reply made only of questions that ask rather than push back (no quote, no "So…?")."""
+        sents = [s for s in comment.sentences if s.text.strip()]
+        if not sents or any(s.text.lstrip().startswith((">", "&gt;")) for s in sents):
+            return False
+        asks = all(s.text.rstrip().endswith("?") for s in sents if _eligible(s.text))
+        return asks and not _CHALLENGE.match(one_line(sents[0].text))
 
     def ok(self, cid: str) -> bool:
         """Whether the comment has text to cite (not deleted, not empty)."""
@@ -101,8 +233,11 @@ class Reader:
                     replies.extend(ws)
             reply_vec = self._vector(replies)
             whole = self._vector(w for ws in words for w in ws)
-            eligible = [i for i, s in enumerate(sents) if self._eligible(s.text)] or list(
-                range(len(sents))
+            eligible = (
+                [i for i, s in enumerate(sents) if argues(s.text)]
+                or [i for i, s in enumerate(sents) if can_state(s.text)]
+                or [i for i, s in enumerate(sents) if _eligible(s.text)]
+                or list(range(len(sents)))
             )
             rank = {i: r for r, i in enumerate(eligible)}
             all_questions = all(sents[i].text.rstrip().endswith("?") for i in eligible)
@@ -122,26 +257,22 @@ class Reader:
         self._thesis[comment.id] = best
         return best
 
-    @staticmethod
-    def _eligible(text: str) -> bool:
-        t = text.lstrip()
-        return not (
-            t.startswith((">", "```", "~~~", "&gt;"))
-            or _URL_ONLY.match(t)
-            or text.startswith(("    ", "\t"))
-        )
-
     def thesis_id(self, comment: Comment) -> str:
         """The sentence id of the comment's thesis."""
         return comment.sentences[self.thesis(comment)].id
 
-    def opening_id(self, comment: Comment) -> str:
-        """A reply's stance-bearing sentence: the first substantive one after any quote."""
-        eligible = [s for s in comment.sentences if self._eligible(s.text)]
-        for s in eligible[:2]:
+    def opening_id(self, comment: Comment) -> str | None:
+        """A reply's stance-bearing sentence: the first substantive one after any quote.
+
+        ``None`` when no sentence can stand as a statement (run-on text, fragments only).
+        """
+        stated = [s for s in comment.sentences if can_state(s.text)]
+        if not stated:
+            return None
+        for s in stated[:2]:
             if len(s.text.split()) >= 5:
                 return s.id
-        return eligible[0].id if eligible else comment.sentences[0].id
+        return stated[0].id
 
     def leading_quote(self, comment: Comment, sid: str) -> list[str]:
         """The quote sentence right before ``sid``, when the reply answers a quoted line."""
@@ -152,7 +283,7 @@ class Reader:
 
     def is_question(self, comment: Comment) -> bool:
         """A comment that mainly asks: its last sentence is a question and it is short."""
-        sents = [s for s in comment.sentences if self._eligible(s.text)]
+        sents = [s for s in comment.sentences if _eligible(s.text)]
         return bool(sents) and sents[-1].text.rstrip().endswith("?") and len(sents) <= 3
 
     def quoted_sentence(self, reply: Comment, parent: Comment) -> str | None:

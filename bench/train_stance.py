@@ -1,0 +1,325 @@
+"""Train the extractive engine's stance model and report it on a held-out split.
+
+    python3 -m pip install -e ".[train]"
+    python3 bench/train_stance.py /path/to/debagreement_dev.csv /path/to/debagreement_test.csv
+
+Data: DEBAGREEMENT (Pougué-Biyong, Semenova, Matton, Han, Kim, Lambiotte, Farmer, "DEBAGREEMENT:
+A comment-reply dataset for (dis)agreement detection in online debates", NeurIPS 2021 Datasets
+and Benchmarks): Reddit comment → reply pairs from r/Brexit, r/climate, r/BlackLivesMatter,
+r/Republican and r/democrats, each labelled by annotators (kept when at least 2 of 3 agreed).
+License: CC BY 4.0 plus the Scale/Oxford data terms stated in the paper's supplement; the data is
+not in this repository and must not be committed. The files this model was trained on are the
+8,580 pairs (about 20% of the 42,894) that a public re-use of DEBAGREEMENT holds
+(github.com/bartoszwatrobinski/postgraduate-research-project, ``dev.csv`` and ``test.csv``);
+any CSV with DEBAGREEMENT's columns (``label``, ``body_parent``, ``body_child``,
+``submission_id``, ``msg_id_parent``, ``msg_id_child``) can be given instead.
+
+Label mapping: DEBAGREEMENT ``0`` disagree → ``disagree``, ``1`` neutral → ``other``, ``2``
+agree → ``agree``.
+
+Method (all deterministic, seed ``--seed``):
+
+1. Pairs are de-duplicated on (parent id, reply id) and split by ``submission_id``: the
+   submissions are sorted, shuffled with the seed, and the pairs of the first 20% of them are
+   the held-out split, so no discussion has pairs on both sides.
+2. Features are :func:`service.engines.stance.features.features` (hashed, the same code the
+   package runs at inference).
+3. Multinomial logistic regression (scikit-learn, lbfgs, balanced class weights); the
+   regularisation ``C`` is chosen by 5-fold cross-validation grouped by submission on the
+   training split (macro-F1).
+4. Explicit declarations: when the cue classifier's margin on the reply (without its quote of
+   the parent) is at least ``cue_margin`` ("I completely disagree.", "Can relate"), its side
+   decides, with at least ``cue_confidence``: the smallest margin whose cue calls on the
+   training split are right at least ``--cue-precision`` of the time, and that precision.
+5. The role threshold: the map gives a reply a role only when its stance's confidence is at
+   least ``role_confidence``, the smallest threshold at which the out-of-fold agree/disagree
+   calls on the training split are right at least ``--role-precision`` of the time. It is
+   chosen on the training split only, so the held-out figures stay unseen.
+6. The model is fitted on the whole training split and measured once on the held-out split
+   (``model``: as the package decides, ``regression``: without the cue override), beside the
+   majority-class baseline and the cue-only baseline
+   (:func:`service.engines.stance.cues.classify`: agree, disagree, anything else other).
+
+The weights go to ``service/engines/stance/model.json`` (``--out``) with the figures printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.engines.stance.cues import classify as cue_classify  # noqa: E402
+from service.engines.stance.features import BUCKETS, features, split_quote  # noqa: E402
+from service.engines.stance.model import decide, encode  # noqa: E402
+
+CLASSES = ["agree", "disagree", "other"]
+DEBAGREEMENT_LABELS = {"0": "disagree", "1": "other", "2": "agree"}
+C_GRID = (0.05, 0.1, 0.2)
+HELD_OUT_SHARE = 0.2
+CUE_MARGINS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
+
+
+@dataclass(frozen=True)
+class Pair:
+    parent: str
+    reply: str
+    label: str
+    group: str
+
+
+def read_pairs(paths: list[Path]) -> list[Pair]:
+    """DEBAGREEMENT rows as pairs, de-duplicated on (parent id, reply id), in file order."""
+    csv.field_size_limit(1 << 30)
+    seen: set[tuple[str, str]] = set()
+    pairs: list[Pair] = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                key = (row["msg_id_parent"], row["msg_id_child"])
+                if key in seen or row["label"] not in DEBAGREEMENT_LABELS:
+                    continue
+                seen.add(key)
+                pairs.append(
+                    Pair(
+                        row["body_parent"],
+                        row["body_child"],
+                        DEBAGREEMENT_LABELS[row["label"]],
+                        row["submission_id"],
+                    )
+                )
+    return pairs
+
+
+def split(pairs: list[Pair], seed: int) -> tuple[list[Pair], list[Pair]]:
+    """(train, held-out): the pairs of a seeded 20% of the submissions are held out."""
+    groups = sorted({p.group for p in pairs})
+    random.Random(seed).shuffle(groups)
+    held = set(groups[: round(len(groups) * HELD_OUT_SHARE)])
+    return [p for p in pairs if p.group not in held], [p for p in pairs if p.group in held]
+
+
+def matrix(pairs: list[Pair]) -> csr_matrix:
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    for p in pairs:
+        for slot, value in sorted(features(p.parent, p.reply).items()):
+            indices.append(slot)
+            data.append(value)
+        indptr.append(len(indices))
+    return csr_matrix((data, indices, indptr), shape=(len(pairs), BUCKETS))
+
+
+def model(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+
+
+def scores(gold: list[str], predicted: list[str]) -> dict[str, Any]:
+    """Confusion matrix, per-class precision/recall/F1, macro-F1 and accuracy."""
+    confusion = Counter(zip(gold, predicted, strict=True))
+    per_class: dict[str, dict[str, float]] = {}
+    for c in CLASSES:
+        tp = confusion[(c, c)]
+        called = sum(confusion[(g, c)] for g in CLASSES)
+        actual = sum(confusion[(c, p)] for p in CLASSES)
+        precision = tp / called if called else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[c] = {"precision": precision, "recall": recall, "f1": f1, "support": actual}
+    return {
+        "macro_f1": sum(v["f1"] for v in per_class.values()) / len(CLASSES),
+        "accuracy": sum(confusion[(c, c)] for c in CLASSES) / len(gold),
+        "per_class": per_class,
+        "confusion": {g: {p: confusion[(g, p)] for p in CLASSES} for g in CLASSES},
+    }
+
+
+def role_calls(
+    gold: list[str], labels: list[str], confidence: np.ndarray, threshold: float
+) -> tuple[float, float]:
+    """Precision and recall of the agree/disagree calls made at ``threshold`` or above."""
+    called = right = sided = 0
+    for g, p, conf in zip(gold, labels, confidence, strict=True):
+        sided += g != "other"
+        if p != "other" and conf >= threshold:
+            called += 1
+            right += g == p
+    return (right / called if called else 1.0), (right / sided if sided else 0.0)
+
+
+def choose_threshold(
+    gold: list[str], labels: list[str], confidence: np.ndarray, target: float
+) -> float:
+    """The smallest confidence (in steps of 0.01) whose calls reach ``target`` precision."""
+    for step in range(34, 100):
+        threshold = step / 100
+        if role_calls(gold, labels, confidence, threshold)[0] >= target:
+            return threshold
+    return 0.99
+
+
+Cue = tuple[str, float]
+
+
+def cue_reading(p: Pair) -> Cue:
+    """The cue classifier's (label, margin) on the reply without its quote of the parent."""
+    return cue_classify(split_quote(p.parent, p.reply)[0])
+
+
+def choose_cue_margin(gold: list[str], cues: list[Cue], target: float) -> tuple[float, float]:
+    """The smallest margin whose agree/disagree cue calls reach ``target`` precision, and it."""
+    for margin in CUE_MARGINS:
+        calls = [
+            (g, c)
+            for g, (c, m) in zip(gold, cues, strict=True)
+            if c in ("agree", "disagree") and m >= margin
+        ]
+        precision = sum(g == c for g, c in calls) / len(calls) if calls else 0.0
+        if precision >= target:
+            return margin, round(precision, 3)
+    return float("inf"), 1.0
+
+
+def predict(
+    fitted: LogisticRegression, x: csr_matrix, cues: list[Cue] | None, margin: float, conf: float
+) -> tuple[list[str], np.ndarray]:
+    """Labels and confidences as the package decides them (no cue override without ``cues``)."""
+    probs = fitted.predict_proba(x)
+    classes = tuple(str(c) for c in fitted.classes_)
+    labels: list[str] = []
+    confidence = np.zeros(len(probs))
+    for i, row in enumerate(probs):
+        cue = cues[i] if cues is not None else ("other", 0.0)
+        label, confidence[i] = decide(classes, [float(v) for v in row], cue, margin, conf)
+        labels.append(label)
+    return labels, confidence
+
+
+def table(name: str, s: dict[str, Any]) -> str:
+    cells = "  ".join(
+        f"{c} P {v['precision']:.3f} R {v['recall']:.3f} F1 {v['f1']:.3f}"
+        for c, v in s["per_class"].items()
+    )
+    return f"{name:<10} macro-F1 {s['macro_f1']:.3f}  acc {s['accuracy']:.3f}  {cells}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("csv", nargs="+", type=Path, help="DEBAGREEMENT CSV files")
+    parser.add_argument("--out", type=Path, default=ROOT / "service/engines/stance/model.json")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--role-precision", type=float, default=0.75)
+    parser.add_argument("--cue-precision", type=float, default=0.8)
+    parser.add_argument("--c", type=float, help="regularisation; default: chosen by CV")
+    args = parser.parse_args(argv)
+
+    pairs = read_pairs(args.csv)
+    train, held = split(pairs, args.seed)
+    print(f"{len(pairs)} pairs: {len(train)} train, {len(held)} held out", flush=True)
+    x_train, x_held = matrix(train), matrix(held)
+    y_train = np.array([p.label for p in train])
+    gold_train = [p.label for p in train]
+    groups = [p.group for p in train]
+    folds = list(GroupKFold(n_splits=5).split(x_train, y_train, groups))
+    cues_train = [cue_reading(p) for p in train]
+    cues_held = [cue_reading(p) for p in held]
+    cue_margin, cue_conf = choose_cue_margin(gold_train, cues_train, args.cue_precision)
+
+    def out_of_fold(c: float) -> tuple[list[str], np.ndarray]:
+        labels: list[str] = [""] * len(train)
+        confidence = np.zeros(len(train))
+        for fit_idx, val_idx in folds:
+            fitted = model(c).fit(x_train[fit_idx], y_train[fit_idx])
+            val_cues = [cues_train[i] for i in val_idx]
+            got, conf = predict(fitted, x_train[val_idx], val_cues, cue_margin, cue_conf)
+            for i, lab, cf in zip(val_idx, got, conf, strict=True):
+                labels[i], confidence[i] = lab, cf
+        return labels, confidence
+
+    oof: dict[float, tuple[list[str], np.ndarray]] = {}
+    if args.c is None:
+        cv: dict[float, float] = {}
+        for c in C_GRID:
+            oof[c] = out_of_fold(c)
+            cv[c] = scores(gold_train, oof[c][0])["macro_f1"]
+            print(f"C={c}: out-of-fold macro-F1 {cv[c]:.3f}", flush=True)
+        chosen = max(C_GRID, key=lambda c: (round(cv[c], 3), -c))
+    else:
+        chosen = args.c
+        oof[chosen] = out_of_fold(chosen)
+    oof_labels, oof_conf = oof[chosen]
+    threshold = choose_threshold(gold_train, oof_labels, oof_conf, args.role_precision)
+
+    fitted = model(chosen).fit(x_train, y_train)
+    gold = [p.label for p in held]
+    labels, confidence = predict(fitted, x_held, cues_held, cue_margin, cue_conf)
+    alone, _ = predict(fitted, x_held, None, cue_margin, cue_conf)
+    majority = Counter(gold_train).most_common(1)[0][0]
+    cue = [s if (s := cue_classify(p.reply)[0]) in ("agree", "disagree") else "other" for p in held]
+    result = {
+        "model": scores(gold, labels),
+        "regression": scores(gold, alone),
+        "majority": scores(gold, [majority] * len(gold)),
+        "cues": scores(gold, cue),
+    }
+    precision, recall = role_calls(gold, labels, confidence, threshold)
+    print(
+        f"C={chosen}; role_confidence {threshold:.2f}; cue margin {cue_margin} "
+        f"(train precision {cue_conf:.3f})"
+    )
+    for name, s in result.items():
+        print(table(name, s))
+    print(
+        f"held-out agree/disagree calls at confidence >= {threshold:.2f}: "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
+    conf_matrix = result["model"]["confusion"]
+    print("confusion (gold → predicted):", conf_matrix)
+
+    order = [CLASSES.index(str(c)) for c in fitted.classes_]
+    weights = [[0.0] * BUCKETS for _ in CLASSES]
+    bias = [0.0] * len(CLASSES)
+    for row, k in enumerate(order):
+        weights[k] = [float(w) for w in fitted.coef_[row]]
+        bias[k] = float(fitted.intercept_[row])
+    rounded = {
+        name: {
+            "macro_f1": round(s["macro_f1"], 4),
+            "accuracy": round(s["accuracy"], 4),
+            "per_class": {
+                c: {m: round(v, 4) for m, v in cs.items()} for c, cs in s["per_class"].items()
+            },
+        }
+        for name, s in result.items()
+    }
+    meta = {
+        "trained_on": "DEBAGREEMENT (NeurIPS 2021), CC BY 4.0 + Scale/Oxford terms",
+        "pairs": {"train": len(train), "held_out": len(held)},
+        "split": f"by submission_id, {HELD_OUT_SHARE:.0%} held out, seed {args.seed}",
+        "c": chosen,
+        "held_out": rounded,
+        "role_calls_held_out": {"precision": round(precision, 4), "recall": round(recall, 4)},
+    }
+    doc = encode(CLASSES, bias, weights, threshold, cue_margin, cue_conf, meta)
+    args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

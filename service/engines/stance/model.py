@@ -1,0 +1,167 @@
+"""The trained stance model: weights shipped as package data, inference in pure Python.
+
+``model.json`` (written by ``bench/train_stance.py``) holds a multinomial logistic regression
+over the hashed features of :mod:`.features`: one bias per class and, per class, one weight per
+feature slot, quantised to 16-bit integers (``scale`` turns them back into floats), stored
+little-endian, class-major, zlib-compressed and base64-encoded. Beside the weights it records how
+the model was trained and what it scored on the held-out split, the confidence below which the
+map gives a reply no role (``role_confidence``), and when an explicit opening declaration
+decides ("I completely disagree.", "Can relate"): a cue margin of at least ``cue_margin``
+(:func:`.cues.classify`) takes the cue's side, with at least ``cue_confidence``, the precision
+such calls had on the training split. Short explicit replies are rare in the training data, and
+their words ("completely", "agree" inside "disagree") pull the regression the wrong way.
+
+Loading reads the file once through :mod:`importlib.resources`, so the model works from an
+installed wheel as well as from a checkout. Inference needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ...errors import StanceModelError
+from .cues import classify as cue_classify
+from .features import BUCKETS, features, split_quote
+
+MODEL_FILE = "model.json"
+FORMAT = 1
+CLASSES = ("agree", "disagree", "other")
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    """A multinomial logistic regression over hashed pair features."""
+
+    classes: tuple[str, ...]
+    bias: tuple[float, ...]
+    weights: array[int]  # len(classes) * buckets, slot-major: weights[slot * k + class]
+    scale: float
+    buckets: int
+    role_confidence: float
+    cue_margin: float
+    cue_confidence: float
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def classify(self, parent: str, reply: str) -> tuple[str, float]:
+        """The pair's label and its confidence: the regression, unless a strong cue decides."""
+        probs = self.probabilities(parent, reply)
+        cue = cue_classify(split_quote(parent, reply)[0])
+        return decide(self.classes, probs, cue, self.cue_margin, self.cue_confidence)
+
+    def probabilities(self, parent: str, reply: str) -> list[float]:
+        """The probability of each class, in :attr:`classes` order, for one pair."""
+        k = len(self.classes)
+        sums = [0.0] * k
+        weights = self.weights
+        for slot, value in features(parent, reply).items():
+            base = slot * k
+            for c in range(k):
+                sums[c] += weights[base + c] * value
+        logits = [b + t * self.scale for b, t in zip(self.bias, sums, strict=True)]
+        top = max(logits)
+        exps = [math.exp(z - top) for z in logits]
+        norm = sum(exps)
+        return [e / norm for e in exps]
+
+
+def decide(
+    classes: tuple[str, ...],
+    probs: list[float],
+    cue: tuple[str, float],
+    cue_margin: float,
+    cue_confidence: float,
+) -> tuple[str, float]:
+    """The label and confidence from the class probabilities and the cue reading ``cue``."""
+    label, margin = cue
+    if label in ("agree", "disagree") and margin >= cue_margin:
+        return label, max(probs[classes.index(label)], cue_confidence)
+    best = max(range(len(probs)), key=lambda i: (probs[i], -i))
+    return classes[best], probs[best]
+
+
+def decode(doc: dict[str, Any]) -> StanceModel:
+    """A model from the parsed ``model.json`` document; a wrong file is a clear error."""
+    if doc.get("format") != FORMAT:
+        raise StanceModelError(f"stance model: unsupported format {doc.get('format')!r}")
+    classes = tuple(str(c) for c in doc["classes"])
+    if sorted(classes) != sorted(CLASSES):
+        raise StanceModelError(f"stance model: classes {classes}, expected {CLASSES}")
+    buckets = int(doc["buckets"])
+    if buckets != BUCKETS:
+        raise StanceModelError(f"stance model: {buckets} feature slots, the features use {BUCKETS}")
+    weights = array("h")
+    weights.frombytes(zlib.decompress(base64.b64decode(doc["weights"])))
+    if sys.byteorder == "big":
+        weights.byteswap()
+    if len(weights) != len(classes) * buckets:
+        raise StanceModelError("stance model: the weights do not match the classes and slots")
+    # Stored class-major (it compresses better); read slot-major, so one pass over a pair's
+    # features scores every class.
+    k = len(classes)
+    interleaved = array("h", bytes(2 * len(weights)))
+    for c in range(k):
+        interleaved[c::k] = weights[c * buckets : (c + 1) * buckets]
+    return StanceModel(
+        classes=classes,
+        bias=tuple(float(b) for b in doc["bias"]),
+        weights=interleaved,
+        scale=float(doc["scale"]),
+        buckets=buckets,
+        role_confidence=float(doc["role_confidence"]),
+        cue_margin=float(doc["cue_margin"]),
+        cue_confidence=float(doc["cue_confidence"]),
+        meta={k: v for k, v in doc.items() if k not in ("weights", "bias")},
+    )
+
+
+def encode(
+    classes: list[str],
+    bias: list[float],
+    weights: list[list[float]],
+    role_confidence: float,
+    cue_margin: float,
+    cue_confidence: float,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
+    peak = max((abs(w) for row in weights for w in row), default=0.0) or 1.0
+    scale = peak / 32767
+    packed = array("h", (round(w / scale) for row in weights for w in row))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    blob = base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii")
+    return {
+        "format": FORMAT,
+        **meta,
+        "classes": classes,
+        "buckets": BUCKETS,
+        "role_confidence": role_confidence,
+        "cue_margin": cue_margin,
+        "cue_confidence": cue_confidence,
+        "scale": scale,
+        "bias": bias,
+        "weights": blob,
+    }
+
+
+@cache
+def load() -> StanceModel:
+    """The shipped model, read once from the installed package."""
+    path = resources.files(__name__.rpartition(".")[0]).joinpath(MODEL_FILE)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise StanceModelError(f"stance model: cannot read {MODEL_FILE}: {e}") from e
+    try:
+        return decode(doc)
+    except (KeyError, TypeError, ValueError, zlib.error) as e:
+        raise StanceModelError(f"stance model: malformed {MODEL_FILE}: {e}") from e

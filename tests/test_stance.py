@@ -1,0 +1,164 @@
+"""The stance component: classify_pair, the shipped model, its features and the cue baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from importlib import resources
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.engines.stance import LABELS, StanceResult, classify_pair, role_confidence
+from service.engines.stance.cues import CUES, classify
+from service.engines.stance.features import BUCKETS, named_features, split_quote
+from service.engines.stance.model import decode, encode, load
+from service.errors import StanceModelError
+
+from .conftest import ROOT
+
+CLAIM = "Remote work makes most software teams more productive."
+
+
+@pytest.mark.parametrize(
+    "reply", ["I completely disagree.", "I totally disagree with this.", "No, that's not true."]
+)
+def test_plain_disagreement_is_disagree(reply: str) -> None:
+    assert classify_pair(CLAIM, reply).label == "disagree"
+
+
+@pytest.mark.parametrize("reply", ["Can relate", "AMEN TO THAT", "Exactly, well said."])
+def test_plain_agreement_is_agree(reply: str) -> None:
+    assert classify_pair(CLAIM, reply).label == "agree"
+
+
+def test_a_result_is_a_label_and_a_probability() -> None:
+    result = classify_pair(CLAIM, "I agree, and the survey data backs it.")
+    assert isinstance(result, StanceResult)
+    assert result.label in LABELS
+    assert 0.0 <= result.confidence <= 1.0
+    assert 1 / len(LABELS) <= result.confidence  # the most probable of the labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(parent=st.text(max_size=200), reply=st.text(max_size=300))
+def test_any_text_gets_a_stance(parent: str, reply: str) -> None:
+    result = classify_pair(parent, reply)
+    assert result.label in LABELS and 0.0 <= result.confidence <= 1.0
+    assert classify_pair(parent, reply) == result
+
+
+def test_inference_is_deterministic_across_processes() -> None:
+    """Hashed features use CRC-32, not Python's per-process salted hash()."""
+    code = (
+        "from service.engines.stance import classify_pair as c;"
+        "r = c('Taxes should be lower.', 'Nope, the deficit says otherwise.');"
+        "print(r.label, repr(r.confidence))"
+    )
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        outputs.add(done.stdout)
+    here = classify_pair("Taxes should be lower.", "Nope, the deficit says otherwise.")
+    assert outputs == {f"{here.label} {here.confidence!r}\n"}
+
+
+def test_the_model_loads_from_the_installed_package() -> None:
+    path = resources.files("service.engines.stance").joinpath("model.json")
+    assert path.is_file()
+    assert len(path.read_bytes()) < 3_000_000  # a few MB at most
+    model = load()
+    assert set(model.classes) == set(LABELS)
+    assert 1 / len(LABELS) < role_confidence() < 1
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "engines/stance/model.json" in package_data["package-data"]["service"]
+
+
+def test_the_shipped_model_beats_the_cues_on_its_held_out_split() -> None:
+    meta = load().meta["held_out"]
+    assert meta["model"]["macro_f1"] >= 0.55
+    assert meta["model"]["macro_f1"] > meta["cues"]["macro_f1"] > meta["majority"]["macro_f1"]
+
+
+def test_a_malformed_model_file_is_a_clear_error() -> None:
+    good = encode(
+        ["agree", "disagree", "other"], [0.0, 0.0, 0.0], [[0.0], [0.0], [0.0]], 0.5, 2.5, 0.8, {}
+    )
+    with pytest.raises(StanceModelError, match="do not match"):
+        decode(good)  # one weight per class: not one per feature slot
+    with pytest.raises(StanceModelError, match="format"):
+        decode({**good, "format": 99})
+    with pytest.raises(StanceModelError, match="classes"):
+        decode({**good, "classes": ["yes", "no", "maybe"]})
+
+
+def test_encoding_round_trips_within_quantisation() -> None:
+    weights = [[0.0] * BUCKETS for _ in range(3)]
+    weights[1][7], weights[2][BUCKETS - 1] = 1.5, -0.25
+    doc = json.loads(
+        json.dumps(
+            encode(
+                ["agree", "disagree", "other"],
+                [0.1, -0.2, 0.3],
+                weights,
+                0.6,
+                2.5,
+                0.8,
+                {"note": "x"},
+            )
+        )
+    )
+    model = decode(doc)
+    assert model.bias == (0.1, -0.2, 0.3) and model.role_confidence == 0.6
+    assert model.weights[7 * 3 + 1] * model.scale == pytest.approx(1.5, abs=1e-4)
+    assert model.weights[(BUCKETS - 1) * 3 + 2] * model.scale == pytest.approx(-0.25, abs=1e-4)
+    assert sum(1 for w in model.weights if w) == 2
+    assert model.meta["note"] == "x"
+
+
+def test_a_leading_quote_of_the_parent_is_not_the_opening() -> None:
+    parent = "I don't know why the primary was cancelled. What is the point?"
+    inline = ">I don't know why the primary was cancelled Well, for starters it was not."
+    assert split_quote(parent, inline) == ("Well, for starters it was not.", True)
+    lines = "> I don't know why the primary was cancelled.\n\nIt was not cancelled."
+    assert split_quote(parent, lines) == ("It was not cancelled.", True)
+    feats = named_features(parent, inline)
+    assert "o1:well" in feats and "quotes-parent" in feats
+
+
+def test_no_phrase_of_the_example_page_is_a_cue() -> None:
+    """The cues are general discourse markers; these were taken from the example page."""
+    patterns = " ".join(c.pattern.pattern for c in CUES)
+    for phrase in ("i love how", "as though western", "naivety", "the difference is"):
+        assert phrase not in patterns
+    for text in ("I love how this works.", "The difference is the price.", "Such naivety."):
+        assert classify(text)[0] == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("text", "stance"),
+    [
+        ("No, that's not how licensing works.", "disagree"),
+        ("I don't think that's right. The numbers say otherwise.", "disagree"),
+        ("Yes, but the cost is the problem.", "disagree"),
+        ("> They give it away\n\nSo they are charities now?", "disagree"),
+        ("I completely disagree.", "disagree"),
+        ("Exactly, and the same happened with Android.", "agree"),
+        ("This.", "agree"),
+        ("I agree with all of this.", "agree"),
+        ("Can relate", "agree"),
+        ("AMEN TO THAT", "agree"),
+        ("Do you have a link to the paper?", "question"),
+        ("The release notes mention a new tokenizer.", "neutral"),
+        ("This is a big change for the industry.", "neutral"),
+    ],
+)
+def test_cue_baseline(text: str, stance: str) -> None:
+    assert classify(text)[0] == stance
