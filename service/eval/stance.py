@@ -5,9 +5,6 @@ A :class:`StanceEngine` gives, for a batch of pairs, each reply's stance toward 
 
 * :class:`ComponentStance` (``--engine extractive``): the extractive engine's stance component,
   ``service.engines.stance.classify_pair(parent, reply) -> StanceResult(label, confidence)``.
-  Where that component is not there yet, today's cue matcher ``classify(reply)`` stands in:
-  ``agree`` and ``disagree`` are kept, ``neutral`` and ``question`` are ``other``, and its
-  margin becomes a confidence in [0, 1) (``margin / (1 + margin)``).
 * :class:`ModelStance` (``--engine llm``): the configured model, asked once per pair through
   :class:`~service.engines.llm.stance.LlmStance` (cached, validated, re-asked).
 """
@@ -17,10 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Protocol
 
-from ..engines import stance as _component
 from ..engines.llm.stance import LlmStance
+from ..engines.stance import classify_pair
 from .pairs import LABELS, Label, Pair
 
 __all__ = ["ComponentStance", "ModelStance", "PairStance", "StanceEngine", "pair_classifier"]
@@ -53,24 +50,12 @@ def _label(raw: object) -> Label:
     return text if text in LABELS else "other"
 
 
-def _cue_stance(parent: str, reply: str) -> PairStance:
-    """Today's cue matcher as a pair classifier (it reads the reply only)."""
-    classify = cast(Callable[[str], tuple[str, float]], getattr(_component, "classify", None))
-    label, margin = classify(reply)
-    return PairStance(_label(label), margin / (1.0 + margin))
-
-
 def pair_classifier() -> Callable[[str, str], PairStance]:
-    """The stance component's ``classify_pair`` where it exists, else the cue matcher."""
-    found = getattr(_component, "classify_pair", None)
-    if not callable(found):
-        return _cue_stance
-    classify_pair = cast(Callable[[str, str], Any], found)
+    """The stance component's ``classify_pair``, as the eval's pair classifier."""
 
     def adapted(parent: str, reply: str) -> PairStance:
         result = classify_pair(parent, reply)
-        confidence = float(getattr(result, "confidence", 0.0))
-        return PairStance(_label(getattr(result, "label", "other")), confidence)
+        return PairStance(_label(result.label), result.confidence)
 
     return adapted
 
