@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import EmptyThreadError, LimitError, ThreadStructureError
+from service.errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
 from service.ingest.tree import build_thread
 from service.models import RawComment, RawThread
 
@@ -104,3 +104,30 @@ def test_unloaded_comments_are_reported() -> None:
     t = build_thread(raw(("1", None), unloaded=7), max_comments=10, max_depth=10)
     assert t.unloaded == 7
     assert any("7 comment(s) were not loaded" in w for w in t.warnings)
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("id", "the thread's id"),
+        ("title", "the thread's title"),
+        ("url", "the thread's url"),
+        ("text", "the thread's text"),
+        ("comments.0.id", "comment #1's id"),
+        ("comments.1.parent_id", "comment #2's parent_id"),
+        ("comments.1.author", "comment #2's author"),
+        ("comments.0.text", "comment #1's text"),
+        ("comments.1.url", "comment #2's url"),
+        ("warnings", "a warning"),
+    ],
+)
+def test_a_lone_surrogate_in_any_field_is_refused(field: str, named: str) -> None:
+    # A RawThread built by hand (not by a parser, which refuses these as it reads) holds the line.
+    r = raw(("1", None), ("2", "1"), title="T", url="https://x.org", text="Post.", warnings=["w"])
+    *where, name = field.split(".")
+    record: object = r.comments[int(where[1])] if where else r
+    value = getattr(record, name)
+    setattr(record, name, ["w\udfff"] if name == "warnings" else (value or "") + "\ud800")
+    with pytest.raises(FormatError, match=f"native: {named} is not valid Unicode") as caught:
+        build(r)
+    str(caught.value).encode("utf-8")

@@ -50,16 +50,23 @@ def parse_raw(
     """Parse input in ``fmt`` (or detect it) into a :class:`RawThread`, unchecked."""
     if fmt != "auto" and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
-    size = len(content) if isinstance(content, bytes) else len(content.encode())
-    if max_bytes is not None and size > max_bytes:
-        raise TooLargeError(f"input is {size} bytes, over the limit of {max_bytes}")
-    decoded = decode(content)
+    if isinstance(content, bytes):
+        _check_size(len(content), max_bytes)
+        decoded = decode(content)
+    else:
+        decoded = decode(content)  # first: a str with a lone surrogate cannot be encoded
+        _check_size(len(content.encode()), max_bytes)
     data: Any = None
     if fmt == "auto":
         fmt, data = detect(decoded)
     elif fmt != "text":
         data = load_json(decoded, fmt)
     return _parse(fmt, decoded, data)
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise TooLargeError(f"input is {size} bytes, over the limit of {max_bytes}")
 
 
 def _check(raw: RawThread, settings: Settings) -> Thread:

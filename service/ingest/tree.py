@@ -1,17 +1,18 @@
 """Check a parsed thread and build the ordered, keyed reply tree.
 
 Every input format ends here, so every structural check lives here once: empty threads,
-size limits, duplicate ids, parents that do not exist, cycles, depth. Comments come out
-depth-first with siblings in source order, keyed ``c1…cN``, their text split into sentences
-``c<n>.<k>``.
+size limits, invalid Unicode, duplicate ids, parents that do not exist, cycles, depth. Comments
+come out depth-first with siblings in source order, keyed ``c1…cN``, their text split into
+sentences ``c<n>.<k>``.
 """
 
 from __future__ import annotations
 
-from ..errors import EmptyThreadError, LimitError, ThreadStructureError
+from ..errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
 from ..models import Comment, RawThread, Sentence, Thread
 from ..settings import ParentPolicy
 from ..text.sentences import split_sentences
+from ._fields import unicode_problem
 
 _LIST_SHOWN = 5
 
@@ -37,11 +38,8 @@ def build_thread(
     if len(comments) > max_comments:
         raise LimitError(f"thread has {len(comments)} comments, over the limit of {max_comments}")
 
+    _check_unicode(raw)
     warnings = list(raw.warnings)
-    for c in comments:
-        c.id = _valid_unicode(c.id)
-        if c.parent_id is not None:
-            c.parent_id = _valid_unicode(c.parent_id)
     by_id: dict[str, int] = {}
     dupes: list[str] = []
     for i, c in enumerate(comments):
@@ -91,7 +89,7 @@ def build_thread(
     for n, (cid, depth) in enumerate(order, start=1):
         rc = comments[by_id[cid]]
         key = f"c{n}"
-        text = _valid_unicode(rc.text)
+        text = rc.text
         sentences: tuple[Sentence, ...] = ()
         if rc.status == "ok" and text:
             sentences = tuple(
@@ -103,7 +101,7 @@ def build_thread(
                 id=cid,
                 key=key,
                 parent_id=parent[cid],
-                author=_valid_unicode(rc.author) if rc.author else rc.author,
+                author=rc.author,
                 depth=depth,
                 text=text,
                 created_at=rc.created_at,
@@ -132,13 +130,29 @@ def build_thread(
     )
 
 
-def _valid_unicode(text: str) -> str:
-    """Replace lone surrogates (from JSON ``\\ud800`` escapes) so the text can be encoded."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+def _check_unicode(raw: RawThread) -> None:
+    """Refuse a thread with a string that is not valid Unicode (a lone surrogate).
+
+    The parsers refuse these as they read each field; this holds the same line for a
+    :class:`RawThread` from anywhere else, so a :class:`Thread` can always be encoded.
+    """
+    owners: list[tuple[str, object, tuple[str, ...]]] = [
+        ("the thread's", raw, ("id", "title", "url", "text"))
+    ]
+    owners.extend(
+        (f"comment #{n}'s", c, ("id", "parent_id", "author", "text", "url"))
+        for n, c in enumerate(raw.comments, start=1)
+    )
+    for owner, record, names in owners:
+        for name in names:
+            value = getattr(record, name)
+            problem = unicode_problem(value) if value else None
+            if problem is not None:
+                raise FormatError(f"{raw.format}: {owner} {name} is not valid Unicode: {problem}")
+    for warning in raw.warnings:
+        problem = unicode_problem(warning)
+        if problem is not None:
+            raise FormatError(f"{raw.format}: a warning is not valid Unicode: {problem}")
 
 
 def _describe_cycle(parent: dict[str, str | None], reached: list[tuple[str, int]]) -> str:

@@ -194,11 +194,13 @@ def parse_body(content: bytes | str, *, max_items: int | None = None) -> list[Ba
     if head in ("[", b"["):
         try:
             data = json.loads(content)
+            if isinstance(data, list):
+                try:
+                    detect_json(data)
+                except ThreadsumError:
+                    return parse_json_array(data, max_items=max_items)
+        except RecursionError:  # loading it, or writing back an element nested to the limit
+            raise FormatError("the batch body is JSON nested too deeply to read") from None
         except ValueError:
-            data = None
-        if isinstance(data, list):
-            try:
-                detect_json(data)
-            except ThreadsumError:
-                return parse_json_array(data, max_items=max_items)
+            pass  # not one JSON document: read as JSONL, each bad line its own error record
     return parse_jsonl(content, max_items=max_items)
