@@ -4,7 +4,7 @@ import pytest
 
 from service.errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
 from service.ingest.tree import build_thread
-from service.models import RawComment, RawThread
+from service.models import Comment, RawComment, RawThread, Sentence, Thread
 
 
 def raw(*pairs: tuple[str, str | None], **kw: object) -> RawThread:
@@ -131,3 +131,24 @@ def test_a_lone_surrogate_in_any_field_is_refused(field: str, named: str) -> Non
     with pytest.raises(FormatError, match=f"native: {named} is not valid Unicode") as caught:
         build(r)
     str(caught.value).encode("utf-8")
+
+
+def test_built_models_equal_validated_ones() -> None:
+    # Comments and sentences are built without re-validation; they must be what validation gives.
+    t = build_thread(raw(("1", None), ("2", "1"), ("3", "2")), max_comments=10, max_depth=10)
+    assert Thread.model_validate(t.model_dump()) == t
+    for c in t.comments:
+        assert Comment.model_validate(c.model_dump()) == c
+        assert c.model_fields_set == set(Comment.model_fields)
+        for s in c.sentences:
+            assert Sentence.model_validate(s.model_dump()) == s
+    copied = t.comments[0].model_copy(update={"author": "z"})
+    assert (copied.author, t.comments[0].author) == ("z", "a1")
+
+
+def test_consume_lets_the_raw_comments_go() -> None:
+    pairs = (("1", None), ("2", "1"), ("3", None))
+    kept, given = raw(*pairs), raw(*pairs)
+    expected = build_thread(kept, max_comments=10, max_depth=10)
+    assert build_thread(given, max_comments=10, max_depth=10, consume=True) == expected
+    assert len(kept.comments) == 3 and given.comments == []
