@@ -198,18 +198,18 @@ def test_hostile_json_is_one_clear_line(
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
-def test_lone_surrogates_are_replaced_not_fatal(
+def test_lone_surrogates_are_one_clear_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "s.json"
-    text = "\\ud800 Rust is safe. Yes."
-    path.write_text('{"id":"t","comments":[{"id":"1","parent_id":null,"text":"' + text + '"}]}')
-    code, out, err = run(capsys, "inspect", str(path), "--json")
-    assert code == 0, err
-    assert json.loads(out)["comments"][0]["text"].startswith("\ufffd Rust is safe.")
-    code, out, err = run(capsys, "summarize", str(path))
-    assert code == 0, err
-    assert "\ufffd Rust is safe." in out
+    path.write_text('{"id":"t","comments":[{"id":"1","parent_id":null,"text":"\\ud800 hi. Yes."}]}')
+    for command in ("inspect", "summarize"):
+        code, out, err = run(capsys, command, str(path))
+        assert (code, out) == (1, ""), err
+        assert err.strip().splitlines()[-1] == (
+            "error: native: 'text' of comment 1 is not valid Unicode: it holds a lone "
+            "surrogate (\\ud800) at character 0"
+        )
 
 
 @pytest.mark.parametrize("target", ["a" * 300, ""])

@@ -593,6 +593,108 @@ def test_a_slow_drip_hits_the_whole_request_deadline() -> None:
     assert requests == fetch.ATTEMPTS
 
 
+# --- redirects: every hop is checked against the API hosts -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://127.0.0.1/admin", "scheme http, not https"),
+        ("https://127.0.0.1/admin", "not an API host"),
+        ("https://[::1]/x", "not an API host"),
+        ("https://10.0.0.7/x", "not an API host"),
+        ("https://169.254.169.254/latest/meta-data/", "not an API host"),
+        ("https://evil.example/", "not an API host"),
+        ("https://www.reddit.com.evil.example/x.json", "not an API host"),
+        ("http://www.reddit.com/comments/abc123.json", "scheme http, not https"),
+        ("https://www.reddit.com:8443/comments/abc123.json", "port 8443, not 443"),
+        ("file:///etc/passwd", "scheme file, not https"),
+        ("https://user:hunter2@www.reddit.com/x.json", "a URL with credentials"),
+    ],
+)
+def test_a_redirect_off_the_api_hosts_is_refused(
+    mock: respx.MockRouter, settings: Settings, location: str, reason: str
+) -> None:
+    start = mock.get(REDDIT_URL).respond(302, headers={"Location": location})
+    elsewhere = mock.route(url__regex=r"^(?!https://www\.reddit\.com/comments/abc123\.json).*")
+
+    with pytest.raises(FetchError, match="refused: redirected to") as info:
+        _run(REDDIT, settings)
+
+    message = str(info.value)
+    assert reason in message and "threadsum fetches only from https://" in message
+    assert "hunter2" not in message
+    assert (start.call_count, elsewhere.call_count) == (1, 0)  # refused before it is sent, once
+
+
+def test_a_redirect_within_the_api_hosts_is_followed(
+    mock: respx.MockRouter, settings: Settings
+) -> None:
+    # Reddit sends /comments/ID.json on to the post's canonical path (here, relative).
+    canonical = "/r/sub/comments/abc123/a_title/.json?limit=500"
+    mock.get(REDDIT_URL).respond(301, headers={"Location": canonical})
+    final = mock.get("https://www.reddit.com" + canonical).respond(json=_load("reddit-abc123.json"))
+
+    raw = _run(REDDIT, settings)
+
+    assert raw.id == "abc123"
+    assert final.call_count == 1
+    assert final.calls.last.request.headers["User-Agent"] == UA
+
+
+def test_a_redirect_between_api_hosts_is_followed(
+    mock: respx.MockRouter, firebase: respx.Route, settings: Settings
+) -> None:
+    moved = "https://hn.algolia.com/api/v2/items/8863"
+    mock.get(ALGOLIA_URL).respond(307, headers={"Location": moved})
+    final = mock.get(moved).respond(json=_load("hn-algolia-8863.json"))
+
+    assert _ids(_run(HN, settings)) == ALGOLIA_COMMENTS
+    assert final.call_count == 1
+
+
+def test_a_redirect_loop_stops(mock: respx.MockRouter, settings: Settings) -> None:
+    loop = mock.get(url__startswith="https://www.reddit.com/").respond(
+        302, headers={"Location": "/comments/abc123.json?limit=500"}
+    )
+
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        _run(REDDIT, settings)
+    assert loop.call_count == 6
+
+
+def test_an_invalid_location_is_a_fetch_error(mock: respx.MockRouter, settings: Settings) -> None:
+    route = mock.get(REDDIT_URL).respond(302, headers={"Location": "https://[::1"})
+
+    with pytest.raises(FetchError, match="Invalid URL in location header"):
+        _run(REDDIT, settings)
+    assert len(mock.calls) == route.call_count  # nothing sent anywhere else
+
+
+def test_a_callers_client_that_follows_redirects_is_still_checked(
+    mock: respx.MockRouter, settings: Settings
+) -> None:
+    mock.get(REDDIT_URL).respond(302, headers={"Location": "http://127.0.0.1:9/"})
+    inner = mock.get("http://127.0.0.1:9/").respond(json=_load("reddit-abc123.json"))
+
+    async def go() -> RawThread:
+        async with httpx.AsyncClient(follow_redirects=True) as client:
+            return await fetch_thread(REDDIT, settings, client, retry=NO_WAIT)
+
+    with pytest.raises(FetchError, match=r"refused: redirected to http://127\.0\.0\.1:9/"):
+        asyncio.run(go())
+    assert inner.call_count == 0
+
+
+def test_the_api_hosts_are_those_of_the_fetch_urls() -> None:
+    from service.ingest.fetch import hn, reddit
+    from service.ingest.fetch.hosts import API_HOSTS, refusal
+
+    urls = [hn.ALGOLIA_ITEM_URL, hn.FIREBASE_ITEM_URL, reddit.REDDIT_COMMENTS_URL]
+    assert {httpx.URL(u.format(id=1)).host for u in urls} == API_HOSTS
+    assert all(refusal(httpx.URL(u.format(id=1))) is None for u in urls)
+
+
 # --- recording fixtures ------------------------------------------------------------------------
 
 

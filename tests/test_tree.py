@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import EmptyThreadError, LimitError, ThreadStructureError
+from service.errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
 from service.ingest.tree import build_thread
-from service.models import RawComment, RawThread
+from service.models import Comment, RawComment, RawThread, Sentence, Thread
 
 
 def raw(*pairs: tuple[str, str | None], **kw: object) -> RawThread:
@@ -104,3 +104,51 @@ def test_unloaded_comments_are_reported() -> None:
     t = build_thread(raw(("1", None), unloaded=7), max_comments=10, max_depth=10)
     assert t.unloaded == 7
     assert any("7 comment(s) were not loaded" in w for w in t.warnings)
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("id", "the thread's id"),
+        ("title", "the thread's title"),
+        ("url", "the thread's url"),
+        ("text", "the thread's text"),
+        ("comments.0.id", "comment #1's id"),
+        ("comments.1.parent_id", "comment #2's parent_id"),
+        ("comments.1.author", "comment #2's author"),
+        ("comments.0.text", "comment #1's text"),
+        ("comments.1.url", "comment #2's url"),
+        ("warnings", "a warning"),
+    ],
+)
+def test_a_lone_surrogate_in_any_field_is_refused(field: str, named: str) -> None:
+    # A RawThread built by hand (not by a parser, which refuses these as it reads) holds the line.
+    r = raw(("1", None), ("2", "1"), title="T", url="https://x.org", text="Post.", warnings=["w"])
+    *where, name = field.split(".")
+    record: object = r.comments[int(where[1])] if where else r
+    value = getattr(record, name)
+    setattr(record, name, ["w\udfff"] if name == "warnings" else (value or "") + "\ud800")
+    with pytest.raises(FormatError, match=f"native: {named} is not valid Unicode") as caught:
+        build(r)
+    str(caught.value).encode("utf-8")
+
+
+def test_built_models_equal_validated_ones() -> None:
+    # Comments and sentences are built without re-validation; they must be what validation gives.
+    t = build_thread(raw(("1", None), ("2", "1"), ("3", "2")), max_comments=10, max_depth=10)
+    assert Thread.model_validate(t.model_dump()) == t
+    for c in t.comments:
+        assert Comment.model_validate(c.model_dump()) == c
+        assert c.model_fields_set == set(Comment.model_fields)
+        for s in c.sentences:
+            assert Sentence.model_validate(s.model_dump()) == s
+    copied = t.comments[0].model_copy(update={"author": "z"})
+    assert (copied.author, t.comments[0].author) == ("z", "a1")
+
+
+def test_consume_lets_the_raw_comments_go() -> None:
+    pairs = (("1", None), ("2", "1"), ("3", None))
+    kept, given = raw(*pairs), raw(*pairs)
+    expected = build_thread(kept, max_comments=10, max_depth=10)
+    assert build_thread(given, max_comments=10, max_depth=10, consume=True) == expected
+    assert len(kept.comments) == 3 and given.comments == []

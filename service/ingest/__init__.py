@@ -21,12 +21,14 @@ from .tree import build_thread
 __all__ = ["FORMATS", "load_thread", "load_thread_async", "parse_raw", "read_thread"]
 
 
-def _parse(fmt: str, decoded: str, data: Any) -> RawThread:
+def _parse_text(decoded: str) -> RawThread:
     # Parsers are imported on use: a CLI run reads one format.
-    if fmt == "text":
-        from . import text
+    from . import text
 
-        return text.parse(decoded)
+    return text.parse(decoded)
+
+
+def _parse_json(fmt: str, data: Any) -> RawThread:
     if fmt == "native":
         from . import native
 
@@ -50,24 +52,37 @@ def parse_raw(
     """Parse input in ``fmt`` (or detect it) into a :class:`RawThread`, unchecked."""
     if fmt != "auto" and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from auto, {', '.join(FORMATS)})")
-    size = len(content) if isinstance(content, bytes) else len(content.encode())
-    if max_bytes is not None and size > max_bytes:
-        raise TooLargeError(f"input is {size} bytes, over the limit of {max_bytes}")
-    decoded = decode(content)
-    data: Any = None
+    if isinstance(content, bytes):
+        _check_size(len(content), max_bytes)
+        decoded = decode(content)
+    else:
+        decoded = decode(content)  # first: a str with a lone surrogate cannot be encoded
+        _check_size(len(content.encode()), max_bytes)
+    if fmt == "text":
+        return _parse_text(decoded)
     if fmt == "auto":
         fmt, data = detect(decoded)
-    elif fmt != "text":
+        if fmt == "text":
+            return _parse_text(decoded)
+    else:
         data = load_json(decoded, fmt)
-    return _parse(fmt, decoded, data)
+    del decoded  # the decoded tree is all the parser needs: the text need not stay alive too
+    return _parse_json(fmt, data)
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise TooLargeError(f"input is {size} bytes, over the limit of {max_bytes}")
 
 
 def _check(raw: RawThread, settings: Settings) -> Thread:
+    # Every caller here owns ``raw`` and drops it after: let the build release it as it goes.
     return build_thread(
         raw,
         max_comments=settings.max_comments,
         max_depth=settings.max_depth,
         parent_policy=settings.parent_policy,
+        consume=True,
     )
 
 
@@ -127,10 +142,26 @@ async def load_thread_async(
             raise UsageError("--format applies to files and standard input, not to URLs")
         raw = await fetch_thread(fetchable, settings, retry=retry)
         return _check(raw, settings)
-    content = await asyncio.to_thread(_read_source, target, settings.max_bytes)
-    return read_thread(content, fmt, settings)
+    return await asyncio.to_thread(_load_source, target, fmt, settings)
+
+
+def _load_source(target: str, fmt: str, settings: Settings) -> Thread:
+    # Read, parse and build in one call, so that the input bytes are freed before the tree is
+    # built (a future holding them as its result would keep them alive until the end).
+    content = _read_source(target, settings.max_bytes)
+    raw = parse_raw(content, fmt, max_bytes=settings.max_bytes)
+    del content
+    return _check(raw, settings)
 
 
 def load_thread(target: str | Path, fmt: str = "auto", settings: Settings | None = None) -> Thread:
     """Synchronous :func:`load_thread_async`, for scripts and notebooks."""
-    return asyncio.run(load_thread_async(str(target), fmt, settings))
+    loaded: list[Thread] = []
+
+    async def load() -> None:
+        loaded.append(await load_thread_async(str(target), fmt, settings))
+
+    # The task returns nothing: on Python 3.11, asyncio.run formats the repr of its main task's
+    # result when it restores the SIGINT handler, and a large Thread's repr is ~100 MB.
+    asyncio.run(load())
+    return loaded[0]

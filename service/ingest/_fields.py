@@ -3,6 +3,10 @@
 Every accessor either returns a value of the promised type or raises :class:`FormatError` with a
 one-line message that names the format, the object and the problem, e.g.
 ``hn-algolia: item 123 has no 'id'``. Parsers never let ``KeyError``/``TypeError`` escape.
+
+Every string read here is valid Unicode: a lone surrogate (what a JSON ``"\\ud800"`` escape
+decodes to, and what no UTF-8 text can hold) is a :class:`FormatError` naming the field, so no
+later step (rendering, prompts, cache keys) meets text it cannot encode.
 """
 
 from __future__ import annotations
@@ -18,6 +22,23 @@ from ..errors import FormatError
 JSONObject = dict[str, object]
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode (its first lone surrogate and where), or None."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return f"it holds a lone surrogate (\\u{code:04x}) at character {found.start()}"
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as an escape, for messages that quote input."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def kind(value: object) -> str:
@@ -50,7 +71,7 @@ class Fields:
 
     def fail(self, problem: str) -> NoReturn:
         """Raise the :class:`FormatError` for ``problem``."""
-        raise FormatError(f"{self.fmt}: {problem}")
+        raise FormatError(f"{self.fmt}: {printable(problem)}")
 
     def obj(self, value: object, what: str) -> JSONObject:
         """``value`` as a JSON object."""
@@ -84,6 +105,7 @@ class Fields:
         text = str(value).strip()
         if not text:
             self.fail(f"{what} is an empty id")
+        self.check_unicode(text, what)
         return text
 
     def opt_str(self, obj: JSONObject, key: str, what: str) -> str | None:
@@ -93,7 +115,14 @@ class Fields:
             return None
         if not isinstance(value, str):
             self.fail(f"'{key}' of {what} should be a string, got {kind(value)}")
+        self.check_unicode(value, f"'{key}' of {what}")
         return value
+
+    def check_unicode(self, text: str, what: str) -> None:
+        """Fail when ``text`` (named ``what``) is not valid Unicode."""
+        problem = unicode_problem(text)
+        if problem is not None:
+            self.fail(f"{what} is not valid Unicode: {problem}")
 
     def opt_int(self, obj: JSONObject, key: str, what: str) -> int | None:
         """An optional integer (an integral float is accepted); null or missing is None."""
@@ -128,6 +157,8 @@ class Fields:
         if value is None or value == "":
             return None
         where = f"'{key}' of {what}"
+        if isinstance(value, str):
+            self.check_unicode(value, where)
         if isinstance(value, str) and _NUMBER.match(value.strip()):
             value = float(value)
         if isinstance(value, bool):

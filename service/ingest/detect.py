@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..errors import EmptyThreadError, FormatError
-from ._fields import kind
+from ._fields import kind, printable, unicode_problem
 from ._shape import names
 
 FORMATS = ("native", "hn-algolia", "hn-firebase", "reddit", "text")
@@ -17,7 +17,11 @@ _EXPECTED = (
 
 
 def decode(content: bytes | str) -> str:
-    """Decode input bytes as UTF-8 text (a BOM is dropped); binary input is a FormatError."""
+    """Decode input bytes as UTF-8 text (a BOM is dropped); binary input is a FormatError.
+
+    Text given as ``str`` must be valid Unicode: a lone surrogate is a FormatError, as an
+    invalid byte is in ``bytes``.
+    """
     if isinstance(content, bytes):
         try:
             text = content.decode("utf-8-sig")
@@ -27,6 +31,9 @@ def decode(content: bytes | str) -> str:
             ) from None
     else:
         text = content.removeprefix("\ufeff")
+        problem = unicode_problem(text)
+        if problem is not None:
+            raise FormatError(f"input is not valid Unicode: {problem}")
     if "\x00" in text:
         raise FormatError("input looks binary (contains NUL bytes), not a thread")
     return text
@@ -82,7 +89,7 @@ def detect_json(data: Any) -> str:
             return "hn-firebase"
         if _is_firebase_item(data):
             return "hn-firebase"
-        keys = ", ".join(sorted(map(str, data.keys()))[:8]) or "none"
+        keys = printable(", ".join(sorted(map(str, data.keys()))[:8])) or "none"
         raise FormatError(
             f"unknown format: a JSON object with keys {keys} is none of "
             "native, hn-algolia, hn-firebase, reddit"

@@ -1,19 +1,27 @@
 """Check a parsed thread and build the ordered, keyed reply tree.
 
 Every input format ends here, so every structural check lives here once: empty threads,
-size limits, duplicate ids, parents that do not exist, cycles, depth. Comments come out
-depth-first with siblings in source order, keyed ``c1…cN``, their text split into sentences
-``c<n>.<k>``.
+size limits, invalid Unicode, duplicate ids, parents that do not exist, cycles, depth. Comments
+come out depth-first with siblings in source order, keyed ``c1…cN``, their text split into
+sentences ``c<n>.<k>``.
 """
 
 from __future__ import annotations
 
-from ..errors import EmptyThreadError, LimitError, ThreadStructureError
-from ..models import Comment, RawThread, Sentence, Thread
+from ..errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
+from ..models import Comment, RawComment, RawThread, Sentence, Thread
 from ..settings import ParentPolicy
 from ..text.sentences import split_sentences
+from ._fields import unicode_problem
 
 _LIST_SHOWN = 5
+
+# Sentences and comments are built here from values already checked (every field given, of its
+# type), so they skip re-validation and share one set of the names of their fields: pydantic
+# otherwise keeps a set per instance, 0.2 kB a sentence and 0.7 kB a comment, about a third of
+# a large thread's memory. The models are frozen, so the shared set is never written to.
+_SENTENCE_FIELDS: set[str] = set(Sentence.model_fields)
+_COMMENT_FIELDS: set[str] = set(Comment.model_fields)
 
 
 def _some(items: list[str]) -> str:
@@ -28,8 +36,14 @@ def build_thread(
     max_comments: int,
     max_depth: int,
     parent_policy: ParentPolicy = "attach",
+    consume: bool = False,
 ) -> Thread:
-    """Check ``raw`` and return the :class:`Thread`, or raise a clear :class:`InputError`."""
+    """Check ``raw`` and return the :class:`Thread`, or raise a clear :class:`InputError`.
+
+    With ``consume`` the caller gives ``raw`` up: each raw comment is let go as soon as its
+    checked comment is built, so a large thread is not held twice over at the peak, and
+    ``raw.comments`` is left empty.
+    """
     comments = raw.comments
     if not comments:
         hidden = f" (the source lists {raw.unloaded} it did not send)" if raw.unloaded else ""
@@ -37,11 +51,8 @@ def build_thread(
     if len(comments) > max_comments:
         raise LimitError(f"thread has {len(comments)} comments, over the limit of {max_comments}")
 
+    _check_unicode(raw)
     warnings = list(raw.warnings)
-    for c in comments:
-        c.id = _valid_unicode(c.id)
-        if c.parent_id is not None:
-            c.parent_id = _valid_unicode(c.parent_id)
     by_id: dict[str, int] = {}
     dupes: list[str] = []
     for i, c in enumerate(comments):
@@ -87,23 +98,32 @@ def build_thread(
     if len(order) < len(comments):
         raise ThreadStructureError(f"reply cycle: {_describe_cycle(parent, order)}")
 
+    pending: list[RawComment | None] = list(comments)
+    if consume:
+        raw.comments = []
+        del comments
     built: list[Comment] = []
     for n, (cid, depth) in enumerate(order, start=1):
-        rc = comments[by_id[cid]]
+        rc = pending[by_id[cid]]
+        pending[by_id[cid]] = None
+        assert rc is not None  # each comment is in the order once
         key = f"c{n}"
-        text = _valid_unicode(rc.text)
+        text = rc.text
         sentences: tuple[Sentence, ...] = ()
         if rc.status == "ok" and text:
             sentences = tuple(
-                Sentence(id=f"{key}.{k}", text=text[s:e], start=s, end=e)
+                Sentence.model_construct(
+                    _SENTENCE_FIELDS, id=f"{key}.{k}", text=text[s:e], start=s, end=e
+                )
                 for k, (s, e) in enumerate(split_sentences(text), start=1)
             )
         built.append(
-            Comment(
+            Comment.model_construct(
+                _COMMENT_FIELDS,
                 id=cid,
                 key=key,
                 parent_id=parent[cid],
-                author=_valid_unicode(rc.author) if rc.author else rc.author,
+                author=rc.author,
                 depth=depth,
                 text=text,
                 created_at=rc.created_at,
@@ -132,13 +152,29 @@ def build_thread(
     )
 
 
-def _valid_unicode(text: str) -> str:
-    """Replace lone surrogates (from JSON ``\\ud800`` escapes) so the text can be encoded."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+def _check_unicode(raw: RawThread) -> None:
+    """Refuse a thread with a string that is not valid Unicode (a lone surrogate).
+
+    The parsers refuse these as they read each field; this holds the same line for a
+    :class:`RawThread` from anywhere else, so a :class:`Thread` can always be encoded.
+    """
+    owners: list[tuple[str, object, tuple[str, ...]]] = [
+        ("the thread's", raw, ("id", "title", "url", "text"))
+    ]
+    owners.extend(
+        (f"comment #{n}'s", c, ("id", "parent_id", "author", "text", "url"))
+        for n, c in enumerate(raw.comments, start=1)
+    )
+    for owner, record, names in owners:
+        for name in names:
+            value = getattr(record, name)
+            problem = unicode_problem(value) if value else None
+            if problem is not None:
+                raise FormatError(f"{raw.format}: {owner} {name} is not valid Unicode: {problem}")
+    for warning in raw.warnings:
+        problem = unicode_problem(warning)
+        if problem is not None:
+            raise FormatError(f"{raw.format}: a warning is not valid Unicode: {problem}")
 
 
 def _describe_cycle(parent: dict[str, str | None], reached: list[tuple[str, int]]) -> str:

@@ -212,11 +212,13 @@ def parse_body(
     if head in ("[", b"["):
         try:
             data = json.loads(content)
+            if isinstance(data, list):
+                try:
+                    detect_json(data)
+                except ThreadsumError:
+                    return _check_urls(parse_json_array(data, max_items=max_items), max_urls)
+        except RecursionError:  # loading it, or writing back an element nested to the limit
+            raise FormatError("the batch body is JSON nested too deeply to read") from None
         except ValueError:
-            data = None
-        if isinstance(data, list):
-            try:
-                detect_json(data)
-            except ThreadsumError:
-                return _check_urls(parse_json_array(data, max_items=max_items), max_urls)
+            pass  # not one JSON document: read as JSONL, each bad line its own error record
     return _check_urls(parse_jsonl(content, max_items=max_items), max_urls)

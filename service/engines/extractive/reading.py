@@ -148,7 +148,14 @@ class Reader:
     ) -> None:
         self.thread = thread
         self.threshold = role_confidence() if threshold is None else threshold
-        self.words = {c.id: [content_words(s.text) for s in c.sentences] for c in thread.comments}
+        # Each distinct word is kept once: a large thread repeats a few thousand words millions
+        # of times, and a string per occurrence was most of the engine's memory.
+        vocabulary: dict[str, str] = {}
+        known = vocabulary.setdefault
+        self.words: dict[str, list[tuple[str, ...]]] = {
+            c.id: [tuple(known(w, w) for w in content_words(s.text)) for s in c.sentences]
+            for c in thread.comments
+        }
         df: TallyCounter[str] = TallyCounter()
         for sents in self.words.values():
             df.update({w for ws in sents for w in ws})

@@ -6,6 +6,10 @@ for a 404, :class:`~service.errors.TooLargeError` for a body over ``settings.max
 a stream, so an endless or gzip-bombed body stops at the cap), else
 :class:`~service.errors.FetchError`; no httpx exception escapes.
 
+Redirects are followed here, hop by hop, never by httpx: each ``Location`` is checked against
+the API hosts (:mod:`.hosts`) before a request goes there, and one that is refused, or a chain of
+more than :data:`~.hosts.MAX_REDIRECTS`, is a :class:`~service.errors.FetchError`.
+
 Retries: connection errors, timeouts, 408, 429 and 5xx are retried as the caller's
 :class:`~service.retrying.RetryPolicy` says (default :data:`DEFAULT_RETRY`: :data:`ATTEMPTS`
 tries, the server's ``Retry-After`` capped at :data:`RETRY_AFTER_CAP` seconds, else jittered
@@ -27,6 +31,7 @@ from ...models import RawThread
 from ...retrying import RetryPolicy, call_with_retries, retry_after
 from ...settings import Settings
 from ...text.wording import one_line
+from .hosts import API_HOSTS, MAX_REDIRECTS, refusal, shown
 
 __all__ = ["ATTEMPTS", "DEFAULT_RETRY", "RETRY_AFTER_CAP", "Fetcher", "new_client", "parse_fetched"]
 
@@ -43,11 +48,14 @@ _RETRY_STATUSES: Final = frozenset({408, 429})
 
 
 def new_client(settings: Settings) -> httpx.AsyncClient:
-    """An httpx client for live fetching with the settings' User-Agent, timeout and pool size."""
+    """An httpx client for live fetching with the settings' User-Agent, timeout and pool size.
+
+    It does not follow redirects: :class:`Fetcher` does, checking every hop.
+    """
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent},
         timeout=httpx.Timeout(settings.fetch_timeout),
-        follow_redirects=True,
+        follow_redirects=False,
         limits=httpx.Limits(max_connections=settings.fetch_concurrency + 2),
     )
 
@@ -107,34 +115,54 @@ class Fetcher:
             raise FetchError(f"GET {url} failed: {_describe(exc)}") from None
 
     async def _stream(self, url: str, what: str, forbidden: str) -> bytes:
+        hop = httpx.URL(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            _check_hop(url, hop)
+            async with self.client.stream(
+                "GET",
+                hop,
+                headers=self.headers,
+                timeout=httpx.Timeout(self.settings.fetch_timeout),
+                follow_redirects=False,
+            ) as response:
+                if response.next_request is None:  # httpx sets it for a redirect it can follow
+                    return await self._read(response, url, what, forbidden)
+                hop = response.next_request.url
+        raise FetchError(f"GET {url} failed: more than {MAX_REDIRECTS} redirects")
+
+    async def _read(self, response: httpx.Response, url: str, what: str, forbidden: str) -> bytes:
         max_bytes = self.settings.max_bytes
         too_big = f"GET {url}: response is over the limit of {max_bytes} bytes"
-        async with self.client.stream(
-            "GET",
-            url,
-            headers=self.headers,
-            timeout=httpx.Timeout(self.settings.fetch_timeout),
-            follow_redirects=True,
-        ) as response:
-            status = response.status_code
-            if status != 200:
-                problem = f"HTTP {status} {response.reason_phrase}".rstrip()
-                if status in _RETRY_STATUSES or status >= 500:
-                    raise Transient(problem, retry_after(response.headers))
-                if status == 404:
-                    raise NotFoundError(f"{what} not found (GET {url}: HTTP 404)")
-                if status == 403 and forbidden:
-                    problem += f" ({forbidden})"
-                raise FetchError(f"GET {url} failed: {problem}")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+        status = response.status_code
+        if status != 200:
+            problem = f"HTTP {status} {response.reason_phrase}".rstrip()
+            if status in _RETRY_STATUSES or status >= 500:
+                raise Transient(problem, retry_after(response.headers))
+            if status == 404:
+                raise NotFoundError(f"{what} not found (GET {url}: HTTP 404)")
+            if status == 403 and forbidden:
+                problem += f" ({forbidden})"
+            raise FetchError(f"GET {url} failed: {problem}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise TooLargeError(too_big)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():  # decoded: gzip bombs count in full
+            body += chunk
+            if len(body) > max_bytes:
                 raise TooLargeError(too_big)
-            body = bytearray()
-            async for chunk in response.aiter_bytes():  # decoded: gzip bombs count in full
-                body += chunk
-                if len(body) > max_bytes:
-                    raise TooLargeError(too_big)
-            return bytes(body)
+        return bytes(body)
+
+
+def _check_hop(url: str, hop: httpx.URL) -> None:
+    reason = refusal(hop)
+    if reason is None:
+        return
+    hosts = ", ".join(f"https://{host}" for host in sorted(API_HOSTS))
+    where = "" if str(hop) == url else f": redirected to {shown(hop)}"
+    raise FetchError(
+        f"GET {shown(url)} refused{where} ({reason}; threadsum fetches only from {hosts})"
+    )
 
 
 def parse_fetched(parse: Callable[[object], RawThread], data: object, url: str) -> RawThread:
