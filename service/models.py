@@ -6,6 +6,7 @@ complete and checked: it is only built by :func:`service.ingest.tree.build_threa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Literal
@@ -16,10 +17,14 @@ Source = Literal["native", "hn", "reddit", "text"]
 CommentStatus = Literal["ok", "deleted", "dead", "removed"]
 
 
-class Sentence(BaseModel):
-    """One sentence of a comment: ``text == comment.text[start:end]``, always."""
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of a comment: ``text == comment.text[start:end]``, always.
 
-    model_config = ConfigDict(frozen=True)
+    A slotted dataclass rather than a pydantic model: a large thread holds hundreds of thousands
+    of sentences, and a model instance costs several times the memory (pydantic validates and
+    serialises it as a field of :class:`Comment` all the same).
+    """
 
     id: str  # "c<n>.<k>"
     text: str

@@ -141,7 +141,7 @@ def test_built_models_equal_validated_ones() -> None:
         assert Comment.model_validate(c.model_dump()) == c
         assert c.model_fields_set == set(Comment.model_fields)
         for s in c.sentences:
-            assert Sentence.model_validate(s.model_dump()) == s
+            assert isinstance(s, Sentence) and s.text == c.text[s.start : s.end]
     copied = t.comments[0].model_copy(update={"author": "z"})
     assert (copied.author, t.comments[0].author) == ("z", "a1")
 

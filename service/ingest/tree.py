@@ -20,7 +20,6 @@ _LIST_SHOWN = 5
 # type), so they skip re-validation and share one set of the names of their fields: pydantic
 # otherwise keeps a set per instance, 0.2 kB a sentence and 0.7 kB a comment, about a third of
 # a large thread's memory. The models are frozen, so the shared set is never written to.
-_SENTENCE_FIELDS: set[str] = set(Sentence.model_fields)
 _COMMENT_FIELDS: set[str] = set(Comment.model_fields)
 
 
@@ -112,9 +111,7 @@ def build_thread(
         sentences: tuple[Sentence, ...] = ()
         if rc.status == "ok" and text:
             sentences = tuple(
-                Sentence.model_construct(
-                    _SENTENCE_FIELDS, id=f"{key}.{k}", text=text[s:e], start=s, end=e
-                )
+                Sentence(f"{key}.{k}", text[s:e], s, e)
                 for k, (s, e) in enumerate(split_sentences(text), start=1)
             )
         built.append(
