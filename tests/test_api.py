@@ -14,14 +14,13 @@ import select
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 import httpx
 import pytest
-import uvicorn
 
 from service.devtools.fake import FakeModel
 from service.devtools.mockllm import MockConfig, running
@@ -34,10 +33,10 @@ from service.ingest import FORMATS
 from service.jobs.runner import JobStore
 from service.model.protocol import ChatModel
 from service.models import ThreadSummary
-from service.serving import listen
 from service.settings import Settings
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
+from .http_live import serving
 
 T = TypeVar("T")
 PAGE = EXAMPLE_PAGE.read_bytes()
@@ -91,32 +90,11 @@ def assert_problem(r: httpx.Response, status: int, *words: str) -> dict[str, Any
     return doc
 
 
-@contextlib.contextmanager
-def live(settings: Settings, *, model: ChatModel | None = None) -> Iterator[str]:
-    """The app under uvicorn on loopback in a background thread; yields its base URL.
-
-    The socket listens before the server starts, so requests wait in its backlog until the app
-    has started: nothing polls for readiness.
-    """
-    sock = listen("127.0.0.1", 0)
-    config = uvicorn.Config(
-        create_app(settings, model=model),
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="threadsum-api-test", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
+def live(
+    settings: Settings, *, model: ChatModel | None = None
+) -> contextlib.AbstractContextManager[str]:
+    """The app served for real on loopback, configured as ``threadsum serve`` configures it."""
+    return serving(settings, model=model)
 
 
 # --- summaries -------------------------------------------------------------------------------
