@@ -370,3 +370,22 @@ def test_gold_topics_are_scored_by_where_their_claims_land(tmp_path: Path) -> No
 def test_a_topic_on_a_comment_that_is_not_a_claim_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EvalDataError, match="'topic' is a non-empty label, on claims only"):
         read_gold(_gold_file(tmp_path, topic_on="c2"))
+
+
+def test_the_cli_takes_a_claim_limit_and_the_schema_has_topics(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.cli import main
+
+    from .conftest import EXAMPLE_PAGE
+
+    args = ["summarize", str(EXAMPLE_PAGE), "--engine", "extractive", "--max-claims", "1"]
+    assert main([*args, "--output", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "further claim(s) with less engagement are not shown" in out and "## T1 · " in out
+    assert main([*args[:-1], "-1"]) == 2
+    capsys.readouterr()
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"topics", "claims_omitted", "duplicates"} <= set(schema["properties"])
+    assert schema["properties"]["schema_version"]["const"] == "1.1"

@@ -34,6 +34,8 @@ _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#|~&$]|(?<=\])\()")
 # Escaped only at the start of a line: bullets, setext underlines, ordered-list markers.
 _MD_LINE_START = re.compile(r"^(?:(?=[-+=])|([0-9]+)(?=[.)]))")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]+")
+#: Groups of repeated comments listed (largest first); the JSON output has them all.
+DUPLICATES_SHOWN = 20
 
 
 def _md_line(line: str) -> str:
@@ -185,11 +187,15 @@ def _md_duplicates(groups: list[DuplicateGroup]) -> list[str]:
         "Identical or near-identical comments; each group counts once in prevalence.",
         "",
     ]
-    for g in groups:
+    for g in groups[:DUPLICATES_SHOWN]:
         out.append(
             f"- {_md(f'{g.count:,} copies by ' + counted(g.authors, 'author'))}: "
             f"“{_md(g.excerpt)}” ({_md(', '.join(g.comment_ids[:5]))}"
             + (f" and {g.count - 5:,} more)" if g.count > 5 else ")")
+        )
+    if len(groups) > DUPLICATES_SHOWN:
+        out.append(
+            f"- … and {len(groups) - DUPLICATES_SHOWN:,} more groups (all in the JSON output)"
         )
     return [*out, ""]
 
