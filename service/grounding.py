@@ -7,6 +7,7 @@ finished summary against its thread, so a broken engine cannot ship an ungrounde
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from .models import Citation, Comment, Thread, ThreadSummary
@@ -41,6 +42,26 @@ def cite(thread: Thread, sentence_ids: Iterable[str]) -> list[Citation]:
     return [_citation(c, first, last) for c, first, last in runs]
 
 
+_WORDS = re.compile(r"\w+")
+
+
+def quote_key(quote: str) -> str:
+    """A quote as compared for repeats: its words, case folded (spacing and punctuation aside)."""
+    return " ".join(_WORDS.findall(quote.casefold()))
+
+
+def distinct_quotes(citations: Iterable[Citation]) -> list[Citation]:
+    """``citations`` without those whose quote repeats an earlier one's (the first is kept)."""
+    seen: set[str] = set()
+    out: list[Citation] = []
+    for c in citations:
+        key = quote_key(c.quote)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 def _citation(comment: Comment, first: int, last: int) -> Citation:
     a, b = comment.sentences[first - 1], comment.sentences[last - 1]
     return Citation(
@@ -66,9 +87,23 @@ def _citations(summary: ThreadSummary) -> Iterator[tuple[str, Citation]]:
                     yield f"{r.id} counter {n}", c
 
 
+def _lists(summary: ThreadSummary) -> Iterator[tuple[str, list[Citation]]]:
+    for claim in summary.claims:
+        yield f"{claim.id} evidence", claim.evidence
+        yield f"{claim.id} supporters", claim.supporters
+        for r in claim.rebuttals:
+            yield f"{r.id} evidence", r.evidence
+            for n, counter in enumerate(r.counters, start=1):
+                yield f"{r.id} counter {n}", counter.evidence
+
+
 def check_summary(summary: ThreadSummary, thread: Thread) -> list[str]:
-    """Every grounding problem in ``summary``; empty when every citation is verbatim and real."""
+    """Every grounding problem in ``summary``; empty when every citation is verbatim and real
+    and no list of citations repeats a quote."""
     problems: list[str] = []
+    for where, citations in _lists(summary):
+        if len(distinct_quotes(citations)) != len(citations):
+            problems.append(f"{where}: a quote is repeated")
     for where, c in _citations(summary):
         comment = thread.by_id.get(c.comment_id)
         if comment is None:

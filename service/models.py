@@ -152,7 +152,9 @@ class Chunk(BaseModel):
 
 # --- The output: ThreadSummary (a contract; see DESIGN.md) -------------------------------------
 
-SCHEMA_VERSION: Literal["1"] = "1"
+#: "1.1" added ``topics``, ``claims_omitted`` and ``duplicates`` to the summary and
+#: ``controversy`` to each claim; every field of "1" is unchanged.
+SCHEMA_VERSION: Literal["1.1"] = "1.1"
 
 
 class Citation(BaseModel):
@@ -190,6 +192,18 @@ class Prevalence(BaseModel):
     authors: int
 
 
+class Controversy(BaseModel):
+    """How much people split over a claim: distinct authors on each side.
+
+    ``score`` is ``(for + against) ** (min / max)`` (the volume raised to the balance), 0 when a
+    side is empty: a claim argued evenly by many people scores highest.
+    """
+
+    for_authors: int = Field(0, description="Distinct authors making, backing or defending it.")
+    against_authors: int = Field(0, description="Distinct authors rebutting it.")
+    score: float = Field(0.0, ge=0, allow_inf_nan=False)
+
+
 class Claim(BaseModel):
     """A point someone makes, who backs it and who rebuts it."""
 
@@ -199,6 +213,27 @@ class Claim(BaseModel):
     evidence: list[Citation] = Field(default_factory=list)
     supporters: list[Citation] = Field(default_factory=list)
     rebuttals: list[Rebuttal] = Field(default_factory=list)
+    controversy: Controversy = Field(default_factory=Controversy)
+
+
+class Topic(BaseModel):
+    """Claims about one subject; every shown claim is in exactly one topic."""
+
+    id: str = Field(description="T<n>, in the order of the best-ranked claim of each.")
+    title: str = Field(description="The topic's most distinctive terms.")
+    claim_ids: list[str] = Field(description="Its claims, best-ranked first.")
+    prevalence: Prevalence = Field(
+        description="Comments and distinct authors cited as making or backing its claims."
+    )
+
+
+class DuplicateGroup(BaseModel):
+    """Comments that repeat one text (identical or nearly): counted once in prevalence."""
+
+    comment_ids: list[str] = Field(description="Source ids, in thread order; the first is kept.")
+    count: int
+    authors: int = Field(description="Distinct authors who posted it.")
+    excerpt: str = Field(description="The start of the first comment's text.")
 
 
 class ThreadInfo(BaseModel):
@@ -258,10 +293,15 @@ class Stats(BaseModel):
 class ThreadSummary(BaseModel):
     """The argument map of one thread."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     thread: ThreadInfo
     engine: EngineInfo
     overview: str
     claims: list[Claim] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    claims_omitted: int = Field(
+        0, ge=0, description="Claims found but not shown (past the claim limit)."
+    )
+    duplicates: list[DuplicateGroup] = Field(default_factory=list)
     stats: Stats = Field(default_factory=Stats)
     warnings: list[str] = Field(default_factory=list)

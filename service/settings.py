@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # Chunking.
     chunk_tokens: int = Field(6000, ge=1000, description="Token budget of one chunk.")
 
+    # What a summary shows.
+    max_claims: int | None = Field(
+        None,
+        ge=0,
+        description="Most claims a summary shows; unset: max(20, 2·√comments); 0: every claim.",
+    )
+
     # Live fetching.
     fetch_timeout: float = Field(30.0, gt=0, description="Seconds per HTTP request when fetching.")
     fetch_concurrency: int = Field(8, ge=1, description="Parallel item requests (HN Firebase).")

@@ -70,10 +70,11 @@ async def summarize(
         from .engines.extractive import summarize_extractive
 
         executor = runtime.executor if runtime is not None else None
+        extract = functools.partial(summarize_extractive, max_claims=settings.max_claims)
         if executor is None:
-            summary = await asyncio.to_thread(summarize_extractive, thread)
+            summary = await asyncio.to_thread(extract, thread)
         else:
-            job = functools.partial(contextvars.copy_context().run, summarize_extractive, thread)
+            job = functools.partial(contextvars.copy_context().run, extract, thread)
             summary = await asyncio.get_running_loop().run_in_executor(executor, job)
     elif runtime is None:
         async with Runtime(settings) as own:

@@ -78,7 +78,7 @@ def test_summarize_outputs(capsys: pytest.CaptureFixture[str], tmp_path: Path, o
 def test_summarize_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "summarize", str(EXAMPLE_PAGE), "--engine", "extractive")
     assert code == 0
-    assert json.loads(out)["schema_version"] == "1"
+    assert json.loads(out)["schema_version"] == "1.1"
 
 
 def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,7 +229,7 @@ def test_output_file_is_replaced_whole(capsys: pytest.CaptureFixture[str], tmp_p
     target = tmp_path / "s.json"
     target.write_text("old")
     code, _, _ = run(capsys, "summarize", str(EXAMPLE_PAGE), "-o", str(target))
-    assert code == 0 and json.loads(target.read_text())["schema_version"] == "1"
+    assert code == 0 and json.loads(target.read_text())["schema_version"] == "1.1"
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
 
 

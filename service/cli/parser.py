@@ -50,6 +50,15 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_claims_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-claims",
+        type=int,
+        metavar="N",
+        help="most claims shown (THREADSUM_MAX_CLAIMS; default max(20, 2*sqrt(comments)), 0: all)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="threadsum", description="Turn discussion threads into argument maps.")
@@ -73,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: json)",
     )
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
+    _add_claims_arg(p)
     _add_model_args(p)
 
     p = sub.add_parser("batch", help="summarize many threads: JSONL in, JSONL out, resumable")
@@ -105,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--strict", action="store_true", default=None)
     p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_claims_arg(p)
     _add_model_args(p, concurrency=False)
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
@@ -137,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_claims_arg(p)
     p.add_argument(
         "--public-url",
         metavar="URL",
@@ -256,6 +268,7 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
     names = (
         "strict",
         "chunk_tokens",
+        "max_claims",
         "engine",
         "base_url",
         "model",

@@ -3,8 +3,10 @@
 Each comment has, besides the native fields, ``role`` — one of ``claim``, ``supporter``,
 ``rebuttal``, ``counter``, ``none`` — and, for the non-claim roles, ``claim``: the id of the gold
 claim comment it belongs to (a supporter backs that claim, a rebuttal pushes back on it, a
-counter answers one of its rebuttals). A comment without ``role`` is ``none``. The annotations
-are taken out before the thread is read, so what the engine sees is an ordinary native thread.
+counter answers one of its rebuttals). A comment without ``role`` is ``none``. A claim may also
+carry ``topic``: a label naming what it is about (claims with the same label are on one topic);
+the comments that belong to a claim are on its topic. The annotations are taken out before the
+thread is read, so what the engine sees is an ordinary native thread.
 
 :func:`read_gold` checks the annotations (known roles, claims that exist and are claims) and
 raises :class:`~service.errors.EvalDataError` naming the comment otherwise. A directory stands
@@ -38,6 +40,7 @@ class GoldRole:
 
     role: Role
     claim: str | None = None
+    topic: str | None = None  # gold claims only
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class GoldThread:
     def disputed(self) -> bool:
         """False for a thread whose gold map has no rebuttal and no counter."""
         return any(r.role in ("rebuttal", "counter") for r in self.roles.values())
+
+    def topic_of(self, comment_id: str) -> str | None:
+        """The gold topic of a claim, or of the claim the comment belongs to; None if unlabelled."""
+        g = self.roles.get(comment_id)
+        if g is None:
+            return None
+        if g.role == "claim":
+            return g.topic
+        owner = self.roles.get(g.claim or "")
+        return owner.topic if owner is not None else None
 
     def count(self, role: Role) -> int:
         """Comments whose gold role is ``role``."""
@@ -103,11 +116,19 @@ def read_gold(path: Path, settings: Settings | None = None) -> GoldThread:
     if not isinstance(comments, list):
         raise EvalDataError(f"{name}: a gold thread is a native thread with a 'comments' list")
     annotations: dict[str, tuple[Role, str | None]] = {}
+    topics: dict[str, str] = {}
     for n, item in enumerate(comments, start=1):
         if not isinstance(item, dict) or "id" not in item:
             raise EvalDataError(f"{name}: comment #{n} is not an object with an 'id'")
         cid = str(item["id"])
+        topic = item.pop("topic", None)
         annotations[cid] = _annotation(item, f"{name}: comment {cid}")
+        if topic is not None:
+            if annotations[cid][0] != "claim" or not isinstance(topic, str) or not topic.strip():
+                raise EvalDataError(
+                    f"{name}: comment {cid}: 'topic' is a non-empty label, on claims only"
+                )
+            topics[cid] = topic.strip()
     try:
         thread = read_thread(json.dumps(doc), "native", settings)
     except InputError as e:
@@ -120,5 +141,5 @@ def read_gold(path: Path, settings: Settings | None = None) -> GoldThread:
                 f"{name}: comment {comment.id} belongs to claim {claim!r}, "
                 "which is not a comment with role 'claim'"
             )
-        roles[comment.id] = GoldRole(role, claim)
+        roles[comment.id] = GoldRole(role, claim, topics.get(comment.id))
     return GoldThread(name, thread, roles)

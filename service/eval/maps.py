@@ -13,10 +13,18 @@ gold claim the comment belongs to (the gold claim itself, or a comment that belo
 Per role, precision is right / shown and recall is right / gold; "none" is scored the same way
 over the comments shown nowhere. The share right is right / shown over all four shown roles:
 the issue's "at least 85% of the claims, rebuttals, counters and supporters shown are right".
+
+Topics (:func:`score_topics`): a shown claim stands for the gold topics of the comments it cites
+as evidence (a gold claim's ``topic``, or that of the claim a comment belongs to). For each gold
+topic, its shown claims should land in one predicted topic: **together** counts those in the
+predicted topic holding most of them, out of all of them. A predicted topic holding claims of
+two gold topics is **mixed** (putting every claim in one topic would score all together and all
+mixed).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,7 +32,15 @@ from ..models import Citation, ThreadSummary
 from .gold import ROLES, SHOWN_ROLES, GoldThread, Role
 from .metrics import ClassScore, score_counts
 
-__all__ = ["MapScore", "RoleCounts", "Shown", "score_map", "shown_items"]
+__all__ = [
+    "MapScore",
+    "RoleCounts",
+    "Shown",
+    "TopicCounts",
+    "score_map",
+    "score_topics",
+    "shown_items",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +89,32 @@ class RoleCounts:
 
 
 @dataclass
+class TopicCounts:
+    """How shown claims of each gold topic spread over the predicted topics; they add up."""
+
+    gold_topics: int = 0  # gold topics some shown claim stands for
+    claims: int = 0  # (shown claim, gold topic) pairs
+    together: int = 0  # of those, in the predicted topic holding most of that gold topic
+    split: int = 0  # gold topics whose claims land in more than one predicted topic
+    predicted: int = 0  # predicted topics holding a claim that stands for a gold topic
+    mixed: int = 0  # of those, holding claims of two or more gold topics
+
+    def add(self, other: TopicCounts) -> None:
+        """Add ``other``'s counts to these."""
+        self.gold_topics += other.gold_topics
+        self.claims += other.claims
+        self.together += other.together
+        self.split += other.split
+        self.predicted += other.predicted
+        self.mixed += other.mixed
+
+    @property
+    def share_together(self) -> float:
+        """Claims of one gold topic that land in its main predicted topic (0 when none)."""
+        return self.together / self.claims if self.claims else 0.0
+
+
+@dataclass
 class MapScore:
     """How one map (or the sum of several) compares with the gold roles."""
 
@@ -82,9 +124,11 @@ class MapScore:
     rebuttals_undisputed: int = 0  # rebuttals and counters shown on threads with no gold dispute
     undisputed_threads: int = 0
     wrong: list[str] = field(default_factory=list)  # "comment 123 shown as rebuttal of K1: gold …"
+    topics: TopicCounts = field(default_factory=TopicCounts)
 
     def add(self, other: MapScore) -> None:
         """Add ``other`` (another thread's score) to this one."""
+        self.topics.add(other.topics)
         for role in ROLES:
             self.counts[role].add(other.counts[role])
         self.rebuttals_undisputed += other.rebuttals_undisputed
@@ -126,11 +170,31 @@ def _claims_of(gold: GoldThread, evidence: Iterable[str]) -> set[str]:
     return found
 
 
+def score_topics(summary: ThreadSummary, gold: GoldThread) -> TopicCounts:
+    """How the shown claims of each gold topic spread over ``summary``'s topics."""
+    topic_of = {k: t.id for t in summary.topics for k in t.claim_ids}
+    per_gold: dict[str, Counter[str]] = {}
+    per_predicted: dict[str, set[str]] = {}
+    for claim in summary.claims:
+        labels = {gold.topic_of(cid) for cid in _cited(claim.evidence)}
+        predicted = topic_of.get(claim.id, f"{claim.id} (no topic)")
+        for label in sorted(t for t in labels if t is not None):
+            per_gold.setdefault(label, Counter())[predicted] += 1
+            per_predicted.setdefault(predicted, set()).add(label)
+    counts = TopicCounts(gold_topics=len(per_gold), predicted=len(per_predicted))
+    for spread in per_gold.values():
+        counts.claims += sum(spread.values())
+        counts.together += max(spread.values())
+        counts.split += len(spread) > 1
+    counts.mixed = sum(1 for labels in per_predicted.values() if len(labels) > 1)
+    return counts
+
+
 def score_map(summary: ThreadSummary, gold: GoldThread) -> MapScore:
     """Score the roles ``summary`` shows against ``gold``."""
     items = shown_items(summary)
     stands_for = {claim.id: _claims_of(gold, _cited(claim.evidence)) for claim in summary.claims}
-    result = MapScore()
+    result = MapScore(topics=score_topics(summary, gold))
     for role in ROLES:
         result.counts[role].gold = gold.count(role)
     for item in items:

@@ -158,6 +158,16 @@ def map_text(report: MapReport) -> str:
             f"threads with no dispute: {total.undisputed_threads}; rebuttals or counters shown "
             f"on them: {total.rebuttals_undisputed}"
         )
+    tc = total.topics
+    if tc.claims:
+        parts.append(
+            f"topics: {tc.together} of {tc.claims} shown claims of one gold topic land in its "
+            f"main predicted topic ({100 * tc.share_together:.1f}%; {tc.gold_topics} gold "
+            f"topic(s), {tc.split} split); {tc.mixed} of {tc.predicted} predicted topic(s) mix "
+            "gold topics"
+        )
+    else:
+        parts.append("topics: no shown claim stands for a gold topic")
     stable = "identical maps" if report.stable else "maps NOT identical on some thread"
     parts.append(
         f"stability: {runs.runs} run(s) per thread"
@@ -192,6 +202,15 @@ def _map_score_json(score: MapScore) -> dict[str, Any]:
         "shown_roles": list(SHOWN_ROLES),
         "undisputed_threads": score.undisputed_threads,
         "rebuttals_on_undisputed": score.rebuttals_undisputed,
+        "topics": {
+            "gold_topics": score.topics.gold_topics,
+            "claims": score.topics.claims,
+            "together": score.topics.together,
+            "share_together": score.topics.share_together,
+            "split": score.topics.split,
+            "predicted": score.topics.predicted,
+            "mixed": score.topics.mixed,
+        },
         "wrong": list(score.wrong),
     }
 

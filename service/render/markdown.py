@@ -4,6 +4,10 @@ Every character that could start markup (``*``, ``_``, backticks, ``[``, ``<``, 
 and ``-``/``+``/``=``/``1.`` at the start of a line) is backslash-escaped, so summary text renders
 as literal text in any CommonMark/GFM renderer; quotes keep each of their lines in the
 blockquote. Only http(s) URLs become links (:func:`~service.render.common.link_target`).
+
+Claims are shown by topic (``## T1 · title``, its claims as ``###``, their rebuttals as
+``####``); a summary without topics shows its claims flat (``##`` and ``###``). Claims left out
+past the limit and repeated comments are counted in the text itself.
 """
 
 from __future__ import annotations
@@ -11,9 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..models import Citation, Claim, Counter, Rebuttal, ThreadSummary
+from ..models import Citation, Claim, Counter, DuplicateGroup, Rebuttal, ThreadSummary, Topic
 from ..text.wording import one_line
-from .common import link_target, meta_parts, page_title, prevalence_label, stats_parts, who
+from .common import (
+    counted,
+    link_target,
+    meta_parts,
+    page_title,
+    prevalence_label,
+    stats_parts,
+    who,
+)
 
 # Escaped wherever they appear: emphasis, code, links, images, raw HTML and autolinks, headings,
 # tables, strikethrough, entities, math, attribute lists (kramdown) and the escape itself; and
@@ -22,6 +34,8 @@ _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#|~&$]|(?<=\])\()")
 # Escaped only at the start of a line: bullets, setext underlines, ordered-list markers.
 _MD_LINE_START = re.compile(r"^(?:(?=[-+=])|([0-9]+)(?=[.)]))")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]+")
+#: Groups of repeated comments listed (largest first); the JSON output has them all.
+DUPLICATES_SHOWN = 20
 
 
 def _md_line(line: str) -> str:
@@ -88,8 +102,29 @@ def _md_evidence(citations: Iterable[Citation], indent: str = "") -> list[str]:
     return out
 
 
-def _md_claim(claim: Claim) -> list[str]:
-    out = [f"## {_md(claim.id)} · {_md(claim.statement)}", "", f"**{prevalence_label(claim)}**", ""]
+def _controversy_label(claim: Claim) -> str:
+    c = claim.controversy
+    if not c.against_authors:
+        return ""
+    return (
+        f" · split: {counted(c.for_authors, 'author')} for, {c.against_authors:,} against"
+        f" (controversy {c.score:g})"
+    )
+
+
+def _md_claim_label(claim: Claim) -> str:
+    split = _controversy_label(claim)
+    return f"**{prevalence_label(claim)}**" + (f" {_md(split)}" if split else "")
+
+
+def _md_claim(claim: Claim, level: int = 2) -> list[str]:
+    head = "#" * level
+    out = [
+        f"{head} {_md(claim.id)} · {_md(claim.statement)}",
+        "",
+        _md_claim_label(claim),
+        "",
+    ]
     out += _md_evidence(claim.evidence)
     if claim.supporters:
         out += ["**Supporters**", ""]
@@ -97,19 +132,72 @@ def _md_claim(claim: Claim) -> list[str]:
             out += [f"- {_md_attribution(s)}", *_md_blockquote(s.quote, "  ")]
         out.append("")
     for rebuttal in claim.rebuttals:
-        out += _md_rebuttal(rebuttal)
+        out += _md_rebuttal(rebuttal, level + 1)
     return out
 
 
-def _md_rebuttal(rebuttal: Rebuttal) -> list[str]:
+def _md_rebuttal(rebuttal: Rebuttal, level: int = 3) -> list[str]:
     out = [
-        f"### {_md(rebuttal.id)} · {_md(rebuttal.statement)}",
+        f"{'#' * level} {_md(rebuttal.id)} · {_md(rebuttal.statement)}",
         "",
         *_md_evidence(rebuttal.evidence),
     ]
     for counter in rebuttal.counters:
         out += _md_counter(counter)
     return out
+
+
+def _md_topic(topic: Topic, claims: list[Claim]) -> list[str]:
+    p = topic.prevalence
+    out = [
+        f"## {_md(topic.id)} · {_md(topic.title)}",
+        "",
+        _md(
+            f"{counted(len(claims), 'claim')} · {counted(p.comments, 'comment')} · "
+            f"{counted(p.authors, 'author')}"
+        ),
+        "",
+    ]
+    for claim in claims:
+        out += _md_claim(claim, 3)
+    return out
+
+
+def _md_claims(summary: ThreadSummary) -> list[str]:
+    """The claims, by topic when the summary has topics."""
+    if not summary.topics:
+        return [line for claim in summary.claims for line in _md_claim(claim)]
+    by_id = {c.id: c for c in summary.claims}
+    out: list[str] = []
+    placed: set[str] = set()
+    for topic in summary.topics:
+        claims = [by_id[k] for k in topic.claim_ids if k in by_id and k not in placed]
+        placed.update(c.id for c in claims)
+        out += _md_topic(topic, claims)
+    rest = [c for c in summary.claims if c.id not in placed]
+    if rest:
+        out += ["## Other claims", ""]
+        out += [line for claim in rest for line in _md_claim(claim, 3)]
+    return out
+
+
+def _md_duplicates(groups: list[DuplicateGroup]) -> list[str]:
+    out = ["## Repeated comments", ""]
+    out += [
+        "Identical or near-identical comments; each group counts once in prevalence.",
+        "",
+    ]
+    for g in groups[:DUPLICATES_SHOWN]:
+        out.append(
+            f"- {_md(f'{g.count:,} copies by ' + counted(g.authors, 'author'))}: "
+            f"“{_md(g.excerpt)}” ({_md(', '.join(g.comment_ids[:5]))}"
+            + (f" and {g.count - 5:,} more)" if g.count > 5 else ")")
+        )
+    if len(groups) > DUPLICATES_SHOWN:
+        out.append(
+            f"- … and {len(groups) - DUPLICATES_SHOWN:,} more groups (all in the JSON output)"
+        )
+    return [*out, ""]
 
 
 def _md_counter(counter: Counter) -> list[str]:
@@ -132,8 +220,19 @@ def render_markdown(summary: ThreadSummary) -> str:
         out += [_md(summary.overview), ""]
     if not summary.claims:
         out += ["*No claims were found.*", ""]
-    for claim in summary.claims:
-        out += _md_claim(claim)
+    else:
+        shown = counted(len(summary.claims), "claim")
+        if summary.topics:
+            shown += f" in {counted(len(summary.topics), 'topic')}"
+        if summary.claims_omitted:
+            shown += (
+                f"; {summary.claims_omitted:,} further claim(s) with less engagement are "
+                "not shown (raise THREADSUM_MAX_CLAIMS or --max-claims, 0 shows all)"
+            )
+        out += [f"*{_md(shown + '.')}*", ""]
+    out += _md_claims(summary)
+    if summary.duplicates:
+        out += _md_duplicates(summary.duplicates)
     if summary.warnings:
         out += ["## Warnings", "", *(f"- {_md(w)}" for w in summary.warnings), ""]
     out += ["---", "", _md(" · ".join(stats_parts(summary)))]

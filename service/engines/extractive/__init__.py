@@ -19,7 +19,11 @@ How it reads a thread:
 * **Merging.** Claims whose statements share most of their content words (Jaccard ≥
   :data:`MERGE_JACCARD`) merge; the better-engaged one keeps its statement.
 * **Ranking** by engagement: distinct authors in the claim's part of the tree, plus a little for
-  score and for rebuttals.
+  score and for rebuttals. The limit on claims shown grows with the thread
+  (:func:`~service.engines.limits.claim_limit`); the rest are counted in ``claims_omitted``.
+* **Shared steps**: repeated comments (:mod:`~service.engines.duplicates`) count once,
+  controversy per claim (:mod:`~service.engines.controversy`), topics over the shown claims
+  (:mod:`~service.engines.topics`).
 
 Modules: :mod:`.reading` (content words, sentence vectors, thesis choice), :mod:`.placing` (claim
 roots and the claim tree), :mod:`.merging` (near-duplicate claims and rebuttals),
@@ -32,29 +36,33 @@ from __future__ import annotations
 import time
 
 from ...models import EngineInfo, Stats, Thread, ThreadInfo, ThreadSummary
+from ..duplicates import find_duplicates
+from ..limits import claim_limit
 from ..stance import classify_pair
+from ..topics import build_topics
 from .building import build_claim, overview
 from .merging import MERGE_JACCARD, merge_claims
 from .placing import claim_roots, map_thread
 from .reading import Reader, StanceFn
 
-__all__ = ["ENGINE_VERSION", "MAX_CLAIMS", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
+__all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
 
 ENGINE_VERSION = "extractive-2"
-MAX_CLAIMS = 20
 
 
 def summarize_extractive(
     thread: Thread,
     *,
-    max_claims: int = MAX_CLAIMS,
+    max_claims: int | None = None,
     stance: StanceFn = classify_pair,
     threshold: float | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread`` without a model.
 
-    ``stance`` reads a (parent, reply) pair (the shipped model by default); a stance below
-    ``threshold`` (the model's role confidence by default) gives the reply no role.
+    ``max_claims`` is the ``THREADSUM_MAX_CLAIMS`` setting (None: a limit that grows with the
+    thread; 0: no limit). ``stance`` reads a (parent, reply) pair (the shipped model by default);
+    a stance below ``threshold`` (the model's role confidence by default) gives the reply no
+    role.
     """
     started = time.perf_counter()
     reader = Reader(thread, stance, threshold)
@@ -63,19 +71,25 @@ def summarize_extractive(
     merged = merge_claims(thread, drafts)
     order = {c.id: i for i, c in enumerate(thread.comments)}
     merged.sort(key=lambda d: (-d.engagement, order[d.root.id]))
+    limit = claim_limit(max_claims, len(thread.comments))
+    shown = merged if limit is None else merged[:limit]
+    omitted = len(merged) - len(shown)
     warnings = list(thread.warnings)
-    if len(merged) > max_claims:
-        warnings.append(
-            f"{len(merged) - max_claims} further claim(s) with less engagement are not shown"
-        )
-    claims = [
-        build_claim(thread, d, n, warnings) for n, d in enumerate(merged[:max_claims], start=1)
-    ]
+    if omitted:
+        warnings.append(f"{omitted} further claim(s) with less engagement are not shown")
+    duplicates = find_duplicates(thread)
+    repeated = duplicates.warning()
+    if repeated:
+        warnings.append(repeated)
+    claims = [build_claim(thread, d, n, warnings, duplicates) for n, d in enumerate(shown, start=1)]
     return ThreadSummary(
         thread=ThreadInfo.of(thread),
         engine=EngineInfo(kind="extractive", version=ENGINE_VERSION),
         overview=overview(thread, claims, roots.prompts),
         claims=claims,
+        topics=build_topics(claims, thread, duplicates),
+        claims_omitted=omitted,
+        duplicates=duplicates.report(thread),
         stats=Stats(elapsed_s=round(time.perf_counter() - started, 3)),
         warnings=warnings,
     )

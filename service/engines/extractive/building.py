@@ -1,17 +1,29 @@
 """Building the extractive summary's parts: claims with their citations, and the overview.
 
 Statements are verbatim sentences; citations come from :func:`~service.grounding.cite`, so every
-quote is sliced from the thread. Rebuttals are ranked by what backs and answers them and cut at
-:data:`MAX_REBUTTALS`, with a warning for what is not shown.
+quote is sliced from the thread, and no list of them repeats a quote. Rebuttals are ranked by what
+backs and answers them and cut at :data:`MAX_REBUTTALS`, with a warning for what is not shown.
+Prevalence and controversy count a repeated comment (:mod:`~service.engines.duplicates`) once.
 """
 
 from __future__ import annotations
 
-from ...grounding import cite
-from ...models import Citation, Claim, Comment, Counter, Prevalence, Rebuttal, Thread
+from ...grounding import cite, distinct_quotes
+from ...models import (
+    Citation,
+    Claim,
+    Comment,
+    Controversy,
+    Counter,
+    Prevalence,
+    Rebuttal,
+    Thread,
+)
 from ...text.wording import count, one_line
+from ..controversy import author_keys, measure, split_sentence
+from ..duplicates import Duplicates
 from .merging import merge_rebuttals
-from .placing import ClaimDraft
+from .placing import ClaimDraft, RebuttalDraft
 from .reading import statement
 
 MAX_REBUTTALS = 8
@@ -21,7 +33,13 @@ MAX_SUPPORTERS = 10
 OVERVIEW_QUOTE = 120
 
 
-def build_claim(thread: Thread, draft: ClaimDraft, number: int, warnings: list[str]) -> Claim:
+def build_claim(
+    thread: Thread,
+    draft: ClaimDraft,
+    number: int,
+    warnings: list[str],
+    duplicates: Duplicates | None = None,
+) -> Claim:
     """Claim ``K<number>`` of ``draft``; what is cut is noted in ``warnings``."""
     claim_id = f"K{number}"
     order = {c.id: i for i, c in enumerate(thread.comments)}
@@ -52,31 +70,53 @@ def build_claim(thread: Thread, draft: ClaimDraft, number: int, warnings: list[s
     return Claim(
         id=claim_id,
         statement=statement(thread, draft.statement_sid),
-        prevalence=_prevalence(thread, draft),
+        prevalence=_prevalence(thread, draft, duplicates),
         evidence=_citations(thread, draft.evidence),
         supporters=_citations(thread, draft.supporters, MAX_SUPPORTERS),
         rebuttals=built,
+        controversy=_controversy(thread, draft, rebuttals, duplicates),
     )
 
 
 def _citations(thread: Thread, sids: list[str], limit: int | None = None) -> list[Citation]:
-    """Citations for ``sids`` in order; adjacent sentences of one comment share a citation."""
+    """Citations for ``sids`` in order; adjacent sentences of one comment share a citation, and
+    a quote already cited (a copy of a comment, a repeated quote) is not cited again."""
     unique = list(dict.fromkeys(sids))
-    return cite(thread, unique)[:limit]
+    return distinct_quotes(cite(thread, unique))[:limit]
 
 
-def _prevalence(thread: Thread, draft: ClaimDraft) -> Prevalence:
+def _comment_of(thread: Thread, sid: str) -> Comment:
+    return thread.by_key[sid.partition(".")[0]]
+
+
+def _prevalence(thread: Thread, draft: ClaimDraft, duplicates: Duplicates | None) -> Prevalence:
     comments = [thread.by_id[c] for c in draft.comments]
-    for sid in draft.supporters:
-        comments.append(thread.by_key[sid.partition(".")[0]])
-    unique = {c.id: c for c in comments}
-    named = {c.author for c in unique.values() if c.author}
-    anonymous = sum(1 for c in unique.values() if not c.author)
-    return Prevalence(comments=len(unique), authors=len(named) + anonymous)
+    comments += [_comment_of(thread, sid) for sid in draft.supporters]
+    first = duplicates.canonical if duplicates is not None else str
+    unique = {first(c.id) for c in comments}
+    return Prevalence(comments=len(unique), authors=len(author_keys(comments, duplicates, thread)))
+
+
+def _controversy(
+    thread: Thread,
+    draft: ClaimDraft,
+    rebuttals: list[RebuttalDraft],
+    duplicates: Duplicates | None,
+) -> Controversy:
+    """Authors for the claim (makers, supporters, counters) and against it (rebuttals)."""
+    backing = [thread.by_id[c] for c in draft.comments]
+    backing += [_comment_of(thread, sid) for sid in draft.supporters]
+    backing += [_comment_of(thread, s) for r in rebuttals for co in r.counters for s in co.evidence]
+    against = [r.comment for r in rebuttals]
+    against += [_comment_of(thread, s) for r in rebuttals for s in r.evidence]
+    return measure(
+        author_keys(backing, duplicates, thread), author_keys(against, duplicates, thread)
+    )
 
 
 def overview(thread: Thread, claims: list[Claim], prompts: list[Comment]) -> str:
-    """What the thread is, what it answers, its most-engaged claims and where it splits most."""
+    """What the thread is, what it answers, its most-engaged claims and where people split most
+    (:func:`~service.engines.controversy.split_sentence`)."""
     n, authors = len(thread.comments), thread.authors
     unnamed = sum(1 for c in thread.comments if c.status == "ok" and not c.author)
     who = f" by {count(authors, 'author')}" if authors and not unnamed else ""
@@ -98,16 +138,7 @@ def overview(thread: Thread, claims: list[Claim], prompts: list[Comment]) -> str
         for c in top
     )
     parts.append(f"The most-engaged claims: {listed}.")
-    contested = max(claims, key=lambda c: (len(c.rebuttals), -int(c.id[1:])))
-    if contested.rebuttals:
-        counters = sum(len(r.counters) for r in contested.rebuttals)
-        parts.append(
-            f"It splits most over {contested.id}, which drew "
-            f"{count(len(contested.rebuttals), 'rebuttal')}"
-            + (f" answered by {count(counters, 'counter')}." if counters else ".")
-        )
-    else:
-        parts.append("No claim drew clear pushback.")
+    parts.append(split_sentence(claims))
     return " ".join(parts)
 
 

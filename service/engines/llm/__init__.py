@@ -12,6 +12,11 @@ Modules, in the order a summary goes through them:
 * :mod:`.assemble` builds the summary's claims and citations from what map and reduce found;
 * :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
 
+After the reduce, the steps both engines share: repeated comments count once
+(:mod:`..duplicates`), claims past the limit are counted (:mod:`..limits`), topics group the
+shown claims lexically (:mod:`..topics`; naming topics in the reduce is still to come), and the
+overview ends by naming the claims people split on most (:mod:`..controversy`).
+
 A thread whose comments are all deleted or empty is summarized without asking the model.
 """
 
@@ -27,7 +32,11 @@ from ...models import EngineInfo, Thread, ThreadInfo, ThreadSummary
 from ...prompts import Prompt, default_prompts_dir, load_prompt
 from ...settings import Settings
 from ...text.wording import one_line
-from .assemble import MAX_CLAIMS, ClaimGroup, build_claims, template_overview
+from ..controversy import split_sentence
+from ..duplicates import find_duplicates
+from ..limits import claim_limit
+from ..topics import build_topics
+from .assemble import ClaimGroup, build_claims, template_overview
 from .calls import Run, gather_or_cancel
 from .context import fit_to_context
 from .map import map_chunk
@@ -92,10 +101,18 @@ def _summary(
     overview: str,
     started: float,
 ) -> ThreadSummary:
-    claims = build_claims(thread, groups)
-    if len(groups) > MAX_CLAIMS:
-        run.warnings.append(f"{len(groups) - MAX_CLAIMS} further claim(s) are not shown")
+    duplicates = find_duplicates(thread)
+    limit = claim_limit(settings.max_claims, len(thread.comments))
+    claims = build_claims(thread, groups, limit, duplicates)
+    omitted = len(groups) - len(claims)
+    if omitted:
+        run.warnings.append(f"{omitted} further claim(s) are not shown")
+    repeated = duplicates.warning()
+    if repeated:
+        run.warnings.append(repeated)
     overview = one_line(overview) or template_overview(thread, claims)
+    if claims:
+        overview = f"{overview} {split_sentence(claims)}"
     run.stats.elapsed_s = (
         0.0 if settings.cache == "replay" else round(time.perf_counter() - started, 3)
     )
@@ -112,6 +129,9 @@ def _summary(
         ),
         overview=overview,
         claims=claims,
+        topics=build_topics(claims, thread, duplicates),
+        claims_omitted=omitted,
+        duplicates=duplicates.report(thread),
         stats=run.stats,
         warnings=[*thread.warnings, *run.warnings],
     )

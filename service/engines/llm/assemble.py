@@ -3,19 +3,21 @@
 Each thread claim gathers the evidence, supporters and rebuttals of the chunk claims it merges;
 prevalence counts the comments and authors that make or back it. Claims are ranked by authors,
 then rebuttals, then where they first appear; quotes are sliced from the thread by
-:func:`~service.grounding.cite`. A one-call summary gets a template overview.
+:func:`~service.grounding.cite`, and no list of them repeats a quote. Repeated comments
+(:mod:`~service.engines.duplicates`) count once in prevalence and controversy. A one-call
+summary gets a template overview.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...grounding import cite
-from ...models import Citation, Claim, Counter, Prevalence, Rebuttal, Thread
+from ...grounding import cite, distinct_quotes
+from ...models import Citation, Claim, Controversy, Counter, Prevalence, Rebuttal, Thread
 from ...text.wording import count, one_line
+from ..controversy import author_keys, measure
+from ..duplicates import Duplicates
 from .map import ChunkClaim, ChunkRebuttal
-
-MAX_CLAIMS = 20
 
 
 @dataclass
@@ -37,16 +39,22 @@ class _Draft:
     comments: int
     authors: int
     first: int  # number of the first comment citing it, for a stable order
+    controversy: Controversy
 
 
-def build_claims(thread: Thread, groups: list[ClaimGroup]) -> list[Claim]:
-    """The ranked claims of ``groups``, at most :data:`MAX_CLAIMS`, numbered ``K1…``."""
-    drafts = [_draft(thread, g) for g in groups]
+def build_claims(
+    thread: Thread,
+    groups: list[ClaimGroup],
+    limit: int | None = None,
+    duplicates: Duplicates | None = None,
+) -> list[Claim]:
+    """The ranked claims of ``groups``, at most ``limit`` (None: all), numbered ``K1…``."""
+    drafts = [_draft(thread, g, duplicates) for g in groups]
     drafts.sort(key=lambda d: (-d.authors, -len(d.rebuttals), d.first))
-    return [_claim(thread, d, n) for n, d in enumerate(drafts[:MAX_CLAIMS], start=1)]
+    return [_claim(thread, d, n) for n, d in enumerate(drafts[:limit], start=1)]
 
 
-def _draft(thread: Thread, group: ClaimGroup) -> _Draft:
+def _draft(thread: Thread, group: ClaimGroup, duplicates: Duplicates | None = None) -> _Draft:
     found = group.found
     evidence = list(dict.fromkeys(s for f in found for s in f.evidence))
     supporters = [
@@ -54,17 +62,23 @@ def _draft(thread: Thread, group: ClaimGroup) -> _Draft:
     ]
     keys = {s.partition(".")[0] for s in evidence + supporters}
     comments = [thread.by_key[k] for k in keys]
-    authors = {c.author for c in comments if c.author} | {
-        f"#{c.id}" for c in comments if not c.author
-    }
+    first = duplicates.canonical if duplicates is not None else str
+    rebuttals = [r for f in found for r in f.rebuttals]
+    against = {s.partition(".")[0] for r in rebuttals for s in r.evidence}
+    counters = {s.partition(".")[0] for r in rebuttals for c in r.counters for s in c.evidence}
+    backing = comments + [thread.by_key[k] for k in counters]
     return _Draft(
         statement=group.statement,
         evidence=evidence,
         supporters=supporters,
-        rebuttals=[r for f in found for r in f.rebuttals],
-        comments=len(keys),
-        authors=len(authors),
+        rebuttals=rebuttals,
+        comments=len({first(c.id) for c in comments}),
+        authors=len(author_keys(comments, duplicates, thread)),
         first=min((int(k[1:]) for k in keys), default=0),
+        controversy=measure(
+            author_keys(backing, duplicates, thread),
+            author_keys((thread.by_key[k] for k in against), duplicates, thread),
+        ),
     )
 
 
@@ -87,17 +101,18 @@ def _claim(thread: Thread, d: _Draft, n: int) -> Claim:
             )
             for m, r in enumerate(d.rebuttals, start=1)
         ],
+        controversy=d.controversy,
     )
 
 
 def _cite(thread: Thread, ids: list[str]) -> list[Citation]:
-    """Citations of ``ids`` in thread order, each sentence once."""
+    """Citations of ``ids`` in thread order, each sentence once and each quote once."""
 
     def position(sid: str) -> tuple[int, int]:
         key, _, k = sid.partition(".")
         return int(key[1:]), int(k)  # keys are numbered in thread order
 
-    return cite(thread, sorted(dict.fromkeys(ids), key=position))
+    return distinct_quotes(cite(thread, sorted(dict.fromkeys(ids), key=position)))
 
 
 def template_overview(thread: Thread, claims: list[Claim]) -> str:
