@@ -19,6 +19,7 @@ from ..chunker import chunk_thread
 from ..errors import UsageError
 from ..files import write_atomic
 from ..ingest import load_thread_async
+from ..models import ThreadSummary
 from ..report import inspect_json, inspect_text
 from ..runtime import Runtime
 from ..settings import Settings
@@ -63,11 +64,26 @@ async def _summarize(args: argparse.Namespace, settings: Settings, runtime: Runt
     from ..render import render
     from ..summarizer import summarize
 
+    since = read_summary(Path(args.since)) if args.since else None
     choice = _engine(settings)
     thread = await load_thread_async(args.target, args.format, settings, retry=runtime.fetch_retry)
-    summary = await summarize(thread, settings, engine=choice, runtime=runtime)
+    summary = await summarize(thread, settings, engine=choice, runtime=runtime, since=since)
     _write(render(summary, args.output), args.out)
     return EXIT_OK
+
+
+def read_summary(path: Path) -> ThreadSummary:
+    """An earlier summary (``--since``): a JSON ThreadSummary, or a one-line usage error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--since {path}: cannot read it ({e.__class__.__name__})") from e
+    try:
+        return ThreadSummary.model_validate_json(text)
+    except ValueError as e:
+        raise UsageError(
+            f"--since {path}: not a threadsum JSON summary (write one with --output json)"
+        ) from e
 
 
 async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:

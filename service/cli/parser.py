@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: json)",
     )
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument(
+        "--since",
+        metavar="EARLIER.json",
+        help="an earlier JSON summary of the same thread: add what changed since (changes)",
+    )
     _add_model_args(p)
 
     p = sub.add_parser("batch", help="summarize many threads: JSONL in, JSONL out, resumable")

@@ -13,7 +13,15 @@ from collections.abc import Iterable
 
 from ..models import Citation, Claim, Counter, Rebuttal, ThreadSummary
 from ..text.wording import one_line
-from .common import link_target, meta_parts, page_title, prevalence_label, stats_parts, who
+from .common import (
+    change_lines,
+    link_target,
+    meta_parts,
+    page_title,
+    prevalence_label,
+    stats_parts,
+    who,
+)
 
 # Escaped wherever they appear: emphasis, code, links, images, raw HTML and autolinks, headings,
 # tables, strikethrough, entities, math, attribute lists (kramdown) and the escape itself; and
@@ -88,8 +96,9 @@ def _md_evidence(citations: Iterable[Citation], indent: str = "") -> list[str]:
     return out
 
 
-def _md_claim(claim: Claim) -> list[str]:
-    out = [f"## {_md(claim.id)} · {_md(claim.statement)}", "", f"**{prevalence_label(claim)}**", ""]
+def _md_claim(claim: Claim, new: bool = False) -> list[str]:
+    label = prevalence_label(claim) + (" · new since the earlier summary" if new else "")
+    out = [f"## {_md(claim.id)} · {_md(claim.statement)}", "", f"**{_md(label)}**", ""]
     out += _md_evidence(claim.evidence)
     if claim.supporters:
         out += ["**Supporters**", ""]
@@ -130,10 +139,18 @@ def render_markdown(summary: ThreadSummary) -> str:
     out += [_md(" · ".join(meta)), ""]
     if summary.overview.strip():
         out += [_md(summary.overview), ""]
+    new = set(summary.changes.new_claims) if summary.changes else set()
+    if summary.changes is not None:
+        out += [
+            "## What changed",
+            "",
+            *(f"- {_md(line)}" for line in change_lines(summary.changes)),
+        ]
+        out.append("")
     if not summary.claims:
         out += ["*No claims were found.*", ""]
     for claim in summary.claims:
-        out += _md_claim(claim)
+        out += _md_claim(claim, claim.id in new)
     if summary.warnings:
         out += ["## Warnings", "", *(f"- {_md(w)}" for w in summary.warnings), ""]
     out += ["---", "", _md(" · ".join(stats_parts(summary)))]
