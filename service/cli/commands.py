@@ -86,6 +86,30 @@ def read_summary(path: Path) -> ThreadSummary:
         ) from e
 
 
+async def _watch(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
+    import time
+
+    from .watch import MIN_EVERY, WatchPlan, parse_duration, parse_until, watch
+
+    every = parse_duration(args.every)
+    if every < MIN_EVERY:
+        raise UsageError(f"--every must be at least {MIN_EVERY:g}s")
+    if args.settle < 1:
+        raise UsageError("--settle must be at least 1")
+    plan = WatchPlan(
+        target=args.target,
+        every=every,
+        until=parse_until(args.until, time.time()) if args.until else None,
+        settle=args.settle,
+        out=Path(args.out) if args.out else None,
+        output=args.output,
+        jsonl=args.jsonl,
+    )
+    since = read_summary(Path(args.since)) if args.since else None
+    await watch(plan, settings, runtime, _engine(settings), since=since)
+    return EXIT_OK
+
+
 async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
     from .batchfile import run_batch_file
     from .progress import progress_printer
@@ -200,6 +224,7 @@ ASYNC_COMMANDS: dict[str, AsyncCommand] = {
     "inspect": _inspect,
     "summarize": _summarize,
     "batch": _batch,
+    "watch": _watch,
     "schema": _schema,
     "eval": _eval,
 }
