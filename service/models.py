@@ -179,7 +179,7 @@ class Counter(BaseModel):
 class Rebuttal(BaseModel):
     """A reply that pushes back on a claim, with the answers it drew."""
 
-    id: str = Field(description="<claim id>.R<n>, e.g. K1.R2.")
+    id: str = Field(description="<claim id>.R and four characters derived from its evidence.")
     statement: str
     evidence: list[Citation] = Field(default_factory=list)
     counters: list[Counter] = Field(default_factory=list)
@@ -207,7 +207,9 @@ class Controversy(BaseModel):
 class Claim(BaseModel):
     """A point someone makes, who backs it and who rebuts it."""
 
-    id: str = Field(description="K<n>, ranked by engagement.")
+    id: str = Field(
+        description="K and six characters derived from its first evidence: stable across runs."
+    )
     statement: str
     prevalence: Prevalence
     evidence: list[Citation] = Field(default_factory=list)
@@ -290,6 +292,62 @@ class Stats(BaseModel):
     elapsed_s: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
+class PrevalenceDelta(BaseModel):
+    """How prevalence moved between two summaries (now minus then)."""
+
+    comments: int
+    authors: int
+
+
+class NewCounter(BaseModel):
+    """A counter that is new since the earlier summary, and the rebuttal it answers."""
+
+    rebuttal_id: str
+    statement: str
+    evidence: list[Citation] = Field(default_factory=list)
+
+
+class ClaimChange(BaseModel):
+    """What a claim present in both summaries gained."""
+
+    claim_id: str
+    statement: str
+    new_evidence: list[Citation] = Field(default_factory=list)
+    new_supporters: list[Citation] = Field(default_factory=list)
+    new_rebuttals: list[str] = Field(default_factory=list, description="Ids of new rebuttals.")
+    new_counters: list[NewCounter] = Field(default_factory=list)
+    prevalence_delta: PrevalenceDelta
+
+
+class GoneClaim(BaseModel):
+    """A claim of the earlier summary that is not in this one."""
+
+    claim_id: str
+    statement: str
+    merged_into: str | None = Field(
+        None, description="The claim that now holds its evidence, when one does."
+    )
+
+
+class Changes(BaseModel):
+    """What changed since an earlier summary of the same thread."""
+
+    since_comments: int = Field(description="Comments of the thread the earlier summary read.")
+    new_comments: int
+    new_claims: list[str] = Field(default_factory=list, description="Ids of claims that are new.")
+    updated: list[ClaimChange] = Field(default_factory=list)
+    gone: list[GoneClaim] = Field(default_factory=list)
+    renamed: dict[str, str] = Field(
+        default_factory=dict,
+        description="Earlier id → id now, for claims matched by their evidence under a new id.",
+    )
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing changed that a reader would see."""
+        return not (self.new_comments or self.new_claims or self.updated or self.gone)
+
+
 class ThreadSummary(BaseModel):
     """The argument map of one thread."""
 
@@ -305,3 +363,6 @@ class ThreadSummary(BaseModel):
     duplicates: list[DuplicateGroup] = Field(default_factory=list)
     stats: Stats = Field(default_factory=Stats)
     warnings: list[str] = Field(default_factory=list)
+    changes: Changes | None = Field(
+        None, description="What changed since the earlier summary it was given (--since)."
+    )

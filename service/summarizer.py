@@ -15,6 +15,8 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from .changes import compare
+from .claim_ids import assign_ids
 from .errors import GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
@@ -57,13 +59,19 @@ async def summarize(
     *,
     engine: EngineName | EngineChoice | None = None,
     runtime: Runtime | None = None,
+    since: ThreadSummary | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread``, from the engine the settings (or ``engine``) choose.
 
     ``runtime`` holds the model clients, caches and prompts to share with other calls; without
     one, a runtime is opened for this call and closed after it. ``engine`` may be a choice the
     caller already resolved (:func:`resolve_engine`), so a face resolves it once per request.
+    ``since`` is an earlier summary of the same thread: the result then carries ``changes``,
+    what is new since (:func:`~service.changes.compare`). Claim ids are stable across runs
+    (:func:`~service.claim_ids.assign_ids`), so ids in both name the same claims.
     """
+    if since is not None:
+        check_since(since, thread)
     settings = settings or (runtime.settings if runtime is not None else Settings())
     choice = engine if isinstance(engine, EngineChoice) else resolve_engine(settings, engine)
     if choice.kind == "extractive":
@@ -86,7 +94,20 @@ async def summarize(
         raise GroundingError(
             f"summary failed its grounding check ({len(problems)} problem(s)): {problems[0]}"
         )
+    assign_ids(summary)
+    if since is not None:
+        summary.changes = compare(since, summary)
     return summary
+
+
+def check_since(since: ThreadSummary, thread: Thread) -> None:
+    """Refuse an earlier summary of another thread (a pasted page's id follows its text)."""
+    then, now = since.thread, thread
+    if then.source != now.source or (now.source != "text" and then.id != now.id):
+        raise UsageError(
+            f"the earlier summary is of {then.source} thread {then.id!r}, "
+            f"not of {now.source} thread {now.id!r}"
+        )
 
 
 async def _summarize_llm(thread: Thread, settings: Settings, runtime: Runtime) -> ThreadSummary:

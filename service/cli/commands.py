@@ -19,6 +19,7 @@ from ..chunker import chunk_thread
 from ..errors import UsageError
 from ..files import write_atomic
 from ..ingest import load_thread_async
+from ..models import SCHEMA_VERSION, ThreadSummary
 from ..report import inspect_json, inspect_text
 from ..runtime import Runtime
 from ..settings import Settings
@@ -63,10 +64,52 @@ async def _summarize(args: argparse.Namespace, settings: Settings, runtime: Runt
     from ..render import render
     from ..summarizer import summarize
 
+    since = read_summary(Path(args.since)) if args.since else None
     choice = _engine(settings)
     thread = await load_thread_async(args.target, args.format, settings, retry=runtime.fetch_retry)
-    summary = await summarize(thread, settings, engine=choice, runtime=runtime)
+    summary = await summarize(thread, settings, engine=choice, runtime=runtime, since=since)
     _write(render(summary, args.output), args.out)
+    return EXIT_OK
+
+
+def read_summary(path: Path) -> ThreadSummary:
+    """An earlier summary (``--since``): a JSON ThreadSummary, or a one-line usage error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--since {path}: cannot read it ({e.__class__.__name__})") from e
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and data.get("schema_version") == "1":
+            data["schema_version"] = SCHEMA_VERSION  # 1.1 only added fields
+        return ThreadSummary.model_validate(data)
+    except ValueError as e:
+        raise UsageError(
+            f"--since {path}: not a threadsum JSON summary (write one with --output json)"
+        ) from e
+
+
+async def _watch(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
+    import time
+
+    from .watch import MIN_EVERY, WatchPlan, parse_duration, parse_until, watch
+
+    every = parse_duration(args.every)
+    if every < MIN_EVERY:
+        raise UsageError(f"--every must be at least {MIN_EVERY:g}s")
+    if args.settle < 1:
+        raise UsageError("--settle must be at least 1")
+    plan = WatchPlan(
+        target=args.target,
+        every=every,
+        until=parse_until(args.until, time.time()) if args.until else None,
+        settle=args.settle,
+        out=Path(args.out) if args.out else None,
+        output=args.output,
+        jsonl=args.jsonl,
+    )
+    since = read_summary(Path(args.since)) if args.since else None
+    await watch(plan, settings, runtime, _engine(settings), since=since)
     return EXIT_OK
 
 
@@ -184,6 +227,7 @@ ASYNC_COMMANDS: dict[str, AsyncCommand] = {
     "inspect": _inspect,
     "summarize": _summarize,
     "batch": _batch,
+    "watch": _watch,
     "schema": _schema,
     "eval": _eval,
 }

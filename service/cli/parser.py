@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
     _add_claims_arg(p)
+    p.add_argument(
+        "--since",
+        metavar="EARLIER.json",
+        help="an earlier JSON summary of the same thread: add what changed since (changes)",
+    )
     _add_model_args(p)
 
     p = sub.add_parser("batch", help="summarize many threads: JSONL in, JSONL out, resumable")
@@ -117,6 +122,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-tokens", type=int, metavar="N")
     _add_claims_arg(p)
     _add_model_args(p, concurrency=False)
+
+    p = sub.add_parser(
+        "watch",
+        help="follow a live HN/Reddit thread: summarize it again as it grows, print what changed",
+    )
+    p.add_argument("target", metavar="URL", help="an HN or Reddit thread URL, or an HN item id")
+    p.add_argument(
+        "--every",
+        default="10m",
+        metavar="DURATION",
+        help="time between polls: 90s, 10m, 1h (default 10m, at least 10s)",
+    )
+    p.add_argument(
+        "--until",
+        metavar="WHEN",
+        help="stop before a poll would start after WHEN: a duration from now (6h) or an ISO "
+        "time (2026-12-02T18:00, UTC unless it names its offset)",
+    )
+    p.add_argument(
+        "--settle",
+        type=int,
+        default=3,
+        metavar="N",
+        help="stop after N polls in a row in which nothing changed (default 3)",
+    )
+    p.add_argument("--since", metavar="EARLIER.json", help="an earlier JSON summary to start from")
+    p.add_argument(
+        "--engine",
+        choices=["auto", "extractive", "llm"],
+        help="auto: the llm engine when a model is configured, else extractive",
+    )
+    p.add_argument(
+        "--output",
+        default="json",
+        choices=["json", "markdown", "html"],
+        help="format of the summary written to -o FILE (default: json)",
+    )
+    p.add_argument(
+        "-o", "--out", metavar="FILE", help="after every poll, write the latest summary to FILE"
+    )
+    p.add_argument(
+        "--jsonl", action="store_true", help="print one JSON line per poll instead of text"
+    )
+    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_claims_arg(p)
+    _add_model_args(p)
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
 

@@ -11,7 +11,7 @@ import unicodedata
 from typing import Final
 from urllib.parse import quote as _percent_encode
 
-from ..models import Citation, Claim, ThreadSummary
+from ..models import Changes, Citation, Claim, ThreadSummary
 from ..text.wording import count, one_line
 
 _SOURCES: Final = {"hn": "Hacker News", "reddit": "Reddit", "native": "Native", "text": "Text"}
@@ -93,3 +93,44 @@ def stats_parts(summary: ThreadSummary) -> list[str]:
 def who(citation: Citation) -> str:
     """The author of a cited comment, or the comment's id when the source names no author."""
     return one_line(citation.author or "") or f"comment {one_line(citation.comment_id)}"
+
+
+def _signed(n: int, noun: str) -> str:
+    return f"{'+' if n > 0 else '−'}{count(abs(n), noun)}"
+
+
+def change_lines(changes: Changes) -> list[str]:
+    """What changed, one plain-text line per item (every face escapes them its own way)."""
+    lines = [
+        f"{counted(changes.new_comments, 'new comment')} since the earlier summary "
+        f"({counted(changes.since_comments, 'comment')} then)."
+    ]
+    for claim_id in changes.new_claims:
+        lines.append(f"New claim {claim_id}.")
+    for change in changes.updated:
+        parts = []
+        delta = change.prevalence_delta
+        if delta.comments:
+            parts.append(_signed(delta.comments, "comment"))
+        if delta.authors:
+            parts.append(_signed(delta.authors, "author"))
+        if change.new_rebuttals:
+            parts.append(
+                f"{counted(len(change.new_rebuttals), 'new rebuttal')} "
+                f"({', '.join(change.new_rebuttals)})"
+            )
+        if change.new_counters:
+            parts.append(counted(len(change.new_counters), "new counter"))
+        if change.new_supporters:
+            parts.append(counted(len(change.new_supporters), "new supporter"))
+        if change.new_evidence:
+            parts.append(counted(len(change.new_evidence), "new quote"))
+        lines.append(f"{change.claim_id}: {'; '.join(parts)}.")
+    for gone in changes.gone:
+        where = f", merged into {gone.merged_into}" if gone.merged_into else ""
+        lines.append(f"{gone.claim_id} is no longer in the map{where}: {one_line(gone.statement)}")
+    for old, new in changes.renamed.items():
+        lines.append(f"{old} is now {new} (its first quote changed).")
+    if changes.empty:
+        lines.append("Nothing else changed.")
+    return lines

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from ..models import Citation, Claim, Counter, DuplicateGroup, Rebuttal, ThreadSummary, Topic
 from ..text.wording import one_line
 from .common import (
+    change_lines,
     counted,
     link_target,
     meta_parts,
@@ -112,17 +113,17 @@ def _controversy_label(claim: Claim) -> str:
     )
 
 
-def _md_claim_label(claim: Claim) -> str:
-    split = _controversy_label(claim)
+def _md_claim_label(claim: Claim, new: bool) -> str:
+    split = _controversy_label(claim) + (" · new since the earlier summary" if new else "")
     return f"**{prevalence_label(claim)}**" + (f" {_md(split)}" if split else "")
 
 
-def _md_claim(claim: Claim, level: int = 2) -> list[str]:
+def _md_claim(claim: Claim, level: int = 2, new: frozenset[str] = frozenset()) -> list[str]:
     head = "#" * level
     out = [
         f"{head} {_md(claim.id)} · {_md(claim.statement)}",
         "",
-        _md_claim_label(claim),
+        _md_claim_label(claim, claim.id in new),
         "",
     ]
     out += _md_evidence(claim.evidence)
@@ -147,7 +148,7 @@ def _md_rebuttal(rebuttal: Rebuttal, level: int = 3) -> list[str]:
     return out
 
 
-def _md_topic(topic: Topic, claims: list[Claim]) -> list[str]:
+def _md_topic(topic: Topic, claims: list[Claim], new: frozenset[str]) -> list[str]:
     p = topic.prevalence
     out = [
         f"## {_md(topic.id)} · {_md(topic.title)}",
@@ -159,25 +160,26 @@ def _md_topic(topic: Topic, claims: list[Claim]) -> list[str]:
         "",
     ]
     for claim in claims:
-        out += _md_claim(claim, 3)
+        out += _md_claim(claim, 3, new)
     return out
 
 
 def _md_claims(summary: ThreadSummary) -> list[str]:
-    """The claims, by topic when the summary has topics."""
+    """The claims, by topic when the summary has topics; new ones marked so."""
+    new = frozenset(summary.changes.new_claims if summary.changes else ())
     if not summary.topics:
-        return [line for claim in summary.claims for line in _md_claim(claim)]
+        return [line for claim in summary.claims for line in _md_claim(claim, 2, new)]
     by_id = {c.id: c for c in summary.claims}
     out: list[str] = []
     placed: set[str] = set()
     for topic in summary.topics:
         claims = [by_id[k] for k in topic.claim_ids if k in by_id and k not in placed]
         placed.update(c.id for c in claims)
-        out += _md_topic(topic, claims)
+        out += _md_topic(topic, claims, new)
     rest = [c for c in summary.claims if c.id not in placed]
     if rest:
         out += ["## Other claims", ""]
-        out += [line for claim in rest for line in _md_claim(claim, 3)]
+        out += [line for claim in rest for line in _md_claim(claim, 3, new)]
     return out
 
 
@@ -218,6 +220,13 @@ def render_markdown(summary: ThreadSummary) -> str:
     out += [_md(" · ".join(meta)), ""]
     if summary.overview.strip():
         out += [_md(summary.overview), ""]
+    if summary.changes is not None:
+        out += [
+            "## What changed",
+            "",
+            *(f"- {_md(line)}" for line in change_lines(summary.changes)),
+        ]
+        out.append("")
     if not summary.claims:
         out += ["*No claims were found.*", ""]
     else:
