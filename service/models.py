@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Source = Literal["native", "hn", "reddit", "text"]
 CommentStatus = Literal["ok", "deleted", "dead", "removed"]
@@ -253,6 +253,20 @@ class Stats(BaseModel):
         0, description="Reduce calls with no valid answer: their claims are kept unmerged."
     )
     elapsed_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    cost_usd: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="What this run's model tokens cost in US dollars, from the genai-prices "
+        "table; left out when the model's price is not known (or no model was used).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown_cost(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("cost_usd") is None:
+            data.pop("cost_usd", None)
+        return data
 
 
 class ThreadSummary(BaseModel):

@@ -15,6 +15,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from . import events
 from .errors import GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
@@ -85,6 +86,15 @@ async def summarize(
         raise GroundingError(
             f"summary failed its grounding check ({len(problems)} problem(s)): {problems[0]}"
         )
+    if choice.kind == "llm":
+        from .cost import price
+
+        model = summary.engine.model or settings.model or ""
+        stats = summary.stats
+        stats.cost_usd = price(
+            model, settings.base_url, stats.prompt_tokens, stats.completion_tokens
+        ).usd
+    events.summary_done(choice.kind, summary.stats)
     return summary
 
 
