@@ -15,25 +15,28 @@ echoed in a server's error body or an exception's text cannot reach a log either
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
 from .settings import Settings
 
-__all__ = ["JsonFormatter", "SecretFilter", "configure", "secrets_of"]
+__all__ = ["JsonFormatter", "SecretFilter", "configure", "configured", "secrets_of"]
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED: Final = "***"
 MIN_SECRET_CHARS: Final = 4
 """Shorter "secrets" are not scrubbed: replacing every ``a`` in a log would hide, not protect."""
 
-# What a LogRecord carries by itself; anything else on it was passed as ``extra``.
+# What a LogRecord carries by itself; anything else on it was passed as ``extra``
+# (uvicorn's ``color_message`` is its message again, with terminal colours).
 _STANDARD: Final = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 _HANDLER_NAME: Final = "threadsum"
 
@@ -151,3 +154,18 @@ def configure(
     for name in ("threadsum", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.NOTSET)
     return handler
+
+
+@contextlib.contextmanager
+def configured(settings: Settings, *, default_level: str = "warning") -> Iterator[None]:
+    """:func:`configure` for the ``with`` block, then the root logger as it was (so a CLI run
+    inside a test or an embedding program leaves no handler or level behind)."""
+    root = logging.getLogger()
+    level = root.level
+    handler = configure(settings, default_level=default_level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(level)

@@ -7,7 +7,7 @@ task the command started outlives it (:func:`_settle`), so nothing is left to be
 to warn, after the loop has stopped. Modules: :mod:`.parser` (flags and help),
 :mod:`.commands` (one function per command), :mod:`.batchfile` (the batch file face),
 :mod:`.progress` (batch progress on stderr), :mod:`.estimate` (``summarize --estimate``).
-Logging is configured here, once per run (:func:`service.logs.configure`).
+Logging is configured here for the run, and put back after it (:func:`service.logs.configured`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from ..errors import ThreadsumError, UsageError, describe
-from ..logs import configure as configure_logging
+from ..logs import configured as logging_configured
 from ..runtime import Runtime
 from ..settings import Settings
 from .commands import ASYNC_COMMANDS, EXIT_ERROR, EXIT_OK, EXIT_USAGE, SYNC_COMMANDS, AsyncCommand
@@ -97,11 +97,12 @@ def main(
         command = args.command
         output_format(args)
         run_settings = apply_flags(args, settings or _env_settings())
-        configure_logging(run_settings, default_level="info" if command == "serve" else "warning")
-        serve = SYNC_COMMANDS.get(command)
-        if serve is not None:
-            return serve(args, run_settings)
-        return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings, runtime))
+        level = "info" if command == "serve" else "warning"
+        with logging_configured(run_settings, default_level=level):
+            serve = SYNC_COMMANDS.get(command)
+            if serve is not None:
+                return serve(args, run_settings)
+            return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings, runtime))
     except ThreadsumError as e:
         print(f"error: {describe(e).detail}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, UsageError) else EXIT_ERROR

@@ -156,8 +156,9 @@ async def run_batch_file(
     ``progress(done, total, failed)`` is called as items finish; ``on_finish(total,
     failed_lines)`` once ``out_path`` is written, with the input lines of its error records.
     ``runtime`` is shared by the run (one is opened for it when none is given); ``engine`` is
-    the caller's resolved choice (else it is resolved from ``settings``). Raises :class:`InputError` for an unreadable input
-    file, :class:`LimitError` over ``settings.max_batch_items`` lines.
+    the caller's resolved choice (else it is resolved from ``settings``). Raises
+    :class:`InputError` for an unreadable input file, :class:`LimitError` over
+    ``settings.max_batch_items`` lines.
     """
     content = await asyncio.to_thread(_read_input, in_path)
     if out_path.is_dir() or not out_path.parent.is_dir():

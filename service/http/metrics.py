@@ -6,7 +6,8 @@ duration runs from the request's arrival to the last byte of its response, so a 
 result counts whole. The batch gauges are read from the job store at each scrape (one query),
 so every worker reports the same, durable numbers. The rest comes from :mod:`service.metrics`.
 
-``/metrics`` is open like ``/healthz``: it holds counts, route names and model names, never a
+``/metrics`` is left out of the OpenAPI document (it is for scrapers, not API clients) and is
+open like ``/healthz``: it holds counts, route names and model names, never a
 thread, a key or a client address. Put it behind the proxy's access rules where that matters.
 """
 
@@ -96,11 +97,7 @@ def _render(jobs: Sequence[JobStatus]) -> bytes:
     return exposition(registry)
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
-)
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """The service's metrics in Prometheus' text format: requests and their latency, model
     requests, tokens, retries, answers from the cache, summaries, and the batch queue."""
