@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["native", "hn", "reddit", "text"]
 CommentStatus = Literal["ok", "deleted", "dead", "removed"]
@@ -257,16 +257,10 @@ class Stats(BaseModel):
         None,
         ge=0,
         allow_inf_nan=False,
+        exclude_if=lambda value: value is None,
         description="What this run's model tokens cost in US dollars, from the genai-prices "
         "table; left out when the model's price is not known (or no model was used).",
     )
-
-    @model_serializer(mode="wrap")
-    def _drop_unknown_cost(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("cost_usd") is None:
-            data.pop("cost_usd", None)
-        return data
 
 
 class ThreadSummary(BaseModel):
