@@ -290,6 +290,14 @@ class Stats(BaseModel):
         0, description="Reduce calls with no valid answer: their claims are kept unmerged."
     )
     elapsed_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    cost_usd: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        exclude_if=lambda value: value is None,
+        description="What this run's model tokens cost in US dollars, from the genai-prices "
+        "table; left out when the model's price is not known (or no model was used).",
+    )
 
 
 class PrevalenceDelta(BaseModel):

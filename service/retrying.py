@@ -19,6 +19,7 @@ from typing import TypeVar
 import tenacity
 from tenacity.wait import WaitBaseT
 
+from . import events
 from .errors import Transient
 
 T = TypeVar("T")
@@ -100,13 +101,16 @@ async def call_with_retries(
     target: str,
     log: logging.Logger,
     on_exhausted: Callable[[Transient, int], Exception],
+    client: str = "fetch",
 ) -> T:
     """Await ``attempt()`` until it returns, trying again while it raises ``Transient``.
 
     Tries at most ``policy.attempts`` times, waiting ``policy.wait_strategy()`` in between and
-    logging each retry at info on ``log`` as "retrying ``target`` …". Any other exception
-    passes through at once. When the tries run out, raises ``on_exhausted(last, tries)`` (the
-    last ``Transient`` and how many tries were made) in place of the ``Transient``.
+    logging each retry at info on ``log`` as "retrying ``target`` …" and reporting it to
+    :func:`service.events.retry` as a retry of ``client`` (``fetch`` or ``model``). Any other
+    exception passes through at once. When the tries run out, raises ``on_exhausted(last,
+    tries)`` (the last ``Transient`` and how many tries were made) in place of the
+    ``Transient``.
     """
 
     def log_retry(state: tenacity.RetryCallState) -> None:
@@ -118,6 +122,7 @@ async def call_with_retries(
             state.attempt_number,
             exc,
         )
+        events.retry(client, target)
 
     retrying = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(max(1, policy.attempts)),

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import UsageError
@@ -21,6 +28,8 @@ EngineName = Literal["auto", "extractive", "llm"]
 OutputModeName = Literal["auto", "json_schema", "json_object", "tools", "text"]
 CacheMode = Literal["use", "refresh", "off", "replay"]
 InvalidPolicy = Literal["keep", "fail"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 def _default_cache_dir() -> Path:
@@ -29,6 +38,32 @@ def _default_cache_dir() -> Path:
 
 def _default_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "threadsum"
+
+
+def _checked_base_url(value: str | None) -> str | None:
+    """An http(s) URL with a host and a valid port, checked now rather than retried later.
+
+    The message never repeats the value: a base URL may carry credentials.
+    """
+    if value is None or not value.strip():
+        return None
+    url = value.strip()
+    example = "an http(s) URL such as http://127.0.0.1:8000/v1"
+    if any(c.isspace() for c in url):
+        raise ValueError(f"must not contain spaces ({example})")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not url[: len(scheme) + 3].lower() == scheme + "://":
+        raise ValueError(f"must start with http:// or https:// ({example})")
+    if not parts.hostname:
+        raise ValueError(f"names no host ({example})")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("has an invalid port (a number from 1 to 65535)")
+    return url
 
 
 class Settings(BaseSettings):
@@ -63,7 +98,16 @@ class Settings(BaseSettings):
 
     # Engines and the model (used by the LLM engine).
     engine: EngineName = "auto"
-    base_url: str | None = None
+    base_url: str | None = Field(
+        None,
+        description="The model server; THREADSUM_BASE_URL, falling back to OPENAI_BASE_URL.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="OPENAI_BASE_URL: the model server when THREADSUM_BASE_URL is unset; "
+        "where a model is, not a sign that one is configured.",
+    )
     model: str | None = None
     api_key: SecretStr | None = Field(
         None,
@@ -140,6 +184,48 @@ class Settings(BaseSettings):
         None, description="The service's public base URL for the links it returns; unset: relative."
     )
 
+    # Operations.
+    log_level: LogLevel | None = Field(
+        None, description="Least severe log records shown; unset: info for serve, else warning."
+    )
+    log_format: LogFormat = Field("text", description="Log lines as text or one JSON object each.")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        return _checked_base_url(value)
+
+    @model_validator(mode="after")
+    def _openai_fallback(self) -> Self:
+        """``OPENAI_BASE_URL`` stands in for an unset base URL, checked as it would be."""
+        if self.base_url is None and self.openai_base_url is not None:
+            try:
+                url = _checked_base_url(self.openai_base_url)
+            except ValueError as e:
+                raise ValueError(f"OPENAI_BASE_URL: {e}") from None
+            object.__setattr__(self, "base_url", url)  # frozen: set once, while validating
+        return self
+
+        if any(c.isspace() for c in url):
+            raise ValueError("must not contain spaces (an http(s) URL such as http://host:8000/v1)")
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not url.lower().startswith(
+            parts.scheme.lower() + "://"
+        ):
+            raise ValueError("must start with http:// or https:// (such as http://host:8000/v1)")
+        if not parts.hostname:
+            raise ValueError("names no host (an http(s) URL such as http://host:8000/v1)")
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
@@ -171,8 +257,9 @@ class Settings(BaseSettings):
             return type(self).model_validate({**self.model_dump(), **given})
         except ValidationError as e:
             first = e.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ())) or "setting"
-            raise UsageError(f"{name_of(where)}: {first.get('msg')}") from None
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            message = first.get("msg", "").removeprefix("Value error, ")
+            raise UsageError(f"{name_of(where)}: {message}" if where else message) from None
 
     @property
     def api_key_set(self) -> frozenset[str]:
@@ -187,5 +274,9 @@ class Settings(BaseSettings):
 
     @property
     def model_configured(self) -> bool:
-        """True when a model server is configured, so the LLM engine can run."""
-        return bool(self.base_url or self.model)
+        """True when a model is configured, so ``auto`` picks the LLM engine.
+
+        ``OPENAI_BASE_URL`` alone does not count (as ``OPENAI_API_KEY`` alone does not): it says
+        where a model is when one is used, and is often set for other tools.
+        """
+        return bool(self.model or (self.base_url and self.base_url != self.openai_base_url))

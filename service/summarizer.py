@@ -15,6 +15,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from . import events
 from .changes import compare
 from .claim_ids import assign_ids
 from .errors import GroundingError, UsageError
@@ -97,6 +98,15 @@ async def summarize(
     assign_ids(summary)
     if since is not None:
         summary.changes = compare(since, summary)
+    if choice.kind == "llm":
+        from .cost import price
+
+        model = summary.engine.model or settings.model or ""
+        stats = summary.stats
+        stats.cost_usd = price(
+            model, settings.base_url, stats.prompt_tokens, stats.completion_tokens
+        ).usd
+    events.summary_done(choice.kind, summary.stats)
     return summary
 
 

@@ -6,7 +6,8 @@ same words an HTTP problem or a batch record gives, and it is the only line an e
 task the command started outlives it (:func:`_settle`), so nothing is left to be torn down, and
 to warn, after the loop has stopped. Modules: :mod:`.parser` (flags and help),
 :mod:`.commands` (one function per command), :mod:`.batchfile` (the batch file face),
-:mod:`.progress` (batch progress on stderr).
+:mod:`.progress` (batch progress on stderr), :mod:`.estimate` (``summarize --estimate``).
+Logging is configured here for the run, and put back after it (:func:`service.logs.configured`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from ..errors import ThreadsumError, UsageError, describe
+from ..logs import configured as logging_configured
 from ..runtime import Runtime
 from ..settings import Settings
 from .commands import ASYNC_COMMANDS, EXIT_ERROR, EXIT_OK, EXIT_USAGE, SYNC_COMMANDS, AsyncCommand
-from .parser import apply_flags, build_parser
+from .parser import apply_flags, build_parser, output_format
 
 __all__ = ["main"]
 
@@ -35,8 +37,13 @@ def _env_settings() -> Settings:
         return Settings()
     except ValidationError as e:
         first = e.errors()[0]
-        name = "THREADSUM_" + "_".join(str(x) for x in first["loc"]).upper()
-        raise UsageError(f"{name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        name = "_".join(str(x) for x in first["loc"]).upper()
+        if not name:  # a check across settings: its message names them
+            raise UsageError(message) from None
+        if not name.startswith(("THREADSUM_", "OPENAI_")):  # fields read through an alias
+            name = "THREADSUM_" + name
+        raise UsageError(f"{name}: {message}") from None
 
 
 async def _settle() -> None:
@@ -88,11 +95,14 @@ def main(
     try:
         args = parser.parse_args(argv)
         command = args.command
+        output_format(args)
         run_settings = apply_flags(args, settings or _env_settings())
-        serve = SYNC_COMMANDS.get(command)
-        if serve is not None:
-            return serve(args, run_settings)
-        return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings, runtime))
+        level = "info" if command == "serve" else "warning"
+        with logging_configured(run_settings, default_level=level):
+            serve = SYNC_COMMANDS.get(command)
+            if serve is not None:
+                return serve(args, run_settings)
+            return asyncio.run(_run(ASYNC_COMMANDS[command], args, run_settings, runtime))
     except ThreadsumError as e:
         print(f"error: {describe(e).detail}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, UsageError) else EXIT_ERROR

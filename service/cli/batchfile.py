@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import InputError, OutputError, UsageError
@@ -62,9 +62,21 @@ def _read_input(path: Path) -> bytes:
         raise InputError(f"cannot read {path}: {e.strerror or e}") from None
 
 
-def write_results(store: JobStore, job_id: str, out_path: Path) -> None:
-    """Write the job's records to ``out_path`` atomically (a temporary file, then a rename)."""
-    write_atomic(out_path, (record + "\n" for record in store.results(job_id)))
+def write_results(store: JobStore, job_id: str, out_path: Path) -> list[int]:
+    """Write the job's records to ``out_path`` atomically (a temporary file, then a rename);
+    the input lines of its error records."""
+    failed: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for record in store.results(job_id):
+            if '"status":"error"' in record:  # records are compact JSON (jobs.records)
+                doc = json.loads(record)
+                if doc.get("status") == "error":
+                    failed.append(int(doc["line"]))
+            yield record + "\n"
+
+    write_atomic(out_path, lines())
+    return failed
 
 
 def kept_records(out_path: Path, items: Sequence[BatchItem]) -> dict[int, str]:
@@ -128,6 +140,7 @@ async def run_batch_file(
     progress: Callable[[int, int, int], None] | None = None,
     runtime: Runtime | None = None,
     engine: EngineChoice | None = None,
+    on_finish: Callable[[int, list[int]], None] | None = None,
 ) -> int:
     """Summarise every line of ``in_path`` into ``out_path``; the exit code (0, or 3 if any failed).
 
@@ -140,10 +153,12 @@ async def run_batch_file(
       the state file when there is one, else in ``out_path`` when it exists (see
       :func:`kept_records`); with neither, it is a fresh run.
 
-    ``progress(done, total, failed)`` is called as items finish. ``runtime`` is shared by the
-    run (one is opened for it when none is given); ``engine`` is the caller's resolved choice
-    (else it is resolved from ``settings``). Raises :class:`InputError` for an unreadable input
-    file, :class:`LimitError` over ``settings.max_batch_items`` lines.
+    ``progress(done, total, failed)`` is called as items finish; ``on_finish(total,
+    failed_lines)`` once ``out_path`` is written, with the input lines of its error records.
+    ``runtime`` is shared by the run (one is opened for it when none is given); ``engine`` is
+    the caller's resolved choice (else it is resolved from ``settings``). Raises
+    :class:`InputError` for an unreadable input file, :class:`LimitError` over
+    ``settings.max_batch_items`` lines.
     """
     content = await asyncio.to_thread(_read_input, in_path)
     if out_path.is_dir() or not out_path.parent.is_dir():
@@ -186,9 +201,11 @@ async def run_batch_file(
         )
         if status.status != "done":
             raise UsageError(f"the batch in {state} was {status.status}; delete it to start over")
-        await asyncio.to_thread(write_results, store, job_id, out_path)
+        failed_lines = await asyncio.to_thread(write_results, store, job_id, out_path)
     finally:
         store.close()
     for suffix in ("", "-wal", "-shm"):
         Path(str(state) + suffix).unlink(missing_ok=True)
+    if on_finish is not None:
+        on_finish(status.total, failed_lines)
     return 0 if status.failed == 0 else 3

@@ -64,6 +64,10 @@ async def _summarize(args: argparse.Namespace, settings: Settings, runtime: Runt
     from ..render import render
     from ..summarizer import summarize
 
+    if args.estimate:
+        from .estimate import estimate_command
+
+        return await estimate_command(args, settings, runtime)
     since = read_summary(Path(args.since)) if args.since else None
     choice = _engine(settings)
     thread = await load_thread_async(args.target, args.format, settings, retry=runtime.fetch_retry)
@@ -114,21 +118,31 @@ async def _watch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
 
 
 async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
+    from .. import events
     from .batchfile import run_batch_file
-    from .progress import progress_printer
+    from .progress import BatchProgress
 
     choice = _engine(settings)
-    return await run_batch_file(
-        Path(args.input),
-        Path(args.out),
-        settings,
-        concurrency=settings.batch_concurrency,
-        resume=args.resume,
-        retry_failed=args.retry_failed,
-        progress=progress_printer(sys.stderr, sys.stderr.isatty()),
-        runtime=runtime,
-        engine=choice,
+    llm = choice.kind == "llm"
+    bar = BatchProgress(
+        sys.stderr,
+        sys.stderr.isatty(),
+        model=settings.model if llm else None,
+        base_url=settings.base_url,
     )
+    with events.listening(bar):
+        return await run_batch_file(
+            Path(args.input),
+            Path(args.out),
+            settings,
+            concurrency=settings.batch_concurrency,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            progress=bar,
+            runtime=runtime,
+            engine=choice,
+            on_finish=lambda total, failed: bar.finish(args.out, total, failed),
+        )
 
 
 async def _eval(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:

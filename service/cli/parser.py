@@ -2,26 +2,98 @@
 
 Flags that name a setting (``--chunk-tokens`` → ``chunk_tokens``) are applied by
 :func:`apply_flags` through :meth:`Settings.override`, so they are validated as the environment
-is. Parsing errors raise :class:`UsageError` instead of exiting, so ``main`` owns the exit code.
+is; their help names the variable and its default (:func:`_setting`). Every other flag's help
+shows its default, and every command's help ends with examples. Parsing errors raise
+:class:`UsageError` instead of exiting, so ``main`` owns the exit code. ``--log-level`` and
+``--log-format`` go before or after the command.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from pathlib import PurePath
+from typing import Any, Final, NoReturn
 
 from ..errors import UsageError
 from ..ingest import FORMATS
 from ..settings import Settings
 
-__all__ = ["apply_flags", "build_parser"]
+__all__ = ["OUTPUT_SUFFIXES", "apply_flags", "build_parser", "output_format", "version"]
+
+OUTPUT_SUFFIXES: Final = {".json": "json", ".md": "markdown", ".markdown": "markdown"} | {
+    ".html": "html",
+    ".htm": "html",
+}
+"""The output format ``summarize -o FILE`` picks from FILE's extension when ``--output`` is
+not given."""
+
+
+def version() -> str:
+    """The installed threadsum version."""
+    try:
+        return _dist_version("threadsum")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0+unknown"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each flag's default (unless its help already says it), and keeps the
+    examples in an epilog as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, True, [], argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
 
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of exiting, so main() owns the exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+
+def _setting(name: str) -> str:
+    """``(THREADSUM_NAME, default V)``, for the help of a flag that sets ``name``."""
+    default = Settings.model_fields[name].get_default(call_default_factory=True)
+    if default is None:
+        shown = "unset"
+    elif isinstance(default, bool):
+        shown = str(default).lower()
+    else:
+        shown = str(default)
+    return f"(THREADSUM_{name.upper()}, default {shown})"
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _common() -> _Parser:
+    """The flags every command takes, before or after its name."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default=argparse.SUPPRESS,
+        help="least severe log records shown on stderr; info shows retries and the output "
+        "mode settled on (THREADSUM_LOG_LEVEL, default info for serve, warning otherwise)",
+    )
+    common.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=argparse.SUPPRESS,
+        help=f"log lines as text or one JSON object each {_setting('log_format')}",
+    )
+    return common
 
 
 def _add_input_args(p: argparse.ArgumentParser) -> None:
@@ -34,19 +106,29 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
         "--format",
         default="auto",
         choices=["auto", *FORMATS],
-        help="input format (default: detect)",
+        help="input format; auto detects it",
     )
     p.add_argument(
         "--strict",
         action="store_true",
         default=None,
-        help="reject comments whose parent is missing (default: attach at top level)",
+        help=f"reject comments whose parent is missing, instead of attaching them at the top "
+        f"level {_setting('strict')}",
     )
     p.add_argument(
         "--chunk-tokens",
         type=int,
         metavar="N",
-        help="token budget of one chunk (THREADSUM_CHUNK_TOKENS, default 6000)",
+        help=f"token budget of one chunk {_setting('chunk_tokens')}",
+    )
+
+
+def _add_engine_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=["auto", "extractive", "llm"],
+        help=f"auto: the llm engine when a model is configured, else extractive "
+        f"{_setting('engine')}",
     )
 
 
@@ -59,29 +141,67 @@ def _add_claims_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+EXAMPLE: Final = "fixtures/threads/hn-comment-page.txt"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = _Parser(prog="threadsum", description="Turn discussion threads into argument maps.")
+    common = _common()
+    parser = _Parser(
+        prog="threadsum",
+        description="Turn discussion threads into argument maps.",
+        parents=[common],
+        epilog=_examples(
+            f"threadsum summarize {EXAMPLE} -o map.html",
+            "threadsum summarize https://news.ycombinator.com/item?id=1 --estimate --model gpt-4o",
+            "threadsum COMMAND --help",
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"threadsum {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("inspect", help="parse and chunk a thread; report what was found")
+    def command(name: str, summary: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=summary[:1].upper() + summary[1:] + ".",
+            parents=[common],
+            epilog=_examples(*examples) if examples else None,
+        )
+
+    p = command(
+        "inspect",
+        "parse and chunk a thread; report what was found",
+        f"threadsum inspect {EXAMPLE}",
+        f"threadsum inspect {EXAMPLE} --json --chunk-tokens 2000",
+    )
     _add_input_args(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    p = sub.add_parser("summarize", help="summarize one thread into an argument map")
-    _add_input_args(p)
-    p.add_argument(
-        "--engine",
-        choices=["auto", "extractive", "llm"],
-        help="auto: the llm engine when a model is configured, else extractive",
+    p = command(
+        "summarize",
+        "summarize one thread into an argument map",
+        f"threadsum summarize {EXAMPLE} --output markdown",
+        f"threadsum summarize {EXAMPLE} -o map.html",
+        "threadsum summarize https://news.ycombinator.com/item?id=1 --engine llm "
+        "--base-url http://127.0.0.1:8089/v1 --model threadsum-mock",
+        f"threadsum summarize {EXAMPLE} --estimate --model gpt-4o-mini",
     )
+    _add_input_args(p)
+    _add_engine_arg(p)
     p.add_argument(
         "--output",
-        default="json",
         choices=["json", "markdown", "html"],
-        help="output format (default: json)",
+        help="output format (default: from the extension of -o FILE, .html, .md or .json; "
+        "else json)",
     )
     p.add_argument("-o", "--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the model calls, tokens and cost the LLM engine would spend on the thread, "
+        "without calling the model",
+    )
     _add_claims_arg(p)
     p.add_argument(
         "--since",
@@ -90,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_args(p)
 
-    p = sub.add_parser("batch", help="summarize many threads: JSONL in, JSONL out, resumable")
+    p = command(
+        "batch",
+        "summarize many threads: JSONL in, JSONL out, resumable",
+        "threadsum batch threads.jsonl -o summaries.jsonl",
+        "threadsum batch threads.jsonl -o summaries.jsonl --resume --concurrency 8",
+    )
     p.add_argument("input", metavar="IN.jsonl", help="one thread per line (see README)")
     p.add_argument(
         "-o",
@@ -104,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         dest="batch_concurrency",
         metavar="N",
-        help="threads summarized at once (THREADSUM_BATCH_CONCURRENCY, default 4)",
+        help=f"threads summarized at once {_setting('batch_concurrency')}",
     )
     p.add_argument(
         "--resume",
@@ -117,22 +242,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the error records again (given-up threads too), from the state file of an "
         "unfinished run or from OUT.jsonl of a finished one; implies --resume",
     )
-    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
-    p.add_argument("--strict", action="store_true", default=None)
-    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    _add_engine_arg(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help=f"reject comments whose parent is missing {_setting('strict')}",
+    )
+    p.add_argument(
+        "--chunk-tokens",
+        type=int,
+        metavar="N",
+        help=f"token budget of one chunk {_setting('chunk_tokens')}",
+    )
     _add_claims_arg(p)
     _add_model_args(p, concurrency=False)
 
-    p = sub.add_parser(
+    p = command(
         "watch",
-        help="follow a live HN/Reddit thread: summarize it again as it grows, print what changed",
+        "follow a live HN/Reddit thread: summarize it again as it grows, print what changed",
+        "threadsum watch https://news.ycombinator.com/item?id=1 --every 10m -o latest.json",
+        "threadsum watch 8863 --every 5m --until 6h --jsonl",
     )
     p.add_argument("target", metavar="URL", help="an HN or Reddit thread URL, or an HN item id")
     p.add_argument(
         "--every",
         default="10m",
         metavar="DURATION",
-        help="time between polls: 90s, 10m, 1h (default 10m, at least 10s)",
+        help="time between polls: 90s, 10m, 1h (at least 10s)",
     )
     p.add_argument(
         "--until",
@@ -145,19 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=3,
         metavar="N",
-        help="stop after N polls in a row in which nothing changed (default 3)",
+        help="stop after N polls in a row in which nothing changed",
     )
     p.add_argument("--since", metavar="EARLIER.json", help="an earlier JSON summary to start from")
-    p.add_argument(
-        "--engine",
-        choices=["auto", "extractive", "llm"],
-        help="auto: the llm engine when a model is configured, else extractive",
-    )
+    _add_engine_arg(p)
     p.add_argument(
         "--output",
         default="json",
         choices=["json", "markdown", "html"],
-        help="format of the summary written to -o FILE (default: json)",
+        help="format of the summary written to -o FILE",
     )
     p.add_argument(
         "-o", "--out", metavar="FILE", help="after every poll, write the latest summary to FILE"
@@ -165,15 +298,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jsonl", action="store_true", help="print one JSON line per poll instead of text"
     )
-    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    p.add_argument(
+        "--chunk-tokens",
+        type=int,
+        metavar="N",
+        help=f"token budget of one chunk {_setting('chunk_tokens')}",
+    )
     _add_claims_arg(p)
     _add_model_args(p)
 
-    sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
+    command("schema", "print the JSON Schema of the ThreadSummary output", "threadsum schema")
 
-    p = sub.add_parser("eval", help="measure an engine on labelled data (stance, maps)")
+    p = command(
+        "eval",
+        "measure an engine on labelled data (stance, maps)",
+        "threadsum eval stance pairs.csv --labels 0=disagree,1=other,2=agree",
+        "threadsum eval map fixtures/eval/threads --json",
+    )
     kinds = p.add_subparsers(dest="eval_kind", required=True, parser_class=_Parser)
-    q = kinds.add_parser("stance", help="stance of replies: confusion matrix, per-class F1")
+    q = kinds.add_parser(
+        "stance",
+        help="stance of replies: confusion matrix, per-class F1",
+        parents=[common],
+        epilog=_examples("threadsum eval stance pairs.jsonl --repeat 2"),
+    )
     q.add_argument(
         "pairs", metavar="PAIRS", help="labelled pairs: .csv or .jsonl with parent, reply, label"
     )
@@ -189,21 +337,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="names of the parent, reply and label columns (default: parent,reply,label)",
     )
     _add_eval_args(q)
-    q = kinds.add_parser("map", help="roles in maps of gold threads: P/R/F1, share right")
+    q = kinds.add_parser(
+        "map",
+        help="roles in maps of gold threads: P/R/F1, share right",
+        parents=[common],
+        epilog=_examples("threadsum eval map fixtures/eval/threads"),
+    )
     q.add_argument("gold", nargs="+", metavar="GOLD", help="gold thread files or directories")
     _add_eval_args(q)
 
-    p = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
-    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
-    p.add_argument("--chunk-tokens", type=int, metavar="N")
+    p = command(
+        "serve",
+        "run the HTTP service (FastAPI on uvicorn)",
+        "threadsum serve --port 8080",
+        "threadsum serve --host 0.0.0.0 --workers 4 --log-format json",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free one)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (their /metrics are added up)",
+    )
+    _add_engine_arg(p)
+    p.add_argument(
+        "--chunk-tokens",
+        type=int,
+        metavar="N",
+        help=f"token budget of one chunk {_setting('chunk_tokens')}",
+    )
     _add_claims_arg(p)
     p.add_argument(
         "--public-url",
         metavar="URL",
-        help="public base URL for the links the service returns (THREADSUM_PUBLIC_URL)",
+        help=f"public base URL for the links the service returns {_setting('public_url')}",
     )
     p.add_argument(
         "--forwarded-allow-ips",
@@ -215,23 +383,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--shutdown-timeout",
         type=float,
         metavar="S",
-        help="seconds requests in flight get on SIGTERM (THREADSUM_SHUTDOWN_TIMEOUT, default 10)",
+        help=f"seconds requests in flight get on SIGTERM {_setting('shutdown_timeout')}",
     )
     _add_model_args(p)
 
-    p = sub.add_parser(
-        "local-server", help="run a local model with llama-cpp-python (the local extra)"
+    p = command(
+        "local-server",
+        "run a local model with llama-cpp-python (the local extra)",
+        "threadsum local-server --port 8000",
     )
     p.add_argument("--model-path", metavar="GGUF", help="a GGUF file (default: the bundled model)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--ctx", type=int, default=8192, metavar="N", help="context size in tokens")
 
-    p = sub.add_parser(
-        "mock-llm", help="run an OpenAI-compatible mock model server (offline development)"
+    p = command(
+        "mock-llm",
+        "run an OpenAI-compatible mock model server (offline development)",
+        "threadsum mock-llm --port 8089",
+        "threadsum mock-llm --latency-ms 200 --fail-rate 0.1 --faults 429,503",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8089)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8089, help="port to listen on")
     p.add_argument(
         "--model", dest="mock_model", default="threadsum-mock", help="model name it reports"
     )
@@ -250,16 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated faults --fail-rate draws from",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
-    p.add_argument("--context-limit", type=int, help="reject prompts over N tokens with a 400")
-    p.add_argument("--max-concurrency", type=int, help="requests served at once; others queue")
-    p.add_argument("--max-output-tokens", type=int, help="cap on completion tokens")
+    p.add_argument(
+        "--context-limit", type=int, help="reject prompts over N tokens with a 400 (default: none)"
+    )
+    p.add_argument(
+        "--max-concurrency", type=int, help="requests served at once; others queue (default: all)"
+    )
+    p.add_argument("--max-output-tokens", type=int, help="cap on completion tokens (default: none)")
     p.add_argument(
         "--refuse",
         action="append",
         default=[],
         metavar="MODE",
         choices=["json_schema", "json_object", "tools"],
-        help="reject this structured-output mode with a 400 (repeatable)",
+        help="reject this structured-output mode with a 400 (repeatable; default: none)",
     )
     p.add_argument(
         "--answer-any",
@@ -270,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=["auto", "extractive", "llm"])
+    _add_engine_arg(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--repeat",
@@ -283,32 +460,50 @@ def _add_eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_model_args(p: argparse.ArgumentParser, *, concurrency: bool = True) -> None:
-    p.add_argument("--base-url", help="OpenAI-compatible server (THREADSUM_BASE_URL)")
-    p.add_argument("--model", help="model name (THREADSUM_MODEL)")
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server; wins over THREADSUM_BASE_URL, which wins over "
+        "OPENAI_BASE_URL (default: OpenAI's)",
+    )
+    p.add_argument("--model", help=f"model name {_setting('model')}")
     p.add_argument(
         "--output-mode",
         choices=["auto", "json_schema", "json_object", "tools", "text"],
-        help="structured output mode (THREADSUM_OUTPUT_MODE, default auto)",
+        help=f"structured output mode {_setting('output_mode')}",
     )
     p.add_argument(
         "--cache",
         choices=["use", "refresh", "off", "replay"],
-        help="answer cache mode (THREADSUM_CACHE, default use)",
+        help=f"answer cache mode {_setting('cache')}",
     )
-    p.add_argument("--cache-dir", help="answer cache folder (THREADSUM_CACHE_DIR)")
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="answer cache folder (THREADSUM_CACHE_DIR, default ~/.cache/threadsum)",
+    )
     if concurrency:
         p.add_argument(
             "--concurrency",
             type=int,
             metavar="N",
-            help="model calls in flight (THREADSUM_CONCURRENCY, default 4)",
+            help=f"model calls in flight {_setting('concurrency')}",
         )
     p.add_argument(
         "--max-reasks",
         type=int,
         metavar="N",
-        help="re-asks of an invalid answer (THREADSUM_MAX_REASKS, default 2)",
+        help=f"re-asks of an invalid answer {_setting('max_reasks')}",
     )
+
+
+def output_format(args: argparse.Namespace) -> None:
+    """Fill in ``args.output`` of ``summarize``: as given, else from ``-o FILE``'s extension
+    (:data:`OUTPUT_SUFFIXES`), else json."""
+    if getattr(args, "command", None) != "summarize" or args.output is not None:
+        return
+    suffix = PurePath(args.out).suffix.lower() if args.out else ""
+    args.output = OUTPUT_SUFFIXES.get(suffix, "json")
 
 
 def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
@@ -319,7 +514,6 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
     names = (
         "strict",
         "chunk_tokens",
-        "max_claims",
         "engine",
         "base_url",
         "model",
@@ -329,9 +523,12 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "batch_concurrency",
         "concurrency",
         "max_reasks",
+        "max_claims",
         "public_url",
         "forwarded_allow_ips",
         "shutdown_timeout",
+        "log_level",
+        "log_format",
     )
     given = {name: getattr(args, name, None) for name in names}
     return settings.override(given, name_of=lambda field: "--" + field.replace("_", "-"))

@@ -10,6 +10,7 @@ Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
     DELETE /v1/batches/{id}            cancel it
     GET    /healthz                    the process is up
     GET    /readyz                     ready to serve (CPU lanes not full; the model server answers)
+    GET    /metrics                    Prometheus metrics (requests, model calls, tokens, batches)
 
 Every step is the core's (``read_thread``, ``summarize``, ``render``) or the batch runner's
 (``service.jobs``); the app adds only what an HTTP service needs, each in its module:
@@ -19,6 +20,8 @@ Every step is the core's (``read_thread``, ``summarize``, ``render``) or the bat
   the last-resort 500; a thread over ``max_comments`` or ``max_depth`` is 422, not 413;
 - ``security``: API keys and the rate limit on ``/v1`` (health and docs are open);
 - ``problems``: every error as ``application/problem+json``;
+- ``metrics``: ``/metrics`` and the middleware that counts requests (:mod:`service.metrics`
+  counts the rest while the app runs);
 - ``supervisor``: the shared state (one :class:`~service.runtime.Runtime`, the CPU threads, the
   job store, batch tasks, readiness), opened in the lifespan and closed at shutdown;
 - ``cpu`` and ``bounds``: what a request may cost: CPU-heavy steps on the app's bounded
@@ -35,11 +38,15 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from .. import events
+from ..metrics import LISTENER
 from ..model.protocol import ChatModel
 from ..runtime import Runtime
 from ..settings import Settings
 from .bounds import ClientGone, client_gone_response
 from .cpu import CpuPool
+from .metrics import MetricsMiddleware
+from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import PROBLEM, install_error_handlers
 from .routes import batches, health, summaries
@@ -76,11 +83,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         runtime = Runtime(settings, model=model, executor=cpu.batch)
         service = Service(settings, runtime, cpu, injected_model=model is not None)
         app.state.threadsum = service
-        try:
-            await service.start()
-            yield
-        finally:
-            await service.stop()
+        with events.listening(LISTENER):
+            try:
+                await service.start()
+                yield
+            finally:
+                await service.stop()
 
     app = _App(
         title="threadsum",
@@ -92,10 +100,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     app.add_exception_handler(ClientGone, client_gone_response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_bytes)
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 500s too
     guarded = [Depends(Guard(settings.api_key_set, RateLimiter(settings.rate_limit)))]
     app.include_router(summaries.router, dependencies=guarded)
     app.include_router(batches.router, dependencies=guarded)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     return app
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +21,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from uvicorn.supervisors import Multiprocess
 
+from ..logs import configure as configure_logging
+from ..metrics import MULTIPROC_ENV
 from ..serving import listen
 from ..settings import Settings
 from .app import create_app
@@ -37,9 +40,9 @@ def app_factory() -> FastAPI:
     Settings come from :func:`serve` when it started the workers, else from the environment.
     """
     handed = os.environ.get(WORKER_SETTINGS)
-    if handed:
-        return create_app(Settings.model_validate(json.loads(handed)))
-    return create_app(Settings())
+    settings = Settings.model_validate(json.loads(handed)) if handed else Settings()
+    configure_logging(settings, default_level="info")  # a worker process logs as serve does
+    return create_app(settings)
 
 
 def _settings_json(settings: Settings) -> str:
@@ -70,7 +73,9 @@ def serve(
     free port). With ``workers > 1`` each worker process builds its app with
     :func:`app_factory`; the settings reach them, exactly, through the environment
     (:data:`WORKER_SETTINGS`). A batch job is run by the worker that took it (the runner's
-    lease keeps it to one), and a job whose worker died is resumed by another.
+    lease keeps it to one), and a job whose worker died is resumed by another. The workers'
+    metrics are added up in a fresh folder (:data:`~service.metrics.MULTIPROC_ENV`), removed
+    when the server stops.
     """
     sock = listen(host, port)
     with sock:
@@ -80,7 +85,12 @@ def serve(
             os.environ[WORKER_SETTINGS] = _settings_json(settings)
             target = f"{app_factory.__module__}:{app_factory.__name__}"
             config = server_config(settings, target, factory=True, workers=workers)
-            Multiprocess(config, sockets=[sock]).run()
+            with tempfile.TemporaryDirectory(prefix="threadsum-metrics-") as folder:
+                os.environ[MULTIPROC_ENV] = folder
+                try:
+                    Multiprocess(config, sockets=[sock]).run()
+                finally:
+                    os.environ.pop(MULTIPROC_ENV, None)
         else:
             uvicorn.Server(server_config(settings, create_app(settings))).run(sockets=[sock])
 
@@ -93,10 +103,14 @@ def server_config(settings: Settings, app: FastAPI | str, **options: Any) -> uvi
       ``forwarded_allow_ips``; by default from nobody (uvicorn's own default trusts loopback,
       so a client on the same host could pick its address and so its rate-limit bucket).
     - A request h11 cannot parse is answered 400 as a problem (:class:`ProblemH11Protocol`).
+    - uvicorn's own log records (startup, access lines) go to the handler
+      :func:`service.logs.configure` installed, at ``log_level`` (default info), in the same
+      text or JSON format as threadsum's.
     """
     proxies = [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
     common: dict[str, Any] = {
-        "log_level": "info",
+        "log_level": settings.log_level or "info",
+        "log_config": None,
         "timeout_graceful_shutdown": settings.shutdown_timeout,
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,

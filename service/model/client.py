@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Final, Literal
 
 import httpx
 import openai
 from pydantic import SecretStr
 
+from .. import events
 from ..errors import (
     ModelAuthError,
     ModelError,
@@ -55,6 +57,7 @@ from .refusals import ModeRefused, NoToolCall, refuses_mode
 from .replies import (
     EXCERPT_CHARS,
     Completion,
+    _count,
     context_length,
     error_detail,
     json_body,
@@ -260,16 +263,29 @@ class ModelClient:
             target=self._where,
             log=log,
             on_exhausted=self._unavailable,
+            client="model",
         )
-        return read_completion(
-            body,
-            mode=mode,
-            schema_name=schema_name,
-            max_tokens=request["max_tokens"],
-            model=self.model,
-            where=self._where,
-            redact=self._redact,
-        )
+        try:
+            completion = read_completion(
+                body,
+                mode=mode,
+                schema_name=schema_name,
+                max_tokens=request["max_tokens"],
+                model=self.model,
+                where=self._where,
+                redact=self._redact,
+            )
+        except TruncatedError:
+            usage = body.get("usage") if isinstance(body, dict) else None
+            if isinstance(usage, dict):  # cut off, but the tokens were spent
+                events.model_tokens(
+                    self.model,
+                    _count(usage.get("prompt_tokens")),
+                    _count(usage.get("completion_tokens")),
+                )
+            raise
+        events.model_tokens(self.model, completion.prompt_tokens, completion.completion_tokens)
+        return completion
 
     def _unavailable(self, last: Transient, tries: int) -> ModelUnavailableError:
         suffix = f" after {tries} attempts" if tries > 1 else ""
@@ -280,21 +296,30 @@ class ModelClient:
     async def _post_once(self, mode: OutputMode, kwargs: dict[str, Any]) -> Any:
         """One HTTP attempt, its failures sorted into retry, refusal or a project error."""
         log.debug("POST %s/chat/completions model=%s mode=%s", self.base_url, self.model, mode)
+        status, started = "error", 0.0
         try:
             async with self._semaphore:
+                started = time.perf_counter()
                 raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
+                status = str(raw.http_response.status_code)
         except openai.APITimeoutError:
+            status = "timeout"
             raise Transient("timed out") from None
         except openai.APIConnectionError as exc:
+            status = "connection"
             cause = exc.__cause__
             reason = f" ({type(cause).__name__})" if cause is not None else ""
             raise Transient(f"connection failed{reason}") from None
         except openai.APIStatusError as exc:
+            status = str(exc.status_code)
             raise self._status_error(mode, exc.response) from None
         except openai.OpenAIError as exc:  # anything else the SDK may raise before sending
             raise ModelError(
                 f"the model client for {self.base_url} failed: {type(exc).__name__}"
             ) from None
+        finally:
+            if started:  # an attempt was made (not cancelled waiting for a slot)
+                events.model_request(self.model, status, time.perf_counter() - started)
         return json_body(raw.http_response, where=self._where, redact=self._redact)
 
     def _status_error(self, mode: OutputMode, response: httpx.Response) -> Exception:

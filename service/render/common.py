@@ -80,6 +80,10 @@ def stats_parts(summary: ThreadSummary) -> list[str]:
         counted(s.dropped_citations, "dropped citation"),
         f"{s.elapsed_s:.1f} s",
     ]
+    if s.cost_usd is not None:
+        parts.append(f"${s.cost_usd:.4f}")
+    elif e.kind == "llm":
+        parts.append("cost unknown (no price known for the model)")
     if e.output_mode:
         parts.append(f"output mode {e.output_mode}")
     if e.version:
