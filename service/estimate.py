@@ -90,9 +90,17 @@ def _tokens(messages: list[dict[str, str]]) -> int:
     return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 
 
+def _item(ids: list[str], statement: str) -> str:
+    """One item of the compact answer format: its sentence ids, then its statement."""
+    return " ".join([*ids, statement])
+
+
 def _map_answer(ids: list[str]) -> str:
-    """The map answer the estimate assumes for a chunk whose commented sentences start ``ids``."""
-    claims = []
+    """The map answer the estimate assumes for a chunk whose commented sentences start ``ids``.
+
+    It is written in the engine's compact answer format (:mod:`service.answer_format`).
+    """
+    claims: list[dict[str, Any]] = []
     n_claims = math.ceil(len(ids) / COMMENTS_PER_CLAIM) if ids else 0
     for k in range(n_claims):
         group = ids[k * COMMENTS_PER_CLAIM : (k + 1) * COMMENTS_PER_CLAIM]
@@ -100,23 +108,16 @@ def _map_answer(ids: list[str]) -> str:
         # comments left over are split between them, one citation each.
         head, rest = group[:1], group[1:]
         half = len(rest) // 2
-        claims.append(
-            {
-                "statement": _STATEMENT,
-                "evidence": head,
-                "supporters": rest[:half][:1],
-                "rebuttals": [
-                    {
-                        "statement": _STATEMENT,
-                        "evidence": rest[half:] or rest,
-                        "counters": [{"statement": _STATEMENT, "evidence": rest[:half][1:]}],
-                    }
-                ]
-                if rest
-                else [],
-            }
-        )
-    return json.dumps({"claims": claims})
+        claim: dict[str, Any] = {"t": _item(head, _STATEMENT)}
+        if rest[:half][:1]:
+            claim["p"] = " ".join(rest[:half][:1])
+        if rest:
+            rebuttal: dict[str, Any] = {"t": _item(rest[half:] or rest, _STATEMENT)}
+            if rest[:half][1:]:
+                rebuttal["c"] = [_item(rest[:half][1:], _STATEMENT)]
+            claim["r"] = [rebuttal]
+        claims.append(claim)
+    return json.dumps({"k": claims})
 
 
 def _reduce_calls(
@@ -137,8 +138,8 @@ def _reduce_calls(
             prompt_tokens += _tokens(messages)
             kept = max(1, round(size * REDUCE_KEEP)) if groups > 1 else max(1, size)
             answer = {
-                "overview": " ".join(["word"] * OVERVIEW_WORDS),
-                "claims": [{"statement": _STATEMENT, "merges": ["m1", "m2"]}] * kept,
+                "o": " ".join(["word"] * OVERVIEW_WORDS),
+                "k": [{"m": "m1-2", "s": _STATEMENT}] * kept,
             }
             completion_tokens += estimate_tokens(json.dumps(answer))
         calls += groups
@@ -149,8 +150,8 @@ def _reduce_calls(
 
 def estimate_llm(thread: Thread, settings: Settings, prompts: dict[str, Prompt]) -> Estimate:
     """What summarizing ``thread`` with the LLM engine and ``settings`` would spend."""
+    from .answer_format import MAP_SHAPE, REDUCE_SHAPE
     from .engines.llm.reduce import MIN_ROOM, REDUCE_OVERHEAD
-    from .validation import MAP_SHAPE, REDUCE_SHAPE
 
     title = one_line(thread.title or "(untitled)")
     chunks = chunk_thread(thread, settings.chunk_tokens)

@@ -20,6 +20,7 @@ import string
 import sys
 import tomllib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,8 @@ _IGNORABLE_RANGES = (
 )
 #: Format characters outside the tag block all lie in the first two planes.
 _FORMAT_SCAN_END = 0x20000
-_HEADER = re.compile(r"^(c|p)(\d+)(?: (.*?))?(?: >([cp]\d+))?$")
+_HEADER = re.compile(r"^(c|p)(\d+)(?: ([^\s>]\S*))?(?: >((?:[cp]\d+)?))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
-_CONTEXT_PARENT = re.compile(r"^>p\d+$")
 
 TITLE_PREFIX = "Title: "
 """How the map and reduce prompts start the line that carries the thread's title (the
@@ -215,31 +215,50 @@ def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
     """The compact data block of a chunk, with chunk-local keys.
 
     Local keys (``c1…`` for comments, ``p1…`` for context) depend only on the chunk's content,
-    so a chunk that did not change renders byte-identically when its thread grows.
+    so a chunk that did not change renders byte-identically when its thread grows. A header
+    names its comment's parent (``>c2``, or ``>`` alone for the comment just above) and its
+    author only when the author wrote two or more of the comments shown: who wrote what matters
+    to the map only where one person speaks twice, and everyone else is told apart by key.
     """
     by_id = thread.by_id
+    members = sorted(
+        [*chunk.continued_ids, *chunk.comment_ids], key=lambda x: int(by_id[x].key[1:])
+    )
+    shown = [by_id[cid] for cid in (*chunk.context_ids, *members)]
+    writes = Counter(c.author for c in shown if c.author)
     local: dict[str, str] = {}
     lines: list[str] = []
+    above: str | None = None  # the key of the comment rendered just above
+
+    def header(key: str, c: Comment) -> str:
+        nonlocal above
+        parts = [key]
+        if c.author and writes[c.author] > 1:
+            parts.append(_author(c.author))
+        parent = local.get(c.parent_id or "")
+        if parent is not None:
+            parts.append(">" if parent == above else f">{parent}")
+        above = key
+        return " ".join(parts)
+
     if chunk.context_ids:
         lines.append("context:")
         for n, cid in enumerate(chunk.context_ids, start=1):
             c = by_id[cid]
-            local[cid] = f"p{n}"
-            parent = local.get(c.parent_id or "")
-            lines.append(_header(f"p{n}", c, parent) + " " + _one_line(context_text(c)))
+            key = f"p{n}"
+            head = header(key, c)
+            local[cid] = key
+            lines.append(f"{head}: {_one_line(context_text(c))}")
         lines.append("comments:")
     ranges = {s.comment_id: (s.first, s.last) for s in chunk.segments}
     local_to_global: dict[str, str] = {}
     sentence_ranges: dict[str, tuple[int, int]] = {}
-    members = [*chunk.continued_ids, *chunk.comment_ids]
-    n = 0
-    for cid in sorted(members, key=lambda x: int(by_id[x].key[1:])):
+    for n, cid in enumerate(members, start=1):
         c = by_id[cid]
-        n += 1
         key = f"c{n}"
+        lines.append(header(key, c))
         local[cid] = key
         local_to_global[key] = c.key
-        lines.append(_header(key, c, local.get(c.parent_id or "")))
         first, last = ranges.get(cid, (1, len(c.sentences)))
         sentence_ranges[key] = (first, last)
         if c.status != "ok":
@@ -250,9 +269,10 @@ def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
     return ChunkView("\n".join(lines), local_to_global, sentence_ranges)
 
 
-def _header(key: str, c: Comment, parent: str | None) -> str:
-    author = _one_line(c.author).replace(" ", "_") if c.author else "?"
-    return f"{key} {author}" + (f" >{parent}" if parent else "")
+def _author(author: str) -> str:
+    """An author as one header word (spaces folded to ``_``, no leading ``>``)."""
+    word = _one_line(author).replace(" ", "_")
+    return "_" + word if word.startswith(">") else word
 
 
 @dataclass
@@ -270,6 +290,17 @@ def parse_chunk(text: str) -> list[ParsedComment]:
     """Read the comments back out of :func:`render_chunk`'s text."""
     out: list[ParsedComment] = []
     in_context = False
+
+    def parsed(head: str, context: bool) -> ParsedComment | None:
+        h = _HEADER.match(head)
+        if h is None:
+            return None
+        parent = h.group(4)
+        if parent == "":  # ">" alone: the comment just above
+            parent = out[-1].key if out else None
+        key = f"{h.group(1)}{h.group(2)}"
+        return ParsedComment(key, h.group(3), parent, [], context)
+
     for line in text.split("\n"):
         if line == "context:":
             in_context = True
@@ -286,16 +317,13 @@ def parse_chunk(text: str) -> list[ParsedComment]:
             out[-1].sentences.append((int(m.group(1)), m.group(2)))
             continue
         if in_context and line.startswith("p"):
-            head, _, rest = line.partition(" ")
-            parts = rest.split(" ")
-            has_parent = len(parts) > 1 and _CONTEXT_PARENT.match(parts[1]) is not None
-            parent = parts[1][1:] if has_parent else None
-            body = " ".join(parts[2:] if has_parent else parts[1:])
-            author = parts[0] if parts[0] != "?" else None
-            out.append(ParsedComment(head, author, parent, [(1, body)], True))
+            head, _, body = line.partition(": ")
+            found = parsed(head, True)
+            if found is not None:
+                found.sentences.append((1, body))
+                out.append(found)
             continue
-        h = _HEADER.match(line)
-        if h:
-            author = h.group(3) if h.group(3) and h.group(3) != "?" else None
-            out.append(ParsedComment(f"{h.group(1)}{h.group(2)}", author, h.group(4), [], False))
+        found = parsed(line, False)
+        if found is not None:
+            out.append(found)
     return out

@@ -1,11 +1,13 @@
 """Model replies: their schemas, parsing, and grounding against the chunk they answer.
 
 ``parse_reply`` turns reply text into JSON (tolerating code fences and prose around it, as
-``text`` mode needs). ``check_map`` validates a map reply against :class:`MapReply` and then
-grounds it: every cited sentence id must exist in the chunk (context comments cannot be cited),
-duplicates go, items left with no evidence go. ``check_reduce`` checks that a reduce reply merges
-every input id exactly once. Both return a :class:`Checked` reply: what could be kept, and as
-errors what could not, ready to be sent back to the model in a re-ask.
+``text`` mode needs). Answers come in the compact format of :mod:`service.answer_format` and
+leave here as the internal replies below. ``check_map`` validates a map answer and grounds it:
+every cited sentence id (or every id of a cited range) must exist in the chunk (context comments
+cannot be cited), duplicates go, items left with no evidence go. ``check_reduce`` checks that a
+reduce answer merges only input ids, each at most once. Both return a :class:`Checked` reply:
+what could be kept, and as errors what could not, ready to be sent back to the model in a
+re-ask. ``encode_map`` is the way back, for the fakes that answer like a model.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .answer_format import WireMap, WireReduce, format_ids, parse_ids, split_item
 from .errors import ReplyError
 from .text.wording import one_line
 
@@ -50,7 +53,7 @@ class MapClaim(_Strict):
 
 
 class MapReply(_Strict):
-    """What the map prompt asks for."""
+    """A map answer, validated: ids expanded, full field names (the internal form)."""
 
     claims: list[MapClaim]
 
@@ -63,18 +66,10 @@ class ReduceClaim(_Strict):
 
 
 class ReduceReply(_Strict):
-    """What the reduce prompt asks for."""
+    """A reduce answer, validated: every input id in exactly one claim (the internal form)."""
 
     overview: str
     claims: list[ReduceClaim]
-
-
-MAP_SHAPE = (
-    '{"claims": [{"statement": str, "evidence": [sentence id], "supporters": [sentence id], '
-    '"rebuttals": [{"statement": str, "evidence": [sentence id], '
-    '"counters": [{"statement": str, "evidence": [sentence id]}]}]}]}'
-)
-REDUCE_SHAPE = '{"overview": str, "claims": [{"statement": str, "merges": [ID]}]}'
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -98,6 +93,7 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
+_ID_SPLIT = re.compile(r"[\s,;]+")
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)
 
 
@@ -146,55 +142,71 @@ class Checked(Generic[Reply]):
 
 
 def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
-    """Validate a parsed map reply; keep what is grounded, report the rest.
+    """Validate a parsed map answer (the compact format); keep what is grounded, report the rest.
 
-    Raises :class:`ReplyError` when the reply does not fit the schema at all.
+    Id strings are expanded (``c3.1-4`` → ``c3.1 … c3.4``); an id or range that names a
+    sentence not in the data is reported and dropped (one dropped citation per item), and so
+    is an item that is not an id at all. Raises :class:`ReplyError` when the answer does not fit
+    the schema at all.
     """
     try:
-        reply = MapReply.model_validate(value)
+        wire = WireMap.model_validate(value)
     except ValidationError as e:
         raise ReplyError(_schema_errors(e)) from None
     out = Checked(MapReply(claims=[]))
 
-    def keep(ids: list[str], where: str) -> list[str]:
+    def keep(text: str, where: str) -> list[str]:
         kept: list[str] = []
-        for sid in ids:
-            if sid in kept:
+        for item in _ID_SPLIT.split(text.strip()):
+            if not item:
                 continue
-            if sid not in valid_ids:
-                out.errors.append(f"{where}: sentence id {sid!r} is not in the data")
+            ids, bad = parse_ids(item)
+            if bad:
+                out.errors.append(f"{where}: {bad[0]}")
                 out.dropped += 1
                 continue
-            kept.append(sid)
+            missing = [sid for sid in ids if sid not in valid_ids]
+            if missing:
+                if len(ids) == 1:
+                    out.errors.append(f"{where}: sentence id {item!r} is not in the data")
+                else:
+                    out.errors.append(
+                        f"{where}: range {item!r} runs past the data ({missing[0]!r} is not in it)"
+                    )
+                out.dropped += 1
+            kept.extend(sid for sid in ids if sid in valid_ids and sid not in kept)
         return kept
 
     seen_statements: set[str] = set()
-    for i, claim in enumerate(reply.claims, start=1):
-        where = f"claims[{i}]"
-        evidence = keep(claim.evidence, f"{where}.evidence")
-        statement = one_line(claim.statement)
+    for i, claim in enumerate(wire.k, start=1):
+        where = f"k[{i}]"
+        ids, text = split_item(claim.t)
+        evidence = keep(ids, f"{where}.t")
+        statement = one_line(text)
         if not statement or not evidence:
-            out.errors.append(f"{where}: a claim needs a statement and at least one valid id")
+            out.errors.append(
+                f"{where}: a claim needs sentence ids and then a statement, in that order"
+            )
             continue
         if statement.lower() in seen_statements:
             continue  # a repeated item
         seen_statements.add(statement.lower())
         rebuttals = []
-        for j, r in enumerate(claim.rebuttals, start=1):
-            rw = f"{where}.rebuttals[{j}]"
-            r_evidence = keep(r.evidence, f"{rw}.evidence")
-            if not r.statement.strip() or not r_evidence:
-                out.errors.append(f"{rw}: a rebuttal needs a statement and at least one valid id")
+        for j, r in enumerate(claim.r, start=1):
+            rw = f"{where}.r[{j}]"
+            r_ids, r_text = split_item(r.t)
+            r_evidence = keep(r_ids, f"{rw}.t")
+            if not r_text.strip() or not r_evidence:
+                out.errors.append(f"{rw}: a rebuttal needs sentence ids and then a statement")
                 continue
             counters = []
-            for k, c in enumerate(r.counters, start=1):
-                c_evidence = keep(c.evidence, f"{rw}.counters[{k}].evidence")
-                if c.statement.strip() and c_evidence:
-                    counters.append(MapCounter(statement=c.statement, evidence=c_evidence))
-            rebuttals.append(
-                MapRebuttal(statement=r.statement, evidence=r_evidence, counters=counters)
-            )
-        supporters = keep([s for s in claim.supporters if s not in evidence], f"{where}.supporters")
+            for k, c in enumerate(r.c, start=1):
+                c_ids, c_text = split_item(c)
+                c_evidence = keep(c_ids, f"{rw}.c[{k}]")
+                if c_text.strip() and c_evidence:
+                    counters.append(MapCounter(statement=c_text, evidence=c_evidence))
+            rebuttals.append(MapRebuttal(statement=r_text, evidence=r_evidence, counters=counters))
+        supporters = [s for s in keep(claim.p, f"{where}.p") if s not in evidence]
         out.reply.claims.append(
             MapClaim(
                 statement=statement,
@@ -206,33 +218,78 @@ def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
     return out
 
 
-def check_reduce(value: Any, input_ids: list[str]) -> Checked[ReduceReply]:
-    """Validate a reduce reply: every input id merged exactly once, none invented.
+def encode_map(reply: MapReply) -> dict[str, Any]:
+    """``reply`` in the compact answer format (what a model answering the map prompt writes)."""
 
-    Ids the model forgot become claims of their own; invented ids are dropped; each is
-    reported. Raises :class:`ReplyError` when the reply does not fit the schema.
+    def item(ids: list[str], statement: str) -> str:
+        return f"{format_ids(ids)} {statement}"
+
+    claims = []
+    for claim in reply.claims:
+        out: dict[str, Any] = {"t": item(claim.evidence, claim.statement)}
+        if claim.supporters:
+            out["p"] = format_ids(claim.supporters)
+        if claim.rebuttals:
+            out["r"] = []
+            for r in claim.rebuttals:
+                rebuttal: dict[str, Any] = {"t": item(r.evidence, r.statement)}
+                if r.counters:
+                    rebuttal["c"] = [item(c.evidence, c.statement) for c in r.counters]
+                out["r"].append(rebuttal)
+        claims.append(out)
+    return {"k": claims}
+
+
+def check_reduce(value: Any, inputs: dict[str, str]) -> Checked[ReduceReply]:
+    """Validate a parsed reduce answer (the compact format) against its ``inputs`` (id →
+    statement, in order): no id invented, none merged twice.
+
+    A merge that gives no statement keeps its first id's; an input id listed nowhere stays a
+    claim of its own. Claims come out in the order of their first input, so the result does not
+    depend on the order the model lists them in. Invented and repeated ids are dropped and
+    reported. Raises :class:`ReplyError` when the answer does not fit the schema.
     """
     try:
-        reply = ReduceReply.model_validate(value)
+        wire = WireReduce.model_validate(value)
     except ValidationError as e:
         raise ReplyError(_schema_errors(e)) from None
-    known = set(input_ids)
+    order = {mid: n for n, mid in enumerate(inputs)}
     used: set[str] = set()
     errors: list[str] = []
     claims: list[ReduceClaim] = []
-    for i, claim in enumerate(reply.claims, start=1):
+    for i, claim in enumerate(wire.k, start=1):
+        ids, bad = parse_ids(claim.m, sentences=False)
+        errors.extend(f"k[{i}].m: {b}" for b in bad)
         merges = []
-        for mid in claim.merges:
-            if mid not in known:
-                errors.append(f"claims[{i}].merges: {mid!r} is not an input ID")
+        for mid in ids:
+            if mid not in order:
+                errors.append(f"k[{i}].m: {mid!r} is not an input ID")
             elif mid in used:
-                errors.append(f"claims[{i}].merges: {mid!r} is already merged elsewhere")
+                errors.append(f"k[{i}].m: {mid!r} is already merged elsewhere")
             else:
                 merges.append(mid)
                 used.add(mid)
-        if merges and claim.statement.strip():
-            claims.append(ReduceClaim(statement=claim.statement, merges=merges))
-    missing = [mid for mid in input_ids if mid not in used]
-    if missing:
-        errors.append(f"input IDs not merged into any claim: {', '.join(missing[:10])}")
-    return Checked(ReduceReply(overview=reply.overview, claims=claims), errors)
+        if merges:
+            statement = one_line(claim.s) or inputs[merges[0]]
+            claims.append(ReduceClaim(statement=statement, merges=merges))
+    claims += [
+        ReduceClaim(statement=s, merges=[mid]) for mid, s in inputs.items() if mid not in used
+    ]
+    claims.sort(key=lambda c: min(order[mid] for mid in c.merges))
+    return Checked(ReduceReply(overview=wire.o, claims=claims), errors)
+
+
+def encode_reduce(reply: ReduceReply, inputs: dict[str, str]) -> dict[str, Any]:
+    """``reply`` in the compact answer format, given its ``inputs`` (id → statement): a claim
+    that keeps its first id's statement gives none, and a claim of one id that keeps its
+    statement is not listed at all."""
+    claims = []
+    for claim in reply.claims:
+        kept = claim.statement == inputs.get(claim.merges[0]) if claim.merges else False
+        if kept and len(claim.merges) == 1:
+            continue
+        item: dict[str, Any] = {"m": format_ids(claim.merges)}
+        if not kept:
+            item["s"] = claim.statement
+        claims.append(item)
+    return {"o": reply.overview, "k": claims}

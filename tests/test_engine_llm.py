@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,10 @@ import pytest
 from service.cache import AnswerCache
 from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.synthetic import synthetic_thread
-from service.engines.llm import summarize_llm
+from service.engines.llm import load_engine_prompts, summarize_llm
+from service.engines.llm.calls import Run, Slots
+from service.engines.llm.map import ChunkClaim
+from service.engines.llm.reduce import Reducer
 from service.errors import (
     CacheMissError,
     ModelOutputError,
@@ -88,21 +92,7 @@ def test_invalid_json_is_reasked_with_the_errors(example: Thread, tmp_path: Path
 
 
 def test_unknown_ids_are_dropped_with_warnings_and_counted(example: Thread, tmp_path: Path) -> None:
-    bad = [
-        json.dumps(
-            {
-                "claims": [
-                    {
-                        "statement": f"S{n}",
-                        "evidence": ["c1.1", "c99.1"],
-                        "supporters": [],
-                        "rebuttals": [],
-                    }
-                ]
-            }
-        )
-        for n in range(3)
-    ]
+    bad = [json.dumps({"k": [{"t": f"c1.1 c99.1 S{n}"}]}) for n in range(3)]
     model = FakeModel(script=list(bad))
     summary = run(example, settings(tmp_path), model)
     assert summary.stats.reasks == 2 and len(model.calls) == 3
@@ -148,9 +138,9 @@ class InvalidReduce(FakeModel):
         self.calls.append(messages)
         # a re-ask shows the previous answer: answer differently each time
         previous = [json.loads(m["content"]) for m in messages if m["role"] == "assistant"]
-        attempt = 1 + sum(int(p["claims"][0]["statement"].split()[1]) for p in previous)
-        claims = [{"statement": f"Attempt {attempt}", "merges": ["zz9"]}]
-        return FakeCompletion(json.dumps({"overview": "o", "claims": claims}))
+        attempt = 1 + sum(int(p["k"][0]["s"].split()[1]) for p in previous)
+        claims = [{"m": "zz9", "s": f"Attempt {attempt}"}]
+        return FakeCompletion(json.dumps({"o": "o", "k": claims}))
 
 
 def test_fail_policy_on_reduce_raises_with_the_last_reply(tmp_path: Path) -> None:
@@ -161,9 +151,8 @@ def test_fail_policy_on_reduce_raises_with_the_last_reply(tmp_path: Path) -> Non
     err = info.value
     assert str(err).startswith("reduce 0.") and "after 2 re-ask(s)" in str(err)
     assert err.attempts == 3
-    assert json.loads(err.last_reply)["claims"][0]["statement"] == "Attempt 3"
-    assert any("'zz9' is not an input ID" in e for e in err.errors)
-    assert any(e.startswith("input IDs not merged") for e in err.errors)
+    assert json.loads(err.last_reply)["k"][0]["s"] == "Attempt 3"
+    assert err.errors == ["k[1].m: 'zz9' is not an input ID"]
 
 
 def test_an_invalid_reduce_answer_keeps_every_chunk_claim(tmp_path: Path) -> None:
@@ -195,9 +184,9 @@ def test_context_comments_cannot_be_cited(tmp_path: Path) -> None:
     thread = read_thread(json.dumps(doc))
 
     def cite_context(value: dict[str, Any]) -> dict[str, Any]:
-        for claim in value.get("claims", []):
-            if "evidence" in claim:  # map answers only
-                claim["evidence"].append("p1.1")
+        for claim in value.get("k", []):
+            if "t" in claim:  # map answers only
+                claim["t"] = "p1.1 " + claim["t"]
         return value
 
     summary = run(thread, settings(tmp_path, chunk_tokens=1000), FakeModel(transform=cite_context))
@@ -494,3 +483,95 @@ def test_a_failed_call_cancels_the_calls_still_in_flight(tmp_path: Path) -> None
     cancelled_when_raised = asyncio.run(go())
     assert model.started > 1  # other chunks were in flight …
     assert cancelled_when_raised == model.started - 1  # … and all were cancelled before it raised
+
+
+class Delayed(FakeModel):
+    """FakeModel whose answers come back after a delay drawn from the prompt (and a seed), so
+    calls finish out of order."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.seed = seed
+
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
+        digest = hashlib.sha256(f"{self.seed}{messages[-1]['content']}".encode()).digest()
+        for _ in range(digest[0] % 7):
+            await asyncio.sleep(0)
+        return await super().complete(messages, **kwargs)
+
+
+def test_the_map_does_not_depend_on_the_order_answers_arrive_in(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(400, 3)))
+    s = settings(tmp_path, chunk_tokens=1000, concurrency=4, cache="off")
+    summaries = []
+    for seed in range(3):
+        model = Delayed(seed)
+        summaries.append(run(thread, s, model))
+    dumped = [x.model_dump(include={"claims", "overview"}) for x in summaries]
+    assert dumped[0] == dumped[1] == dumped[2] and summaries[0].claims
+
+
+def test_slots_go_to_the_largest_waiting_call_first() -> None:
+    slots = Slots(1)
+    order: list[int] = []
+
+    async def call(cost: int) -> None:
+        async with slots.hold(cost):
+            order.append(cost)
+            await asyncio.sleep(0)
+
+    async def go() -> None:
+        await asyncio.gather(*(call(c) for c in (5, 1, 9, 3, 9)))
+
+    asyncio.run(go())
+    assert order == [5, 9, 9, 3, 1]  # the first takes the free slot; then largest first
+    assert slots.free == 1
+
+
+def test_a_cancelled_waiter_does_not_keep_its_slot() -> None:
+    async def go() -> int:
+        slots = Slots(1)
+        gate = asyncio.Event()
+
+        async def holder() -> None:
+            async with slots.hold(1):
+                await gate.wait()
+
+        first = asyncio.ensure_future(holder())
+        await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(holder())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        gate.set()
+        await asyncio.gather(first, waiter, return_exceptions=True)
+        return slots.free
+
+    assert asyncio.run(go()) == 1
+
+
+def test_a_full_reduce_group_is_sent_before_the_last_chunk_is_in(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(400, 3)))
+    s = settings(tmp_path, chunk_tokens=1000, cache="off")
+    model = FakeModel()
+    claims = [
+        ChunkClaim(f"Claim number {n} about open models and their many uses.", [f"c{n}.1"], [], [])
+        for n in range(1, 60)
+    ]
+
+    async def go() -> tuple[int, int, int]:
+        cache = AnswerCache(s.cache_dir, s.cache)
+        try:
+            reducer = Reducer(Run(thread, s, model, cache, load_engine_prompts()))
+            reducer.add(claims[:40])  # more than one group's worth: the first groups are full
+            for _ in range(5):
+                await asyncio.sleep(0)
+            early = len(model.calls)
+            reducer.add(claims[40:])
+            reduced = await reducer.finish()
+            return early, len(model.calls), len(reduced.claims)
+        finally:
+            cache.close()
+
+    early, total, merged = asyncio.run(go())
+    assert early >= 1 and total > early  # groups went out before the last claims were added
+    assert merged == len(claims)  # distinct statements: each stays a claim of its own

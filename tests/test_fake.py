@@ -20,8 +20,8 @@ from .conftest import EXAMPLE_PAGE
 
 
 def test_script_comes_first_then_computed_answers() -> None:
-    fake = FakeModel(script=['{"claims": []}', TruncatedError("cut off")])
-    messages = load_prompt("reduce").render(title="T", claims="m1 [0 rebuttals] A.", schema="{}")
+    fake = FakeModel(script=['{"k": []}', TruncatedError("cut off")])
+    messages = load_prompt("reduce").render(title="T", claims="m1 A.\nm2 [1] a!", schema="{}")
 
     async def three() -> list[FakeCompletion | Exception]:
         out: list[FakeCompletion | Exception] = []
@@ -33,18 +33,18 @@ def test_script_comes_first_then_computed_answers() -> None:
         return out
 
     first, second, third = asyncio.run(three())
-    assert isinstance(first, FakeCompletion) and first.content == '{"claims": []}'
+    assert isinstance(first, FakeCompletion) and first.content == '{"k": []}'
     assert isinstance(second, TruncatedError)
     assert isinstance(third, FakeCompletion)
-    assert json.loads(third.content)["claims"] == [{"statement": "a", "merges": ["m1"]}]
+    assert json.loads(third.content)["k"] == [{"m": "m1 m2"}]
     assert len(fake.calls) == 3
 
 
 def test_data_block_reads_the_last_message_holding_one() -> None:
-    first = load_prompt("reduce").render(title="T", claims="m1 [0 rebuttals] A.", schema="{}")
-    later = load_prompt("reduce").render(title="T", claims="m2 [0 rebuttals] B.", schema="{}")
+    first = load_prompt("reduce").render(title="T", claims="m1 A.", schema="{}")
+    later = load_prompt("reduce").render(title="T", claims="m2 B.", schema="{}")
     assert data_block([*first, {"role": "assistant", "content": "?"}, *later], "claims_data") == (
-        "m2 [0 rebuttals] B."
+        "m2 B."
     )
     assert data_block(first, "thread_data") is None
 

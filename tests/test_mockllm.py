@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from service import Settings, summarize
+from service.answer_format import MAP_SHAPE, REDUCE_SHAPE, WireMap, answer_schema
 from service.chunker import chunk_thread
 from service.devtools.fake import FakeModel
 from service.devtools.mockllm import (
@@ -34,12 +35,12 @@ from service.prompts import ChunkView, load_prompt, render_chunk
 from service.runtime import Runtime
 from service.text.tokens import estimate_tokens
 from service.validation import (
-    MAP_SHAPE,
-    REDUCE_SHAPE,
     MapReply,
     ReduceReply,
+    check_map,
+    check_reduce,
+    encode_map,
     parse_reply,
-    strict_schema,
 )
 
 from .conftest import EXAMPLE_PAGE, ROOT
@@ -47,10 +48,13 @@ from .conftest import EXAMPLE_PAGE, ROOT
 Messages = list[Any]  # chat messages as threadsum renders them
 
 REDUCE_CLAIMS = (
-    "m1 [2 rebuttals] Open models are cheap.\n"
-    "m2 [0 rebuttals] Open models are cheap!\n"
-    "m3 [1 rebuttals] Hardware is the bottleneck."
+    "m1 [2] Open models are cheap.\nm2 Open models are cheap!\nm3 [1] Hardware is the bottleneck."
 )
+REDUCE_INPUTS = {
+    "m1": "Open models are cheap.",
+    "m2": "Open models are cheap!",
+    "m3": "Hardware is the bottleneck.",
+}
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +103,22 @@ def valid_ids(view: ChunkView) -> set[str]:
     return {f"{k}.{n}" for k, (a, b) in view.sentences.items() for n in range(a, b + 1)}
 
 
+def decode_map(text: str, view: ChunkView) -> MapReply:
+    """A mock answer in the compact format, read as the engine reads it; nothing dropped."""
+    checked = check_map(parse_reply(text), valid_ids(view))
+    assert checked.errors == [] and checked.dropped == 0
+    return checked.reply
+
+
+def decode_reduce(text: str) -> ReduceReply:
+    checked = check_reduce(parse_reply(text), REDUCE_INPUTS)
+    assert checked.errors == []
+    return checked.reply
+
+
 JSON_SCHEMA: Any = {
     "type": "json_schema",
-    "json_schema": {"name": "map", "strict": True, "schema": strict_schema(MapReply)},
+    "json_schema": {"name": "map", "strict": False, "schema": answer_schema(WireMap)},
 }
 
 
@@ -135,7 +152,7 @@ def test_map_reply_is_grounded_and_deterministic(
     content = first.choices[0].message.content
     assert content is not None and content == second.choices[0].message.content
     assert first.choices[0].finish_reason == "stop"
-    reply = MapReply.model_validate_json(content)
+    reply = decode_map(content, view)
     assert reply.claims and all(c.evidence for c in reply.claims)
     ids = cited(reply)
     assert ids and set(ids) <= valid_ids(view)
@@ -149,7 +166,7 @@ def test_context_comments_are_never_cited(thread: Thread) -> None:
     assert chunks
     for chunk in chunks:
         view = render_chunk(thread, chunk)
-        assert "\np1 " in "\n" + view.text
+        assert "\np1" in "\n" + view.text
         reply = map_answer(view.text)
         ids = cited(reply)
         assert reply.claims and set(ids) <= valid_ids(view)
@@ -161,7 +178,7 @@ def test_context_comments_are_never_cited(thread: Thread) -> None:
     [
         ({"response_format": JSON_SCHEMA}, "content"),
         (
-            {"response_format": {"type": "json_object", "schema": strict_schema(MapReply)}},
+            {"response_format": {"type": "json_object", "schema": answer_schema(WireMap)}},
             "content",
         ),
         ({"response_format": {"type": "json_object"}}, "content"),
@@ -170,7 +187,7 @@ def test_context_comments_are_never_cited(thread: Thread) -> None:
                 "tools": [
                     {
                         "type": "function",
-                        "function": {"name": "report", "parameters": strict_schema(MapReply)},
+                        "function": {"name": "report", "parameters": answer_schema(WireMap)},
                     }
                 ],
                 "tool_choice": {"type": "function", "function": {"name": "report"}},
@@ -182,7 +199,11 @@ def test_context_comments_are_never_cited(thread: Thread) -> None:
     ids=["json_schema", "json_object+schema", "json_object", "tools", "text"],
 )
 def test_output_modes(
-    base_url: str, map_messages: Messages, request_extra: dict[str, Any], where: str
+    base_url: str,
+    map_messages: Messages,
+    view: ChunkView,
+    request_extra: dict[str, Any],
+    where: str,
 ) -> None:
     body = {"model": "m", "messages": map_messages, **request_extra}
     response = httpx.post(base_url + "/chat/completions", json=body)
@@ -194,12 +215,12 @@ def test_output_modes(
         assert message["content"] is None and choice["finish_reason"] == "tool_calls"
         (call,) = message["tool_calls"]
         assert call["type"] == "function" and call["function"]["name"] == "report"
-        assert MapReply.model_validate_json(call["function"]["arguments"]) == expected
+        assert decode_map(call["function"]["arguments"], view) == expected
     elif where == "text":
         assert message["content"].startswith("Here is the JSON:\n```json\n")
-        assert MapReply.model_validate(parse_reply(message["content"])) == expected
+        assert decode_map(message["content"], view) == expected
     else:
-        assert MapReply.model_validate_json(message["content"]) == expected
+        assert decode_map(message["content"], view) == expected
 
 
 def test_reduce_merges_near_duplicates(base_url: str, reduce_messages: Messages) -> None:
@@ -209,7 +230,7 @@ def test_reduce_merges_near_duplicates(base_url: str, reduce_messages: Messages)
             messages=reduce_messages,
             response_format={"type": "json_object"},
         )
-    reply = ReduceReply.model_validate_json(answer.choices[0].message.content or "")
+    reply = decode_reduce(answer.choices[0].message.content or "")
     assert [c.merges for c in reply.claims] == [["m1", "m2"], ["m3"]]
     assert reply.claims[0].statement == "Open models are cheap."
     assert "2 distinct claims" in reply.overview and "Open models are cheap." in reply.overview
@@ -275,7 +296,7 @@ def test_reask_is_answered_for_the_original_data(base_url: str, reduce_messages:
     messages = [*reduce_messages, {"role": "assistant", "content": "}{ not json"}, *reask]
     with client(base_url) as c:
         answer = c.chat.completions.create(model="m", messages=messages)
-    reply = ReduceReply.model_validate(parse_reply(answer.choices[0].message.content or ""))
+    reply = decode_reduce(answer.choices[0].message.content or "")
     assert [c.merges for c in reply.claims] == [["m1", "m2"], ["m3"]]
 
 
@@ -427,9 +448,9 @@ def test_bad_config() -> None:
         MockConfig(refuse_modes={"xml"})
 
 
-def test_answers_are_plain_json(view: ChunkView) -> None:
-    dumped = json.dumps(map_answer(view.text).model_dump())
-    assert MapReply.model_validate_json(dumped) == map_answer(view.text)
+def test_answers_are_plain_json_and_read_back(view: ChunkView) -> None:
+    dumped = json.dumps(encode_map(map_answer(view.text)))
+    assert decode_map(dumped, view) == map_answer(view.text)
 
 
 def test_in_process_app(reduce_messages: Messages) -> None:
@@ -451,7 +472,7 @@ def test_in_process_app(reduce_messages: Messages) -> None:
 
     content, status = asyncio.run(go())
     assert status == 502
-    assert content is not None and '"merges": ["m1", "m2"]' in content
+    assert content is not None and '"k": [{"m": "m1-2"}]' in content
 
 
 # --- answer_any: prompts that are not threadsum's ------------------------------------------------

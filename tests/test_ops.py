@@ -39,7 +39,7 @@ BASE = "http://model.test/v1"
 MODEL = "gpt-4o-mini"
 SECRET = "sk-test-0123456789-secret"
 PAGE = EXAMPLE_PAGE.read_bytes()
-EMPTY_MAP = '{"claims": []}'
+EMPTY_MAP = '{"k": []}'
 
 
 def _answer(content: str = EMPTY_MAP, prompt: int = 2000, completion: int = 9) -> dict[str, Any]:

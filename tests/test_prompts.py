@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.answer_format import MAP_SHAPE
 from service.cache import AnswerCache
 from service.chunker import chunk_thread
 from service.devtools.fake import FakeModel
@@ -22,7 +23,6 @@ from service.ingest import read_thread
 from service.models import Thread
 from service.prompts import DATA_TAGS, load_prompt, neutralise, parse_chunk, render_chunk
 from service.settings import Settings
-from service.validation import MAP_SHAPE
 
 from .conftest import EXAMPLE_PAGE, ROOT
 

@@ -28,6 +28,7 @@ from service.model.client import ModelClient
 from service.models import ThreadSummary
 from service.retrying import RetryPolicy
 from service.runtime import Runtime
+from service.validation import encode_map
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
 
@@ -63,7 +64,8 @@ def answering(request: httpx.Request, prompt_tokens: int = 0) -> httpx.Response:
     """A server that answers the map prompt it is sent (from the mock's engine)."""
     body = json.loads(request.content)
     data = _data(body["messages"], "thread_data") or ""
-    return httpx.Response(200, json=completion(map_answer(data).model_dump_json(), prompt_tokens))
+    answer = json.dumps(encode_map(map_answer(data)))
+    return httpx.Response(200, json=completion(answer, prompt_tokens))
 
 
 def run(thread: Any, tmp_path: Path, **kw: Any) -> ThreadSummary:
@@ -105,7 +107,7 @@ def test_llama_cpp_python_is_asked_in_json_object_with_its_schema(
     summary = run(thread, tmp_path)
     assert summary.engine.output_mode == "json_object"
     assert seen[0]["type"] == "json_schema" and seen[-1]["type"] == "json_object"
-    assert seen[-1]["schema"]["properties"]["claims"]["type"] == "array"
+    assert seen[-1]["schema"]["properties"]["k"]["type"] == "array"
     assert summary.claims and check_summary(summary, thread) == []
 
 
@@ -162,20 +164,14 @@ def test_a_small_models_junk_is_dropped_reasked_and_survived(tmp_path: Path) -> 
     thread = read_thread(EXAMPLE_PAGE.read_bytes())
     junk = json.dumps(
         {
-            "claims": [
-                {"statement": "", "evidence": [], "supporters": [], "rebuttals": []},
+            "k": [
+                {"t": ""},
                 {
-                    "statement": "Open models are marketing.",
-                    "evidence": ["c2.1", "c2.1", "c77.3"],
-                    "supporters": ["c2.1"],
-                    "rebuttals": [{"statement": "", "evidence": ["x"], "counters": []}],
+                    "t": "c2.1 c2.1 c77.3 Open models are marketing.",
+                    "p": "c2.1",
+                    "r": [{"t": "x"}],
                 },
-                {
-                    "statement": "Open models are marketing.",
-                    "evidence": ["c2.1"],
-                    "supporters": [],
-                    "rebuttals": [],
-                },
+                {"t": "c2.1 Open models are marketing."},
             ]
         }
     )

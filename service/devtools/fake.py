@@ -56,7 +56,10 @@ def data_block(messages: Sequence[Mapping[str, Any]], tag: str) -> str | None:
 
 
 def answer_map(data: str) -> dict[str, Any]:
-    """One claim per top-level comment of the chunk; replies to it become rebuttals."""
+    """One claim per top-level comment of the chunk; replies to it become rebuttals.
+
+    In the compact answer format (:mod:`service.answer_format`), as a model writes it.
+    """
     comments = [c for c in parse_chunk(data) if not c.context and c.sentences]
     keys = {c.key for c in comments}
     claims: list[dict[str, Any]] = []
@@ -64,33 +67,26 @@ def answer_map(data: str) -> dict[str, Any]:
     for c in comments:
         sid = f"{c.key}.{c.sentences[0][0]}"
         if c.parent in by_key:
-            by_key[c.parent]["rebuttals"].append(
-                {"statement": f"Pushback from {c.key}", "evidence": [sid], "counters": []}
-            )
+            by_key[c.parent].setdefault("r", []).append({"t": f"{sid} Pushback from {c.key}"})
             continue
         if c.parent in keys:
             continue
-        claim: dict[str, Any] = {
-            "statement": c.sentences[0][1][:80],
-            "evidence": [sid],
-            "supporters": [],
-            "rebuttals": [],
-        }
+        claim: dict[str, Any] = {"t": f"{sid} {c.sentences[0][1][:80]}"}
         by_key[c.key] = claim
         claims.append(claim)
-    return {"claims": claims}
+    return {"k": claims}
 
 
 def answer_reduce(data: str) -> dict[str, Any]:
-    """Merge lines whose statements are equal; keep the rest apart."""
+    """Merge lines whose statements are equal (keeping the first one's); keep the rest apart."""
     groups: dict[str, list[str]] = {}
     for line in data.split("\n"):
         mid, _, rest = line.partition(" ")
-        statement = rest.split("] ", 1)[-1]
+        statement = rest.split("] ", 1)[-1] if rest.startswith("[") else rest
         groups.setdefault(statement.lower().strip(" .!"), []).append(mid)
     return {
-        "overview": f"The discussion has {len(groups)} distinct claims.",
-        "claims": [{"statement": s, "merges": ids} for s, ids in groups.items()],
+        "o": f"The discussion has {len(groups)} distinct claims.",
+        "k": [{"m": " ".join(ids)} for ids in groups.values() if len(ids) > 1],
     }
 
 

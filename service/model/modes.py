@@ -50,7 +50,7 @@ def mode_fields(mode: OutputMode, schema_name: str, schema: dict[str, Any]) -> d
         return {
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": schema_name, "schema": schema, "strict": True},
+                "json_schema": {"name": schema_name, "schema": schema, "strict": is_strict(schema)},
             }
         }
     if mode == "json_object":
@@ -62,6 +62,23 @@ def mode_fields(mode: OutputMode, schema_name: str, schema: dict[str, Any]) -> d
             "tool_choice": {"type": "function", "function": {"name": schema_name}},
         }
     return {}
+
+
+def is_strict(schema: Any) -> bool:
+    """Whether ``schema`` fits strict structured output: every object closed and requiring all
+    its properties. A schema with optional fields (so the model may leave empty ones out) is
+    sent unflagged, which OpenAI takes as guidance and other servers enforce all the same."""
+    if isinstance(schema, list):
+        return all(is_strict(node) for node in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object":
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return False
+        if set(schema.get("required", [])) != set(properties):
+            return False
+    return all(is_strict(value) for key, value in schema.items() if key != "required")
 
 
 class ModeMemory:

@@ -15,7 +15,7 @@ from ...engines.extractive import MERGE_JACCARD
 from ...text.wording import count
 from ...validation import ReduceClaim, ReduceReply
 
-_CLAIM_LINE = re.compile(r"^(\S+) \[(\d+) rebuttals?\] (.*)$")
+_CLAIM_LINE = re.compile(r"^(\S+)(?: \[(\d+)\])? (.*)$")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
     """
@@ -47,15 +47,25 @@ class _Group:
         return len(words & self.words) / len(words | self.words) >= MERGE_JACCARD
 
 
+def reduce_inputs(data: str) -> dict[str, str]:
+    """The claims of a reduce prompt's lines (``ID [n] statement``): id → statement."""
+    out: dict[str, str] = {}
+    for line in data.split("\n"):
+        m = _CLAIM_LINE.match(line.strip())
+        if m and m.group(1) not in out:
+            out[m.group(1)] = m.group(3).strip()
+    return out
+
+
 def reduce_answer(data: str, title: str = "") -> ReduceReply:
-    """The reduce reply for lines ``ID [n rebuttals] statement``."""
+    """The reduce reply for lines ``ID [n] statement`` (``[n]``: rebuttals, left out at 0)."""
     groups: list[_Group] = []
     seen: set[str] = set()
     for line in data.split("\n"):
         m = _CLAIM_LINE.match(line.strip())
         if not m or m.group(1) in seen:
             continue
-        cid, rebuttals, statement = m.group(1), int(m.group(2)), m.group(3).strip()
+        cid, rebuttals, statement = m.group(1), int(m.group(2) or 0), m.group(3).strip()
         seen.add(cid)
         normal, words = _normal(statement), _content_words(statement)
         group = next((g for g in groups if g.takes(normal, words)), None)

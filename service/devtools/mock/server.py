@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...serving import listen
 from ...text.tokens import estimate_tokens
+from ...validation import encode_map, encode_reduce
 from ..prompt_data import PromptKind, read_prompt
 from ..servers import LOOPBACK, in_thread
 from .config import MockConfig, Stats
@@ -36,7 +37,7 @@ from .protocol import (
     read_request,
     truncate,
 )
-from .reducing import reduce_answer
+from .reducing import reduce_answer, reduce_inputs
 from .stancing import stance_answer
 
 GARBAGE = "}{ not json"
@@ -60,9 +61,13 @@ def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
 
 @functools.lru_cache(maxsize=512)
 def _threadsum_answer(kind: PromptKind, data: str, title: str) -> str:
-    """The JSON answer to a map or reduce prompt (cached: benchmarks send the same chunks)."""
-    reply = map_answer(data, title) if kind == "map" else reduce_answer(data, title)
-    return json.dumps(reply.model_dump(), ensure_ascii=False)
+    """The JSON answer to a map or reduce prompt, in the compact answer format (cached:
+    benchmarks send the same chunks)."""
+    if kind == "map":
+        value = encode_map(map_answer(data, title))
+    else:
+        value = encode_reduce(reduce_answer(data, title), reduce_inputs(data))
+    return json.dumps(value, ensure_ascii=False)
 
 
 class _Mock:

@@ -6,9 +6,10 @@ Modules, in the order a summary goes through them:
   answer is cut off;
 * :mod:`.calls` is the one validated model call (render → cache → model → validate → re-ask
   with the errors, bounded by ``max_reasks``);
-* :mod:`.map` maps one chunk to claims; calls run concurrently (the client bounds them);
+* :mod:`.map` maps one chunk to claims; calls run concurrently, the largest chunks first;
 * :mod:`.reduce` merges chunk claims into the thread's and writes the overview, in a tree when
-  they do not fit one call; a single-chunk thread needs exactly one call in all;
+  they do not fit one call, starting while chunks are still mapped; a single-chunk thread
+  needs exactly one call in all;
 * :mod:`.assemble` builds the summary's claims and citations from what map and reduce found;
 * :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
 
@@ -22,13 +23,14 @@ A thread whose comments are all deleted or empty is summarized without asking th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from ...cache import AnswerCache
 from ...chunker import chunk_thread
 from ...model.protocol import ChatModel
-from ...models import EngineInfo, Thread, ThreadInfo, ThreadSummary
+from ...models import Chunk, EngineInfo, Thread, ThreadInfo, ThreadSummary
 from ...prompts import Prompt, default_prompts_dir, load_prompt
 from ...settings import Settings
 from ...text.wording import one_line
@@ -37,11 +39,11 @@ from ..duplicates import find_duplicates
 from ..limits import claim_limit
 from ..topics import build_topics
 from .assemble import ClaimGroup, build_claims, template_overview
-from .calls import Run, gather_or_cancel
+from .calls import Run
 from .context import fit_to_context
-from .map import map_chunk
+from .map import ChunkClaim, map_chunk
 from .policy import judge
-from .reduce import reduce_claims
+from .reduce import Reducer
 
 __all__ = ["NOTHING_TO_SUMMARIZE", "load_engine_prompts", "summarize_llm"]
 
@@ -77,20 +79,56 @@ async def summarize_llm(
         run.warnings.append(fitted.note)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
-    per_chunk = await gather_or_cancel(*(map_chunk(run, ch, str(ch.index)) for ch in chunks))
-    run.stats.failed_chunks = run.failures.chunks
-    partial = judge(run.failures, len(chunks), settings.max_failed_share)
+    # One chunk needs no reduce: its map prompt already merges its claims.
+    reducer = Reducer(run, stream=len(chunks) > 1)
+    try:
+        await _map_into(run, chunks, reducer)
+        run.stats.failed_chunks = run.failures.chunks
+        partial = judge(run.failures, len(chunks), settings.max_failed_share)
+    except BaseException:
+        reducer.cancel()
+        raise
     if partial:
         run.warnings.append(partial)
-    found = [f for fs in per_chunk for f in fs]
+    found = reducer.found
     if len(chunks) == 1 or len(found) <= 1:
+        reducer.cancel()
         groups = [ClaimGroup(f.statement, [f]) for f in found]
         overview = ""
     else:
-        reduced = await reduce_claims(run, found)
+        reduced = await reducer.finish()
         groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
         overview = reduced.overview
     return _summary(thread, settings, run, groups, overview, started)
+
+
+async def _map_into(run: Run, chunks: list[Chunk], reducer: Reducer) -> None:
+    """Map every chunk, feeding the claims to ``reducer`` in chunk order as they come in.
+
+    The maps are started largest chunk first (see :class:`~.calls.Slots`); a chunk's claims go
+    to the reducer once every chunk before it is in, so reduce groups follow chunk order, never
+    the order the answers arrive in. The first failure cancels the rest.
+    """
+    tasks = {
+        ch.index: asyncio.ensure_future(map_chunk(run, ch, str(ch.index)))
+        for ch in sorted(chunks, key=lambda ch: (-ch.tokens, ch.index))
+    }
+    ordered = [tasks[ch.index] for ch in chunks]
+    pending: set[asyncio.Future[list[ChunkClaim]]] = set(ordered)
+    fed = 0
+    try:
+        while fed < len(ordered):
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # raises the first failure
+            while fed < len(ordered) and ordered[fed].done():
+                reducer.add(ordered[fed].result())
+                fed += 1
+    except BaseException:
+        for task in ordered:
+            task.cancel()
+        await asyncio.gather(*ordered, return_exceptions=True)
+        raise
 
 
 def _summary(

@@ -13,8 +13,11 @@ the server (or the operator's cache namespace) included.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import Awaitable, Callable
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -56,6 +59,50 @@ async def gather_or_cancel(*steps: Awaitable[T]) -> list[T]:
         raise
 
 
+class Slots:
+    """At most ``size`` model calls of a run in flight; waiting calls go by rank, then largest
+    prompt first.
+
+    The model's slots finish a run soonest when the longest calls start first and the short
+    ones fill the gaps at the end (longest-processing-time-first scheduling); in prompt order, a
+    large chunk drawn last keeps one slot busy while the others idle. A higher rank goes first
+    whatever its size: reduce calls outrank maps, since the final answer waits on them and a map
+    can still run while they do. Ties go in arrival order.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: list[tuple[int, int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, cost: int, rank: int = 0) -> AsyncIterator[None]:
+        """A slot for a call of ``cost`` estimated tokens and ``rank``, while the block runs."""
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (-rank, -cost, next(self._order), turn))
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # granted just as it was cancelled: pass the slot on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            *_, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
 def prompt_digest(prompts: dict[str, Prompt]) -> str:
     """One digest over every prompt the engine uses."""
     joined = "|".join(f"{name}:{p.digest}" for name, p in sorted(prompts.items()))
@@ -69,6 +116,7 @@ class Step:
     prompt: str  # a key of Run.prompts
     schema_name: str
     schema: dict[str, Any]
+    rank: int = 0  # waiting calls of a higher rank get a model slot first (see Slots)
 
 
 @dataclass
@@ -86,9 +134,11 @@ class Run:
     model_names: set[str] = field(default_factory=set)
     failures: Failures = field(default_factory=Failures)
     digest: str = field(init=False)
+    slots: Slots = field(init=False)
 
     def __post_init__(self) -> None:
         self.digest = prompt_digest(self.prompts)
+        self.slots = Slots(self.settings.concurrency)
 
     @property
     def title(self) -> str:
@@ -110,21 +160,23 @@ class Run:
             max_tokens=s.max_tokens,
         )
 
+        sent = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+
         async def call() -> dict[str, Any]:
             self.stats.llm_calls += 1
             try:
-                c = await self.model.complete(
-                    messages,
-                    schema_name=step.schema_name,
-                    schema=step.schema,
-                    max_tokens=s.max_tokens,
-                    temperature=s.temperature,
-                    seed=s.seed,
-                )
+                async with self.slots.hold(sent, step.rank):
+                    c = await self.model.complete(
+                        messages,
+                        schema_name=step.schema_name,
+                        schema=step.schema,
+                        max_tokens=s.max_tokens,
+                        temperature=s.temperature,
+                        seed=s.seed,
+                    )
             except TruncatedError as e:
                 # Recorded too, so a re-run or a replay splits the same way without asking.
                 return {"truncated": True, "error": str(e)}
-            sent = sum(estimate_tokens(m["content"]) + 4 for m in messages)
             if 0 < c.prompt_tokens < TRUNCATION_RATIO * sent:
                 raise PromptTruncatedError(
                     f"the model server read {c.prompt_tokens} prompt tokens of about {sent} "

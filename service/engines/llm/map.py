@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...answer_format import MAP_SHAPE, WireMap, answer_schema
 from ...errors import TruncatedError
 from ...models import Chunk
 from ...prompts import render_chunk
-from ...validation import MAP_SHAPE, MapClaim, MapReply, check_map, strict_schema
+from ...validation import MapClaim, check_map
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .context import split_chunk
 
-MAP = Step(prompt="map", schema_name="argument_map", schema=strict_schema(MapReply))
+MAP = Step(prompt="map", schema_name="argument_map", schema=answer_schema(WireMap))
 
 
 @dataclass

@@ -9,16 +9,20 @@ valid answer after the re-asks keeps its claims unmerged, counted in ``stats.fai
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+from ...answer_format import REDUCE_SHAPE, WireReduce, answer_schema
 from ...errors import TruncatedError
 from ...prompts import one_line
 from ...text.tokens import estimate_tokens
-from ...validation import REDUCE_SHAPE, ReduceClaim, ReduceReply, check_reduce, strict_schema
+from ...validation import ReduceClaim, ReduceReply, check_reduce
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim
 
-REDUCE = Step(prompt="reduce", schema_name="merged_claims", schema=strict_schema(ReduceReply))
+REDUCE = Step(
+    prompt="reduce", schema_name="merged_claims", schema=answer_schema(WireReduce), rank=1
+)
 #: Estimated tokens of a reduce prompt besides the claims.
 REDUCE_OVERHEAD = 800
 #: Smallest group budget, however small the settings make it.
@@ -51,47 +55,125 @@ class _Item:
     members: list[int]
 
 
+class Reducer:
+    """Chunk claims in, in chunk order; out, the thread's claims and overview.
+
+    Reducing starts while chunks are still being mapped: the first level's groups are packed
+    in chunk order as the claims arrive, and each group is sent to the model as soon as it is
+    full (the next claim would not fit), so the model's slots do not wait for the last map.
+    The groups are the ones :func:`reduce_claims` packs from the whole list, whatever order the
+    maps finish in, so the answer is the same; only its timing changes.
+    """
+
+    def __init__(self, run: Run, stream: bool = True) -> None:
+        self.run = run
+        self.stream = stream  # False: only collect, reduce everything in finish()
+        self.found: list[ChunkClaim] = []
+        self.room = _room(run)
+        self._group: list[_Item] = []
+        self._used = 0
+        self._sent: list[tuple[list[_Item], asyncio.Future[ReduceReply]]] = []
+
+    def add(self, claims: list[ChunkClaim]) -> None:
+        """The claims of the next chunk (in chunk order)."""
+        for claim in claims:
+            n = len(self.found)
+            self.found.append(claim)
+            item = _Item(f"m{n + 1}", claim.statement, len(claim.rebuttals), [n])
+            cost = _cost(item)
+            if self.stream and self._group and self._used + cost > self.room:
+                self._send()
+            self._group.append(item)
+            self._used += cost
+
+    def _send(self) -> None:
+        group, self._group, self._used = self._group, [], 0
+        label = f"0.{len(self._sent)}"
+        self._sent.append((group, asyncio.ensure_future(_reduce_group(self.run, group, label))))
+
+    def cancel(self) -> None:
+        """Stop the reductions in flight (the run failed)."""
+        for _, task in self._sent:
+            task.cancel()
+
+    async def finish(self) -> Reduced:
+        """The reduction of every claim added, once the last chunk's are in."""
+        if not self._sent:
+            return await _reduce_levels(self.run, self._group, level=0)  # may still be several
+        self._send()
+        try:
+            results = await gather_or_cancel(*(task for _, task in self._sent))
+        except BaseException:
+            self.cancel()
+            raise
+        groups = [group for group, _ in self._sent]
+        items = [item for group in groups for item in group]
+        merged, overview = _merged(groups, results)
+        return await _continue(self.run, items, merged, overview, level=0)
+
+
 async def reduce_claims(run: Run, found: list[ChunkClaim]) -> Reduced:
     """Merge chunk claims: the overview and, per thread claim, the chunk claims it merges."""
-    items = [_Item(f"m{i + 1}", f.statement, len(f.rebuttals), [i]) for i, f in enumerate(found)]
-    level = 0
-    # A reduce answer restates every claim, so a group's input must fit the answer budget.
+    reducer = Reducer(run)
+    reducer.add(found)
+    return await reducer.finish()
+
+
+async def _reduce_levels(run: Run, items: list[_Item], level: int) -> Reduced:
+    """Reduce ``items`` level by level until one call holds them all or they stop merging."""
+    groups = _pack(items, _room(run))
+    results = await gather_or_cancel(
+        *(_reduce_group(run, g, f"{level}.{n}") for n, g in enumerate(groups))
+    )
+    merged, overview = _merged(groups, results)
+    if len(groups) == 1:
+        return Reduced(overview, [Merged(m.statement, m.members) for m in merged])
+    return await _continue(run, items, merged, overview, level)
+
+
+async def _continue(
+    run: Run, items: list[_Item], merged: list[_Item], overview: str, level: int
+) -> Reduced:
+    """After a level of several groups: the next level, unless nothing merged."""
+    if len(merged) >= len(items):
+        # No progress: the claims do not merge further; stop with what there is.
+        run.warnings.append("reduce: claims could not be merged into one call")
+        return Reduced(overview, [Merged(m.statement, m.members) for m in merged])
+    upper = [_Item(f"r{k + 1}", m.statement, m.rebuttals, m.members) for k, m in enumerate(merged)]
+    return await _reduce_levels(run, upper, level + 1)
+
+
+def _merged(groups: list[list[_Item]], results: list[ReduceReply]) -> tuple[list[_Item], str]:
+    """The claims a level's answers make of its groups, in order, and the last overview."""
+    merged: list[_Item] = []
+    overview = ""
+    for group, result in zip(groups, results, strict=True):
+        overview = result.overview
+        by_id = {item.id: item for item in group}
+        for claim in result.claims:
+            members = [m for mid in claim.merges for m in by_id[mid].members]
+            rebuttals = sum(by_id[mid].rebuttals for mid in claim.merges)
+            merged.append(_Item("", claim.statement, rebuttals, members))
+    return merged, overview
+
+
+def _room(run: Run) -> int:
+    """Estimated tokens of claims one reduce call takes: bounded by the prompt budget and by
+    the answer budget (an answer may restate a statement per merged claim)."""
     s = run.settings
-    room = min(s.chunk_tokens - REDUCE_OVERHEAD, int(s.max_tokens * 0.6))
-    while True:
-        groups = _pack(items, room)
-        results = await gather_or_cancel(
-            *(_reduce_group(run, g, f"{level}.{n}") for n, g in enumerate(groups))
-        )
-        merged: list[_Item] = []
-        overview = ""
-        for group, result in zip(groups, results, strict=True):
-            overview = result.overview
-            by_id = {item.id: item for item in group}
-            for claim in result.claims:
-                members = [m for mid in claim.merges for m in by_id[mid].members]
-                rebuttals = sum(by_id[mid].rebuttals for mid in claim.merges)
-                merged.append(_Item("", claim.statement, rebuttals, members))
-        if len(groups) == 1:
-            break
-        if len(merged) >= len(items):
-            # No progress: the claims do not merge further; stop with what there is.
-            run.warnings.append("reduce: claims could not be merged into one call")
-            break
-        level += 1
-        items = [
-            _Item(f"r{k + 1}", m.statement, m.rebuttals, m.members) for k, m in enumerate(merged)
-        ]
-    return Reduced(overview, [Merged(m.statement, m.members) for m in merged])
+    return max(MIN_ROOM, min(s.chunk_tokens - REDUCE_OVERHEAD, int(s.max_tokens * 0.6)))
+
+
+def _cost(item: _Item) -> int:
+    return estimate_tokens(item.statement) + 8
 
 
 def _pack(items: list[_Item], room: int) -> list[list[_Item]]:
     """``items`` in order, in groups of at most ``room`` estimated tokens."""
     groups: list[list[_Item]] = [[]]
     used = 0
-    room = max(MIN_ROOM, room)
     for item in items:
-        cost = estimate_tokens(item.statement) + 8
+        cost = _cost(item)
         if groups[-1] and used + cost > room:
             groups.append([])
             used = 0
@@ -119,20 +201,29 @@ async def _reduce_group(run: Run, group: list[_Item], label: str) -> ReduceReply
 
 
 async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
-    """One group merged; every item of it lands in exactly one claim, valid answer or not."""
-    ids = [item.id for item in group]
+    """One group merged; every item of it lands in exactly one claim, valid answer or not.
+
+    The prompt numbers the group's claims ``m1…`` afresh, so a group's prompt depends on its
+    claims only, not on where the group sits in the thread.
+    """
+    local = {f"m{n}": item for n, item in enumerate(group, start=1)}
     lines = "\n".join(
-        f"{item.id} [{item.rebuttals} rebuttals] {one_line(item.statement)}" for item in group
+        f"{mid}{f' [{item.rebuttals}]' if item.rebuttals else ''} {one_line(item.statement)}"
+        for mid, item in local.items()
     )
+    inputs = {mid: item.statement for mid, item in local.items()}
     answer = await ask_validated(
         run,
         REDUCE,
         {"title": run.title, "claims": lines, "schema": REDUCE_SHAPE},
-        lambda value: check_reduce(value, ids),
+        lambda value: check_reduce(value, inputs),
         where=f"reduce {label}",
     )
     if answer.errors:
-        if answer.reply is None or not answer.reply.claims:
+        merged = answer.reply is not None and any(
+            len(c.merges) > 1 or c.statement != inputs[c.merges[0]] for c in answer.reply.claims
+        )
+        if not merged:
             run.stats.failed_reduces += 1
             run.warnings.append(
                 f"reduce {label}: no valid answer after {answer.reasks} re-ask(s) "
@@ -140,11 +231,15 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
             )
         else:
             run.warnings.append(f"reduce {label}: {answer.errors[0]} (kept what was valid)")
-    reply = answer.reply or ReduceReply(overview="", claims=[])
-    placed = {mid for c in reply.claims for mid in c.merges}
-    missing = [
-        ReduceClaim(statement=item.statement, merges=[item.id])
-        for item in group
-        if item.id not in placed
-    ]
-    return ReduceReply(overview=reply.overview, claims=[*reply.claims, *missing])
+    reply = answer.reply or ReduceReply(
+        overview="",
+        claims=[ReduceClaim(statement=s, merges=[mid]) for mid, s in inputs.items()],
+    )
+    # Back to the ids the caller knows.
+    return ReduceReply(
+        overview=reply.overview,
+        claims=[
+            ReduceClaim(statement=c.statement, merges=[local[mid].id for mid in c.merges])
+            for c in reply.claims
+        ],
+    )
