@@ -20,6 +20,7 @@ import tenacity
 from tenacity.wait import WaitBaseT
 
 from .errors import Transient
+from .progress import report_retry
 
 T = TypeVar("T")
 
@@ -111,6 +112,7 @@ async def call_with_retries(
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
+        report_retry()
         log.info(
             "retrying %s in %.1fs after attempt %d: %s",
             target,

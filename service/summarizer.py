@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from .errors import GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
+from .progress import Progress, ProgressCallback
 from .runtime import Runtime
 from .settings import EngineName, Settings
 
@@ -57,38 +59,89 @@ async def summarize(
     *,
     engine: EngineName | EngineChoice | None = None,
     runtime: Runtime | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread``, from the engine the settings (or ``engine``) choose.
 
     ``runtime`` holds the model clients, caches and prompts to share with other calls; without
     one, a runtime is opened for this call and closed after it. ``engine`` may be a choice the
     caller already resolved (:func:`resolve_engine`), so a face resolves it once per request.
+    ``progress`` receives :class:`~service.progress.Progress` events on the event loop's thread
+    (the LLM engine's chunks, calls, tokens, retries and cache hits; the extractive engine's
+    stages), the last one of stage ``done``.
     """
     settings = settings or (runtime.settings if runtime is not None else Settings())
     choice = engine if isinstance(engine, EngineChoice) else resolve_engine(settings, engine)
+    observe = None if progress is None else _Observer(progress)
     if choice.kind == "extractive":
-        from .engines.extractive import summarize_extractive
-
-        executor = runtime.executor if runtime is not None else None
-        if executor is None:
-            summary = await asyncio.to_thread(summarize_extractive, thread)
-        else:
-            job = functools.partial(contextvars.copy_context().run, summarize_extractive, thread)
-            summary = await asyncio.get_running_loop().run_in_executor(executor, job)
+        summary = await _summarize_extractive(thread, runtime, observe)
     elif runtime is None:
         async with Runtime(settings) as own:
-            summary = await _summarize_llm(thread, settings, own)
+            summary = await _summarize_llm(thread, settings, own, observe)
     else:
-        summary = await _summarize_llm(thread, settings, runtime)
+        summary = await _summarize_llm(thread, settings, runtime, observe)
     problems = check_summary(summary, thread)
     if problems:
         raise GroundingError(
             f"summary failed its grounding check ({len(problems)} problem(s)): {problems[0]}"
         )
+    if observe is not None:
+        s = summary.stats
+        observe(
+            Progress(
+                kind="stage",
+                stage="done",
+                chunks_total=s.chunks,
+                chunks_done=s.chunks,
+                calls=s.llm_calls,
+                cache_hits=s.cache_hits,
+                prompt_tokens=s.prompt_tokens,
+                completion_tokens=s.completion_tokens,
+                retries=observe.last.retries if observe.last else 0,
+                reasks=s.reasks,
+            )
+        )
     return summary
 
 
-async def _summarize_llm(thread: Thread, settings: Settings, runtime: Runtime) -> ThreadSummary:
+class _Observer:
+    """A progress callback that remembers the last event it passed on."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.last: Progress | None = None
+
+    def __call__(self, event: Progress) -> None:
+        self.last = event
+        self.callback(event)
+
+
+async def _summarize_extractive(
+    thread: Thread, runtime: Runtime | None, progress: ProgressCallback | None
+) -> ThreadSummary:
+    from .engines.extractive import summarize_extractive
+
+    stage = None if progress is None else _on_loop(progress, asyncio.get_running_loop())
+    work = functools.partial(summarize_extractive, thread, stage=stage)
+    executor = runtime.executor if runtime is not None else None
+    if executor is None:
+        return await asyncio.to_thread(work)
+    job = functools.partial(contextvars.copy_context().run, work)
+    return await asyncio.get_running_loop().run_in_executor(executor, job)
+
+
+def _on_loop(progress: ProgressCallback, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+    """A stage callback for an engine on a worker thread: each event goes to ``loop``."""
+
+    def stage(name: str) -> None:
+        loop.call_soon_threadsafe(progress, Progress(kind="stage", stage=name))
+
+    return stage
+
+
+async def _summarize_llm(
+    thread: Thread, settings: Settings, runtime: Runtime, progress: ProgressCallback | None
+) -> ThreadSummary:
     from .engines.llm import summarize_llm
 
     return await summarize_llm(
@@ -97,4 +150,5 @@ async def _summarize_llm(thread: Thread, settings: Settings, runtime: Runtime) -
         runtime.model(settings),
         runtime.cache(settings),
         runtime.prompts(settings),
+        progress=progress,
     )

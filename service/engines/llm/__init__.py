@@ -23,14 +23,15 @@ from pathlib import Path
 from ...cache import AnswerCache
 from ...chunker import chunk_thread
 from ...model.protocol import ChatModel
-from ...models import EngineInfo, Thread, ThreadInfo, ThreadSummary
+from ...models import Chunk, EngineInfo, Thread, ThreadInfo, ThreadSummary
+from ...progress import ProgressCallback
 from ...prompts import Prompt, default_prompts_dir, load_prompt
 from ...settings import Settings
 from ...text.wording import one_line
 from .assemble import MAX_CLAIMS, ClaimGroup, build_claims, template_overview
 from .calls import Run, gather_or_cancel
 from .context import fit_to_context
-from .map import map_chunk
+from .map import ChunkClaim, map_chunk
 from .policy import judge
 from .reduce import reduce_claims
 
@@ -53,8 +54,13 @@ async def summarize_llm(
     model: ChatModel,
     cache: AnswerCache,
     prompts: dict[str, Prompt] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
 ) -> ThreadSummary:
-    """The argument map of ``thread`` from a model, through ``cache``."""
+    """The argument map of ``thread`` from a model, through ``cache``.
+
+    ``progress`` hears of the chunks, model calls, cache hits, retries and re-asks as they go.
+    """
     started = time.perf_counter()
     prompts = prompts or load_engine_prompts(settings.prompts_dir)
     if not any(c.sentences for c in thread.comments):
@@ -63,12 +69,13 @@ async def summarize_llm(
         return _summary(thread, settings, run, [], "", started)
     fitted = await fit_to_context(model, settings)
     settings = fitted.settings
-    run = Run(thread, settings, model, cache, prompts)
+    run = Run(thread, settings, model, cache, prompts, progress=progress)
     if fitted.note:
         run.warnings.append(fitted.note)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
-    per_chunk = await gather_or_cancel(*(map_chunk(run, ch, str(ch.index)) for ch in chunks))
+    run.report("chunks")
+    per_chunk = await gather_or_cancel(*(_map_counted(run, ch) for ch in chunks))
     run.stats.failed_chunks = run.failures.chunks
     partial = judge(run.failures, len(chunks), settings.max_failed_share)
     if partial:
@@ -78,10 +85,20 @@ async def summarize_llm(
         groups = [ClaimGroup(f.statement, [f]) for f in found]
         overview = ""
     else:
+        run.stage = "reducing"
+        run.report("stage")
         reduced = await reduce_claims(run, found)
         groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
         overview = reduced.overview
     return _summary(thread, settings, run, groups, overview, started)
+
+
+async def _map_counted(run: Run, chunk: Chunk) -> list[ChunkClaim]:
+    """:func:`map_chunk`, reporting the chunk as done when it is."""
+    found = await map_chunk(run, chunk, str(chunk.index))
+    run.chunks_done += 1
+    run.report("chunk_done")
+    return found
 
 
 def _summary(
