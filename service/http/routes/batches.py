@@ -128,7 +128,7 @@ async def list_batches(request: Request) -> list[JobStatus]:
                 }
             },
         },
-        **error_responses(401, 404, 429, 500),
+        **error_responses(401, 404, 422, 429, 500),
     },
 )
 async def get_batch_events(request: Request, job_id: str) -> StreamingResponse:
