@@ -4,7 +4,7 @@
 
 Starts ``threadsum serve --engine extractive`` (a real process on loopback, its state in a
 temporary folder), then in Debian's ``chromium`` under Playwright (``apt-get install chromium``;
-``pip install -e ".[test]"``): the empty form; the example page pasted and mapped, with its
+``pip install -e ".[test]"``): the empty form; the example page pasted and mapped (its top, then the whole page), with its
 first rebuttal open and one quote's comment shown in context; a generated 1,000-comment thread
 with its table of contents; and ``/docs``. Each at 1280 and at 390 px wide. Prints each file
 written and the page's height, so a change that makes the map a wall shows as a number too.
@@ -66,6 +66,8 @@ def shoot(base: str, out: Path, big: str) -> None:
             page.fill("#text", example)
             page.click("button[type=submit]")
             page.wait_for_selector("#result .map article.claim")
+            page.locator("#result h1").scroll_into_view_if_needed()
+            save(page, out / f"top-{name}.png")
             rebuttal = page.locator("details.rebuttal").first
             if rebuttal.count():
                 rebuttal.locator("summary").click()
