@@ -4,10 +4,11 @@
 
 Starts ``threadsum serve --engine extractive`` (a real process on loopback, its state in a
 temporary folder), then in Debian's ``chromium`` under Playwright (``apt-get install chromium``;
-``pip install -e ".[test]"``): the empty form; the example page pasted and mapped (its top, then the whole page), with its
-first rebuttal open and one quote's comment shown in context; a generated 1,000-comment thread
-with its table of contents; and ``/docs``. Each at 1280 and at 390 px wide. Prints each file
-written and the page's height, so a change that makes the map a wall shows as a number too.
+``pip install -e ".[test]"``): the empty form; the example page pasted and mapped (its top,
+then the whole page with its first rebuttal open); one quote's comment shown in context; a
+generated 1,000-comment thread with its table of contents; and ``/docs``. Each at 1280 and at
+390 px wide. Prints each file written and the page's height, so a change that makes the map a
+wall shows as a number too.
 """
 
 from __future__ import annotations
