@@ -482,6 +482,12 @@ def test_a_saved_page_of_a_large_thread_is_navigable() -> None:
     head = render_html(cut, thread)
     assert "20 claims · 141 more not shown" in head
     assert "Contents · 20 claims shown of 161" in head
+
+    class Omitting(ThreadSummary):
+        claims_omitted: int
+
+    counted = Omitting(**summary.model_dump(), claims_omitted=7)
+    assert "20 claims · 7 more not shown" in render_html(counted, thread)
     # Every quote's context link lands on a comment shown in context.
     targets = set(re.findall(r'class="ctx" href="#(ctx-c\d+)"', page))
     anchors = set(re.findall(r'<article class="context" id="(ctx-c\d+)"', page))

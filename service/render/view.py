@@ -350,11 +350,13 @@ def map_view(summary: ThreadSummary, thread: Thread | None, markdown: str) -> Ma
     b = _Builder(summary, thread)
     claims = [b.claim(c, n) for n, c in enumerate(summary.claims, start=1)]
     groups, has_topics = b.groups(claims)
-    further = 0
-    for warning in summary.warnings:
-        m = _FURTHER.match(warning)
-        if m:
-            further += int(m.group(1))
+    omitted = getattr(summary, "claims_omitted", None)  # a field newer summaries carry
+    further = omitted if isinstance(omitted, int) else 0
+    if not further:
+        for warning in summary.warnings:
+            m = _FURTHER.match(warning)
+            if m:
+                further += int(m.group(1))
     url = summary.thread.url
     target = link_target(url)
     authors = sorted(b.mentions, key=lambda a: (-b.mentions[a], a.lower()))
