@@ -21,6 +21,7 @@ from tenacity.wait import WaitBaseT
 
 from . import events
 from .errors import Transient
+from .progress import report_retry
 
 T = TypeVar("T")
 
@@ -115,6 +116,7 @@ async def call_with_retries(
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
+        report_retry()
         log.info(
             "retrying %s in %.1fs after attempt %d: %s",
             target,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,7 @@ from .claim_ids import assign_ids
 from .errors import GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
+from .progress import Progress, ProgressCallback
 from .runtime import Runtime
 from .settings import EngineName, Settings
 
@@ -61,6 +63,7 @@ async def summarize(
     engine: EngineName | EngineChoice | None = None,
     runtime: Runtime | None = None,
     since: ThreadSummary | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread``, from the engine the settings (or ``engine``) choose.
 
@@ -70,26 +73,22 @@ async def summarize(
     ``since`` is an earlier summary of the same thread: the result then carries ``changes``,
     what is new since (:func:`~service.changes.compare`). Claim ids are stable across runs
     (:func:`~service.claim_ids.assign_ids`), so ids in both name the same claims.
+    ``progress`` receives :class:`~service.progress.Progress` events on the event loop's thread
+    (the LLM engine's chunks, calls, tokens, retries and cache hits; the extractive engine's
+    stages), the last one of stage ``done``.
     """
     if since is not None:
         check_since(since, thread)
     settings = settings or (runtime.settings if runtime is not None else Settings())
     choice = engine if isinstance(engine, EngineChoice) else resolve_engine(settings, engine)
+    observe = None if progress is None else _Observer(progress)
     if choice.kind == "extractive":
-        from .engines.extractive import summarize_extractive
-
-        executor = runtime.executor if runtime is not None else None
-        extract = functools.partial(summarize_extractive, max_claims=settings.max_claims)
-        if executor is None:
-            summary = await asyncio.to_thread(extract, thread)
-        else:
-            job = functools.partial(contextvars.copy_context().run, extract, thread)
-            summary = await asyncio.get_running_loop().run_in_executor(executor, job)
+        summary = await _summarize_extractive(thread, runtime, observe, settings.max_claims)
     elif runtime is None:
         async with Runtime(settings) as own:
-            summary = await _summarize_llm(thread, settings, own)
+            summary = await _summarize_llm(thread, settings, own, observe)
     else:
-        summary = await _summarize_llm(thread, settings, runtime)
+        summary = await _summarize_llm(thread, settings, runtime, observe)
     problems = check_summary(summary, thread)
     if problems:
         raise GroundingError(
@@ -107,6 +106,22 @@ async def summarize(
             model, settings.base_url, stats.prompt_tokens, stats.completion_tokens
         ).usd
     events.summary_done(choice.kind, summary.stats)
+    if observe is not None:
+        s = summary.stats
+        observe(
+            Progress(
+                kind="stage",
+                stage="done",
+                chunks_total=s.chunks,
+                chunks_done=s.chunks,
+                calls=s.llm_calls,
+                cache_hits=s.cache_hits,
+                prompt_tokens=s.prompt_tokens,
+                completion_tokens=s.completion_tokens,
+                retries=observe.last.retries if observe.last else 0,
+                reasks=s.reasks,
+            )
+        )
     return summary
 
 
@@ -120,7 +135,47 @@ def check_since(since: ThreadSummary, thread: Thread) -> None:
         )
 
 
-async def _summarize_llm(thread: Thread, settings: Settings, runtime: Runtime) -> ThreadSummary:
+class _Observer:
+    """A progress callback that remembers the last event it passed on."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.last: Progress | None = None
+
+    def __call__(self, event: Progress) -> None:
+        self.last = event
+        self.callback(event)
+
+
+async def _summarize_extractive(
+    thread: Thread,
+    runtime: Runtime | None,
+    progress: ProgressCallback | None,
+    max_claims: int | None,
+) -> ThreadSummary:
+    from .engines.extractive import summarize_extractive
+
+    stage = None if progress is None else _on_loop(progress, asyncio.get_running_loop())
+    work = functools.partial(summarize_extractive, thread, stage=stage, max_claims=max_claims)
+    executor = runtime.executor if runtime is not None else None
+    if executor is None:
+        return await asyncio.to_thread(work)
+    job = functools.partial(contextvars.copy_context().run, work)
+    return await asyncio.get_running_loop().run_in_executor(executor, job)
+
+
+def _on_loop(progress: ProgressCallback, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+    """A stage callback for an engine on a worker thread: each event goes to ``loop``."""
+
+    def stage(name: str) -> None:
+        loop.call_soon_threadsafe(progress, Progress(kind="stage", stage=name))
+
+    return stage
+
+
+async def _summarize_llm(
+    thread: Thread, settings: Settings, runtime: Runtime, progress: ProgressCallback | None
+) -> ThreadSummary:
     from .engines.llm import summarize_llm
 
     return await summarize_llm(
@@ -129,4 +184,5 @@ async def _summarize_llm(thread: Thread, settings: Settings, runtime: Runtime) -
         runtime.model(settings),
         runtime.cache(settings),
         runtime.prompts(settings),
+        progress=progress,
     )

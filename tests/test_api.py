@@ -416,13 +416,16 @@ def test_openapi_describes_routes_and_errors() -> None:
         "/v1/batches/{job_id}",
         "/v1/batches/{job_id}/results",
         "/v1/batches/{job_id}/retry",
+        "/v1/batches/{job_id}/events",
         "/healthz",
         "/readyz",
     }
     post = paths["/v1/summaries"]["post"]
     for code in ("401", "413", "422", "429", "502", "503"):
         content = post["responses"][code]["content"]
-        assert content == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        assert set(content) == {PROBLEM}
+        assert content[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+        assert content[PROBLEM]["example"]["status"] == int(code)
     assert set(post["requestBody"]["content"]) == {"application/json", "text/plain"}
     ok = post["responses"]["200"]["content"]
     assert {"application/json", "text/markdown; charset=utf-8", "text/html; charset=utf-8"} <= set(

@@ -378,10 +378,16 @@ def test_html_structure() -> None:
     assert text.index("K1.R1") < text.index("Those companies") < text.index("K1.R2")
     assert "Nobody sells roads.\nThey fund them." in text
     assert "2 citations dropped" in text
-    links = [a for t, a in doc.tags if t == "a"]
-    assert len(links) == 1 + 6
+    links = [a for t, a in doc.tags if t == "a" and not (a.get("href") or "").startswith("#")]
+    assert len(links) == 1 + 6  # the title, and each quote's author
     assert all(a["href"] and a["href"].startswith(HN) for a in links)
-    assert all(a["rel"] == "nofollow noopener" for a in links[1:])
+    assert all(a["rel"] == "nofollow noopener" for a in links)
+    # The table of contents links each claim to its anchor.
+    anchors = {a["id"] for _, a in doc.tags if a.get("id")}
+    toc = [a["href"] for t, a in doc.tags if t == "a" and "data-claim" in a]
+    assert toc == ["#claim-K1", "#claim-K2"]
+    assert {"claim-K1", "claim-K2", "claim-K1.R1", "claim-K1.R2"} <= anchors
+    assert "<script" not in page
     assert render_html(realistic()) == page
 
 
@@ -391,27 +397,28 @@ def test_html_escapes_hostile_text() -> None:
     assert "<script" not in page.lower()
     assert "<img" not in page
     assert ATTR not in page
-    assert "onmouseover=" not in page.replace("onmouseover=&quot;", "")
-    # Only the elements the renderer writes; none with event handlers, sources or links.
+    assert "onmouseover=" not in page.replace("onmouseover=&#34;", "")  # only as escaped text
+    # Only the elements the renderer writes; none with event handlers or sources, and links
+    # only to anchors of the page itself.
     assert {t for t, _ in doc.tags} <= {
         "html", "head", "meta", "title", "style", "body", "div", "header", "h1", "p", "span",
-        "main", "h2", "article", "h3", "blockquote", "footer", "cite", "code", "details",
-        "summary", "h4", "ul", "li",
+        "section", "h2", "article", "h3", "blockquote", "footer", "cite", "code", "details",
+        "summary", "h4", "ul", "li", "nav", "ol", "a", "form", "label", "select", "option",
+        "input", "output", "button", "textarea",
     }  # fmt: skip
-    for _, attrs in doc.tags:
+    for tag, attrs in doc.tags:
         allowed = {
-            "lang",
-            "charset",
-            "name",
-            "content",
-            "http-equiv",
-            "class",
-            "open",
-            "aria-hidden",
-        }
-        assert set(attrs) <= allowed
-    assert doc.count("a") == 0
-    assert "href=" not in page
+            "lang", "charset", "name", "content", "http-equiv", "class", "open", "aria-hidden",
+            "id", "href", "title", "data-claim", "data-comments", "data-authors", "hidden",
+            "type", "min", "step", "value", "inputmode", "aria-live", "data-copy", "readonly",
+            "rows", "aria-label", "aria-labelledby",
+        }  # fmt: skip
+        assert set(attrs) <= allowed, tag
+        assert not any(k.startswith("on") for k in attrs)
+    hrefs = [a["href"] for t, a in doc.tags if t == "a"]
+    assert hrefs and all(
+        h and re.fullmatch(r"#(claim|topic|ctx)-[A-Za-z0-9._-]+", h) for h in hrefs
+    )
     assert "src=" not in page.replace("src=x", "")
     # The hostile strings are there as text, exactly.
     text = "".join(doc.text)
@@ -436,6 +443,7 @@ def test_html_without_claims_or_url() -> None:
     assert "No claims were found." in text
     assert doc.count("article") == 0
     assert doc.count("a") == 0
+    assert doc.count("nav") == 0  # no table of contents for no claims
     md = render_markdown(summary)
     assert md.startswith("# Thread 45890000\n")
     assert "*No claims were found.*" in md

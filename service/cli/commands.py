@@ -12,18 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TextIO
 
 from ..chunker import chunk_thread
 from ..errors import UsageError
 from ..files import write_atomic
 from ..ingest import load_thread_async
 from ..models import SCHEMA_VERSION, ThreadSummary
+from ..progress import Progress
 from ..report import inspect_json, inspect_text
 from ..runtime import Runtime
 from ..settings import Settings
 from ..summarizer import EngineChoice, resolve_engine
+from ..text.wording import count
 
 __all__ = ["ASYNC_COMMANDS", "EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "SYNC_COMMANDS"]
 
@@ -60,6 +64,40 @@ def _write(text: str, out: str | None) -> None:
     write_atomic(Path(out), [text])
 
 
+class _SummaryProgress:
+    """One self-rewriting stderr line while a summary runs on a terminal: stage, chunks done of
+    total, model calls, retries, cache hits, tokens. Redrawn at most every ``interval`` s."""
+
+    def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
+        self.stream = stream
+        self.interval = interval
+        self.drawn = 0.0
+        self.width = 0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if (
+            p.stage != "done"
+            and p.kind not in ("stage", "chunks")
+            and now - self.drawn < self.interval
+        ):
+            return
+        self.drawn = now
+        parts = [p.stage]
+        if p.chunks_total:
+            parts.append(f"{p.chunks_done}/{p.chunks_total} chunks")
+        if p.calls or p.cache_hits or p.chunks_total:
+            parts += [count(p.calls, "call"), count(p.retries, "retry", "retries")]
+            parts += [f"{p.cache_hits} cached", f"{p.prompt_tokens + p.completion_tokens:,} tokens"]
+        line = "threadsum: " + " · ".join(parts)
+        pad = " " * max(0, self.width - len(line))
+        self.width = len(line)
+        self.stream.write(f"\r{line}{pad}")
+        if p.stage == "done":
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 async def _summarize(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
     from ..render import render
     from ..summarizer import summarize
@@ -71,8 +109,11 @@ async def _summarize(args: argparse.Namespace, settings: Settings, runtime: Runt
     since = read_summary(Path(args.since)) if args.since else None
     choice = _engine(settings)
     thread = await load_thread_async(args.target, args.format, settings, retry=runtime.fetch_retry)
-    summary = await summarize(thread, settings, engine=choice, runtime=runtime, since=since)
-    _write(render(summary, args.output), args.out)
+    progress = _SummaryProgress(sys.stderr) if sys.stderr.isatty() else None
+    summary = await summarize(
+        thread, settings, engine=choice, runtime=runtime, since=since, progress=progress
+    )
+    _write(render(summary, args.output, thread=thread), args.out)
     return EXIT_OK
 
 

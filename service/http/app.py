@@ -2,15 +2,20 @@
 
 Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
 
-    POST   /v1/summaries               a thread (JSON in any input format, or text/plain) → summary
+    POST   /v1/summaries               a thread (JSON in any input format, or text/plain), or
+                                       {"url": …} → summary; Accept: text/event-stream: progress
     POST   /v1/batches                 a JSON array or JSONL of threads → 202, a job id
     GET    /v1/batches/{id}            the job's status and counts
     GET    /v1/batches/{id}/results    its finished records as JSONL, streamed
     POST   /v1/batches/{id}/retry      run its error records again → 202
     DELETE /v1/batches/{id}            cancel it
+    GET    /v1/batches                 every batch job's status
+    GET    /v1/batches/{id}/events     the job's status as server-sent events, until it ends
     GET    /healthz                    the process is up
     GET    /readyz                     ready to serve (CPU lanes not full; the model server answers)
     GET    /metrics                    Prometheus metrics (requests, model calls, tokens, batches)
+    GET    /  POST /                   the web page: paste or link a thread, watch it run, read
+    GET    /docs  /redoc               the API docs, from local files (no CDN)
 
 Every step is the core's (``read_thread``, ``summarize``, ``render``) or the batch runner's
 (``service.jobs``); the app adds only what an HTTP service needs, each in its module:
@@ -49,7 +54,7 @@ from .metrics import MetricsMiddleware
 from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import PROBLEM, install_error_handlers
-from .routes import batches, health, summaries
+from .routes import batches, health, summaries, web
 from .security import Guard, RateLimiter
 from .supervisor import Service
 
@@ -95,17 +100,21 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         version="1",
         summary="Turn discussion threads into argument maps.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by routes/web.py, never from a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_exception_handler(ClientGone, client_gone_response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_bytes)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 500s too
-    guarded = [Depends(Guard(settings.api_key_set, RateLimiter(settings.rate_limit)))]
+    guard = Guard(settings.api_key_set, RateLimiter(settings.rate_limit))
+    guarded = [Depends(guard)]
     app.include_router(summaries.router, dependencies=guarded)
     app.include_router(batches.router, dependencies=guarded)
     app.include_router(health.router)
     app.include_router(metrics_router)
+    app.include_router(web.web_router(guard))
     return app
 
 

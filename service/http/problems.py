@@ -183,6 +183,51 @@ _ERRORS: Final[dict[int, dict[str, Any]]] = {
 }
 
 
+_EXAMPLE_DETAILS: Final[dict[int, tuple[str, str]]] = {
+    400: (
+        "usage-error",
+        "unsupported URL: https://example.com/ (supported: news.ycombinator.com "
+        "item URLs, reddit comment URLs)",
+    ),
+    401: (
+        "unauthorized",
+        "an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>",
+    ),
+    404: ("job-not-found-error", "no batch job 3f1c…"),
+    409: ("cache-miss-error", "cache mode replay and no recorded answer for this call"),
+    413: ("body-too-large-error", "the request body is over the limit of 20000000 bytes"),
+    415: ("about:blank", "cannot read a body of type 'application/xml'"),
+    422: ("format-error", "reply cycle: c3 → c5 → c3"),
+    429: ("rate-limited", "rate limit of 120 requests per minute reached; retry in 2 s"),
+    500: ("about:blank", "internal error (logged)"),
+    502: ("model-request-error", "the model server refused the request (HTTP 400)"),
+    503: (
+        "service-busy-error",
+        "the service is busy: 6 large requests are being worked on or "
+        "waiting, its limit; retry in 2 s",
+    ),
+    504: (
+        "deadline-error",
+        "the request did not finish within the deadline of 300 s (THREADSUM_REQUEST_TIMEOUT)",
+    ),
+}
+
+
+def _example(code: int) -> dict[str, Any]:
+    """An example problem of status ``code``, for the OpenAPI document."""
+    slug, detail = _EXAMPLE_DETAILS[code]
+    return {
+        "type": slug if slug == "about:blank" else URN + slug,
+        "title": http.HTTPStatus(code).phrase,
+        "status": code,
+        "detail": detail,
+        "instance": "/v1/summaries",
+    }
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI ``responses`` entries of these error statuses."""
-    return {code: _ERRORS[code] for code in codes}
+    """The OpenAPI ``responses`` entries of these error statuses, each with an example."""
+    return {
+        code: {**_ERRORS[code], "content": {"application/json": {"example": _example(code)}}}
+        for code in codes
+    }

@@ -34,6 +34,7 @@ in the README.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ...models import EngineInfo, Stats, Thread, ThreadInfo, ThreadSummary
 from ..duplicates import find_duplicates
@@ -56,21 +57,28 @@ def summarize_extractive(
     max_claims: int | None = None,
     stance: StanceFn = classify_pair,
     threshold: float | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread`` without a model.
 
     ``max_claims`` is the ``THREADSUM_MAX_CLAIMS`` setting (None: a limit that grows with the
     thread; 0: no limit). ``stance`` reads a (parent, reply) pair (the shipped model by default);
     a stance below ``threshold`` (the model's role confidence by default) gives the reply no
-    role.
+    role. ``stage`` is told each coarse stage as it starts: ``reading``, ``mapping``,
+    ``merging``, ``building``.
     """
+    tell = stage or (lambda _: None)
     started = time.perf_counter()
+    tell("reading")
     reader = Reader(thread, stance, threshold)
     roots = claim_roots(reader)
+    tell("mapping")
     drafts = map_thread(reader, roots.claims)
+    tell("merging")
     merged = merge_claims(thread, drafts)
     order = {c.id: i for i, c in enumerate(thread.comments)}
     merged.sort(key=lambda d: (-d.engagement, order[d.root.id]))
+    tell("building")
     limit = claim_limit(max_claims, len(thread.comments))
     shown = merged if limit is None else merged[:limit]
     omitted = len(merged) - len(shown)

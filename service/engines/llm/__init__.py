@@ -31,6 +31,7 @@ from ...cache import AnswerCache
 from ...chunker import chunk_thread
 from ...model.protocol import ChatModel
 from ...models import Chunk, EngineInfo, Thread, ThreadInfo, ThreadSummary
+from ...progress import ProgressCallback
 from ...prompts import Prompt, default_prompts_dir, load_prompt
 from ...settings import Settings
 from ...text.wording import one_line
@@ -64,8 +65,13 @@ async def summarize_llm(
     model: ChatModel,
     cache: AnswerCache,
     prompts: dict[str, Prompt] | None = None,
+    *,
+    progress: ProgressCallback | None = None,
 ) -> ThreadSummary:
-    """The argument map of ``thread`` from a model, through ``cache``."""
+    """The argument map of ``thread`` from a model, through ``cache``.
+
+    ``progress`` hears of the chunks, model calls, cache hits, retries and re-asks as they go.
+    """
     started = time.perf_counter()
     prompts = prompts or load_engine_prompts(settings.prompts_dir)
     if not any(c.sentences for c in thread.comments):
@@ -74,11 +80,12 @@ async def summarize_llm(
         return _summary(thread, settings, run, [], "", started)
     fitted = await fit_to_context(model, settings)
     settings = fitted.settings
-    run = Run(thread, settings, model, cache, prompts)
+    run = Run(thread, settings, model, cache, prompts, progress=progress)
     if fitted.note:
         run.warnings.append(fitted.note)
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
+    run.report("chunks")
     # One chunk needs no reduce: its map prompt already merges its claims.
     reducer = Reducer(run, stream=len(chunks) > 1)
     try:
@@ -96,6 +103,8 @@ async def summarize_llm(
         groups = [ClaimGroup(f.statement, [f]) for f in found]
         overview = ""
     else:
+        run.stage = "reducing"
+        run.report("stage")
         reduced = await reducer.finish()
         groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
         overview = reduced.overview
@@ -110,7 +119,7 @@ async def _map_into(run: Run, chunks: list[Chunk], reducer: Reducer) -> None:
     the order the answers arrive in. The first failure cancels the rest.
     """
     tasks = {
-        ch.index: asyncio.ensure_future(map_chunk(run, ch, str(ch.index)))
+        ch.index: asyncio.ensure_future(_map_counted(run, ch))
         for ch in sorted(chunks, key=lambda ch: (-ch.tokens, ch.index))
     }
     ordered = [tasks[ch.index] for ch in chunks]
@@ -173,3 +182,11 @@ def _summary(
         stats=run.stats,
         warnings=[*thread.warnings, *run.warnings],
     )
+
+
+async def _map_counted(run: Run, chunk: Chunk) -> list[ChunkClaim]:
+    """:func:`map_chunk`, reporting the chunk as done when it is."""
+    found = await map_chunk(run, chunk, str(chunk.index))
+    run.chunks_done += 1
+    run.report("chunk_done")
+    return found

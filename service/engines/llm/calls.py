@@ -28,6 +28,7 @@ from ...errors import ModelOutputError, PromptTruncatedError, ReplyError, Trunca
 from ...model.identity import cache_scope
 from ...model.protocol import ChatModel
 from ...models import Stats, Thread
+from ...progress import Progress, ProgressCallback, ProgressKind, counting_retries
 from ...prompts import Prompt, neutralise, one_line
 from ...settings import Settings
 from ...text.tokens import estimate_tokens
@@ -133,12 +134,40 @@ class Run:
     modes: set[str] = field(default_factory=set)
     model_names: set[str] = field(default_factory=set)
     failures: Failures = field(default_factory=Failures)
+    progress: ProgressCallback | None = None
+    stage: str = "mapping"
+    chunks_done: int = 0
+    retries: int = 0
     digest: str = field(init=False)
     slots: Slots = field(init=False)
 
     def __post_init__(self) -> None:
         self.digest = prompt_digest(self.prompts)
         self.slots = Slots(self.settings.concurrency)
+
+    def report(self, kind: ProgressKind) -> None:
+        """Tell the progress callback, if any, what moved, with the run's totals."""
+        if self.progress is None:
+            return
+        s = self.stats
+        self.progress(
+            Progress(
+                kind=kind,
+                stage=self.stage,
+                chunks_total=s.chunks,
+                chunks_done=self.chunks_done,
+                calls=s.llm_calls,
+                cache_hits=s.cache_hits,
+                prompt_tokens=s.prompt_tokens,
+                completion_tokens=s.completion_tokens,
+                retries=self.retries,
+                reasks=s.reasks,
+            )
+        )
+
+    def _retried(self) -> None:
+        self.retries += 1
+        self.report("retry")
 
     @property
     def title(self) -> str:
@@ -166,14 +195,15 @@ class Run:
             self.stats.llm_calls += 1
             try:
                 async with self.slots.hold(sent, step.rank):
-                    c = await self.model.complete(
-                        messages,
-                        schema_name=step.schema_name,
-                        schema=step.schema,
-                        max_tokens=s.max_tokens,
-                        temperature=s.temperature,
-                        seed=s.seed,
-                    )
+                    with counting_retries(self._retried):
+                        c = await self.model.complete(
+                            messages,
+                            schema_name=step.schema_name,
+                            schema=step.schema,
+                            max_tokens=s.max_tokens,
+                            temperature=s.temperature,
+                            seed=s.seed,
+                        )
             except TruncatedError as e:
                 # Recorded too, so a re-run or a replay splits the same way without asking.
                 return {"truncated": True, "error": str(e)}
@@ -197,6 +227,7 @@ class Run:
         value, hit = await self.cache.get_or_call(key, call)
         if hit:
             self.stats.cache_hits += 1
+        self.report("cache_hit" if hit else "call")
         if value.get("truncated"):
             raise TruncatedError(str(value.get("error", "the answer was cut off")))
         self.modes.add(str(value.get("mode", "")))
@@ -253,6 +284,7 @@ async def ask_validated(
         if again == messages:
             break  # the same question again would get the same answer
         run.stats.reasks += 1
+        run.report("reask")
         messages = again
     if errors and s.on_invalid == "fail":
         raise ModelOutputError(

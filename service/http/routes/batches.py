@@ -11,7 +11,7 @@ request's ``Host`` header.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from ...jobs.lines import BatchItem
 from ...jobs.runner import JobOptions, JobStatus, parse_body
 from ..bounds import deadline, until_disconnected
+from ..events import EVENT_STREAM, KEEPALIVE_S, NO_BUFFERING, encode
 from ..inputs import RunSettings, is_json, is_jsonl, link, media_type, read_body
 from ..problems import URN, ApiProblem, error_responses
 from ..supervisor import Service, service_of
@@ -28,6 +29,11 @@ from ..supervisor import Service, service_of
 __all__ = ["BatchCreated", "BatchRetried", "router"]
 
 router = APIRouter(tags=["batches"])
+
+FINAL_STATES: Final = frozenset({"done", "cancelled", "failed"})
+"""Job states after which its event stream ends."""
+BATCH_POLL_S: Final = 0.25
+"""Seconds between looks at a job's status for its event stream."""
 
 
 class BatchCreated(BaseModel):
@@ -92,6 +98,61 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
 async def _parse(service: Service, body: bytes, max_items: int, max_urls: int) -> list[BatchItem]:
     with service.cpu.admit(len(body)) as ticket:
         return await ticket.run(parse_body, body, max_items=max_items, max_urls=max_urls)
+
+
+@router.get(
+    "/v1/batches",
+    name="list_batches",
+    response_model=list[JobStatus],
+    responses=error_responses(401, 429, 500),
+)
+async def list_batches(request: Request) -> list[JobStatus]:
+    """Every batch job this service's store holds, oldest first, with its status and counts."""
+    return await asyncio.to_thread(service_of(request).jobs.list_jobs)
+
+
+@router.get(
+    "/v1/batches/{job_id}/events",
+    name="get_batch_events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The job's status as server-sent events: `event: status` with the "
+            "status JSON each time it changes, the first at once; the stream ends after the "
+            "first final status (done, cancelled, failed).",
+            "content": {
+                EVENT_STREAM: {
+                    "schema": {"type": "string"},
+                    "example": 'event: status\ndata: {"id": "…", "status": "running", '
+                    '"total": 50, "done": 12, "failed": 0, "progress": 0.24, …}\n\n',
+                }
+            },
+        },
+        **error_responses(401, 404, 422, 429, 500),
+    },
+)
+async def get_batch_events(request: Request, job_id: str) -> StreamingResponse:
+    """A batch job's progress as a stream of status events, until it has finished."""
+    store = service_of(request).jobs
+    first = await asyncio.to_thread(store.get, job_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[bytes]:
+        status, last, quiet = first, "", 0.0
+        while True:
+            shown = status.model_dump_json()
+            if shown != last:
+                yield encode("status", shown)
+                last, quiet = shown, 0.0
+            if status.status in FINAL_STATES:
+                return
+            if quiet >= KEEPALIVE_S:
+                yield b": keep-alive\n\n"
+                quiet = 0.0
+            await asyncio.sleep(BATCH_POLL_S)
+            quiet += BATCH_POLL_S
+            status = await asyncio.to_thread(store.get, job_id)
+
+    return StreamingResponse(events(), media_type=EVENT_STREAM, headers=NO_BUFFERING)
 
 
 @router.get(

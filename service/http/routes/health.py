@@ -35,6 +35,18 @@ async def healthz() -> Health:
             "model": Problem,
             "description": "Not ready: a CPU lane is full (busy), or the model server does not "
             "answer.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "type": URN + "not-ready",
+                        "title": "Service Unavailable",
+                        "status": 503,
+                        "detail": "busy: the CPU lanes are full (6 large requests admitted, "
+                        "the limit)",
+                        "instance": "/readyz",
+                    }
+                }
+            },
         }
     },
 )

@@ -17,6 +17,7 @@ from ...render import MEDIA_TYPES, Format, render
 from ...settings import Settings
 from ...summarizer import EngineChoice, resolve_engine, summarize
 from ..bounds import deadline, until_disconnected
+from ..events import EVENT_STREAM, accepts_events
 from ..inputs import (
     InputFormat,
     RunSettings,
@@ -28,21 +29,64 @@ from ..inputs import (
     read_body,
 )
 from ..problems import ApiProblem, error_responses
+from ..running import url_of_body
 from ..supervisor import Service, service_of
+from . import live
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["summaries"])
 
+_NATIVE_EXAMPLE: Final[dict[str, Any]] = {
+    "id": "demo",
+    "title": "Should cities ban cars from downtown?",
+    "source": "native",
+    "comments": [
+        {
+            "id": "1",
+            "parent_id": None,
+            "author": "ana",
+            "text": "Banning cars downtown helps shops: people on foot stop and buy more.",
+        },
+        {
+            "id": "2",
+            "parent_id": "1",
+            "author": "bo",
+            "text": "I disagree. Deliveries and disabled visitors still need access by car.",
+        },
+    ],
+}
+
 _THREAD_BODY: Final[dict[str, Any]] = {
     "required": True,
-    "description": "One thread: JSON in any input format (detected, or named by ?format=), or "
-    "a page of one pasted as text/plain.",
+    "description": "One thread: JSON in any input format (detected, or named by ?format=), a "
+    'page of one pasted as text/plain, or {"url": "<HN item or Reddit thread URL, or HN '
+    'item id>"} to fetch it live (HN and Reddit API hosts only). With Accept: '
+    "text/event-stream the answer is a stream of progress events ending in the summary.",
     "content": {
-        "application/json": {"schema": {"description": "A thread in any JSON input format."}},
-        "text/plain": {"schema": {"type": "string"}},
+        "application/json": {
+            "schema": {"description": 'A thread in any JSON input format, or {"url": …}.'},
+            "examples": {
+                "native": {"summary": "A native thread", "value": _NATIVE_EXAMPLE},
+                "url": {
+                    "summary": "An HN thread by URL",
+                    "value": {"url": "https://news.ycombinator.com/item?id=8863"},
+                },
+            },
+        },
+        "text/plain": {
+            "schema": {"type": "string"},
+            "example": "ana 3 hours ago | next [–]\n\nBanning cars downtown helps shops.\n",
+        },
     },
 }
+
+_EVENTS_EXAMPLE: Final = (
+    'event: progress\ndata: {"kind": "chunk_done", "stage": "mapping", "chunks_total": 3, '
+    '"chunks_done": 1, "calls": 1, "cache_hits": 0, "prompt_tokens": 2100, '
+    '"completion_tokens": 180, "retries": 0, "reasks": 0}\n\n'
+    'event: summary\ndata: {"schema_version": "1", …}\n\n'
+)
 
 
 @router.post(
@@ -55,6 +99,12 @@ _THREAD_BODY: Final[dict[str, Any]] = {
             "content": {
                 MEDIA_TYPES["markdown"]: {"schema": {"type": "string"}},
                 MEDIA_TYPES["html"]: {"schema": {"type": "string"}},
+                EVENT_STREAM: {
+                    "schema": {"type": "string"},
+                    "example": _EVENTS_EXAMPLE,
+                    "description": "With Accept: text/event-stream: progress events, then the "
+                    "summary (or a problem) as the last event.",
+                },
             },
         },
         **error_responses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503, 504),
@@ -87,8 +137,22 @@ async def create_summary(
         )
     engine = resolve_engine(run)  # a bad engine choice fails before the body is read
     json_only = input_format == "auto" and is_json(media)
+    events = accepts_events(request.headers.get("accept", ""))
     async with deadline(run.request_timeout):
         body = await read_body(request)
+        url = url_of_body(body) if not media or is_json(media) else None
+        if url is not None or events:
+            return await live.answer(
+                request,
+                run,
+                engine,
+                output,
+                body=body,
+                input_format=input_format,
+                json_only=json_only,
+                url=url,
+                events=events,
+            )
         if json_only:
             json_thread_start(body)
         work = _summarize(service_of(request), body, input_format, run, engine, json_only)

@@ -1,0 +1,91 @@
+"""``POST /v1/summaries`` for a URL (``{"url": …}``) or as server-sent events.
+
+:func:`answer` takes over from the route once the body is read, when the body names a URL or
+the client sent ``Accept: text/event-stream``. The thread is read (or fetched) first, so a
+thread that cannot be had is an ordinary problem response; then either the summary is answered
+as usual, or its progress streams (:mod:`service.http.events`) and the last event holds the
+summary rendered as ``?output=`` asks.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from ...models import ThreadSummary
+from ...progress import ProgressCallback
+from ...render import MEDIA_TYPES, Format, render
+from ...settings import Settings
+from ...summarizer import EngineChoice
+from ..bounds import deadline, until_disconnected
+from ..events import EVENT_STREAM, NO_BUFFERING, progress_stream
+from ..inputs import not_json_thread
+from ..running import Prepared, prepare, run_prepared
+from ..supervisor import service_of
+
+__all__ = ["answer"]
+
+
+async def answer(
+    request: Request,
+    run: Settings,
+    engine: EngineChoice,
+    output: Format,
+    *,
+    body: bytes,
+    input_format: str,
+    json_only: bool,
+    url: str | None,
+    events: bool,
+) -> Response:
+    """The response to a summary request for ``url`` (or the thread in ``body``)."""
+    service = service_of(request)
+    if url is not None:
+        work = prepare(service, run, engine, url=url)
+    else:
+        work = prepare(service, run, engine, body=body, fmt=input_format)
+    prepared = await until_disconnected(request, work)
+    if json_only and url is None and prepared.thread.format == "text":
+        prepared.close()
+        raise not_json_thread()
+    if not events:
+        summary = await until_disconnected(request, run_prepared(service, prepared, run, engine))
+        return Response(
+            render(summary, output, thread=prepared.thread), media_type=MEDIA_TYPES[output]
+        )
+    return stream(request, prepared, run, engine, "summary", output)
+
+
+def stream(
+    request: Request,
+    prepared: Prepared,
+    run: Settings,
+    engine: EngineChoice,
+    last: str,
+    output: Format = "json",
+) -> StreamingResponse:
+    """The run of ``prepared`` as events; the last is ``last`` (``summary``, or ``map``: the
+    page's fragment) or a ``problem``."""
+    service = service_of(request)
+    instance = request.url.path
+
+    async def work(progress: ProgressCallback) -> ThreadSummary:
+        async with deadline(run.request_timeout):
+            return await run_prepared(service, prepared, run, engine, progress)
+
+    def finish(summary: ThreadSummary) -> list[tuple[str, str]]:
+        if last == "map":
+            from ..routes.web import map_event
+
+            return [("map", map_event(summary, prepared.thread))]
+        if output == "json":
+            return [("summary", summary.model_dump_json())]
+        return [("summary", render(summary, output, thread=prepared.thread))]
+
+    return StreamingResponse(
+        progress_stream(work, finish, instance),
+        media_type=EVENT_STREAM,
+        headers=NO_BUFFERING,
+        background=BackgroundTask(prepared.close),  # also when the stream never started
+    )
