@@ -144,6 +144,21 @@ class AnswerCache:
         for key, value in entries.items():
             self._write(key, value)
 
+    async def get(self, key: str) -> Value | None:
+        """The value stored under ``key``, read off the event loop; ``None`` when there is none.
+
+        A plain read, whatever the mode (the caller decides whether its mode reads): only an
+        ``off`` cache, which has no store, never finds anything.
+        """
+        if self._cache is None:
+            return None
+        return await asyncio.to_thread(self._read, key)
+
+    async def set(self, key: str, value: Value) -> None:
+        """Store ``value`` under ``key``, written off the event loop (nothing in ``off`` mode)."""
+        if self._cache is not None:
+            await asyncio.to_thread(self._write, key, value)
+
     def _read(self, key: str) -> Value | None:
         if self._cache is None:
             return None
@@ -172,7 +187,7 @@ class AnswerCache:
     ) -> tuple[Value, bool]:
         """The answer for ``key`` and whether it came from the cache."""
         if self.mode in ("use", "replay"):
-            hit = self._read(key)
+            hit = await self.get(key)
             if hit is not None:
                 return hit, True
             if self.mode == "replay":
@@ -230,7 +245,7 @@ class AnswerCache:
                 if found is not None:
                     return found, True
             value = await call()
-            self._write(key, value)
+            await self.set(key, value)
             return value, False
         finally:
             with self._cache.transact():

@@ -69,6 +69,10 @@ class Step:
     prompt: str  # a key of Run.prompts
     schema_name: str
     schema: dict[str, Any]
+    schema_digest: str = field(init=False, repr=False, compare=False)  # once, not per call
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema_digest", digest_json(self.schema))
 
 
 @dataclass
@@ -103,7 +107,7 @@ class Run:
             model=s.model or "",
             output_mode=s.output_mode,
             prompt_digest=self.digest,
-            schema_digest=digest_json(step.schema),
+            schema_digest=step.schema_digest,
             messages=messages,
             temperature=s.temperature,
             seed=s.seed,

@@ -1,0 +1,217 @@
+"""Whole summaries, cached: a repeated request for the same input is one lookup.
+
+The answer cache keeps every model answer, so a re-run asks no model; but it still reads,
+parses and chunks the thread, renders every prompt and validates every answer (0.9 s for a
+5,000-comment thread). The summary cache keeps the finished :class:`ThreadSummary` under a key
+made from the input's bytes, before anything is parsed:
+
+- the input: the SHA-256 of its bytes and how they are read (``reader``: the input format, or
+  how a face decided it, e.g. ``auto, JSON only``);
+- what reading may refuse or shape: ``max_bytes``, ``max_comments``, ``max_depth``, ``strict``;
+- the engine kind and :func:`code_digest` (the package's own code and data, so an upgraded or
+  edited engine never serves a summary an older one wrote);
+- for the LLM engine, everything that shapes its answers: the answers' scope (the server
+  without credentials, or the operator's cache namespace), model, output mode, chunk budget,
+  prompt digest, max tokens, temperature, seed, re-asks, the invalid-answer policy and the
+  failed-chunk share. Never the API key.
+
+Modes follow the answer cache's setting: ``use`` reads and writes, ``refresh`` writes only (the
+summary is made again, through a refreshed answer cache), ``off`` and ``replay`` never touch it
+(a replayed run always goes through the recorded answers, so it tests the whole pipeline).
+
+A hit is the stored summary with its ``stats`` as a run served wholly by the answer cache would
+report them: no model calls or tokens, every call a cache hit, and ``elapsed_s`` the lookup's.
+
+The store is anything with ``async get(key) -> dict | None`` and ``async set(key, dict)`` over
+JSON values (:class:`SummaryStore`): the local answer cache's class (a folder of its own beside
+the answers, see :mod:`service.runtime`), or another backend of :mod:`service.cache`. Values are
+JSON, never pickles: ``{"format": 1, "summary": {…}}``; anything else read back is a miss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import ValidationError
+
+from .model.identity import cache_scope
+from .models import ThreadSummary
+from .settings import Settings
+
+__all__ = [
+    "SUMMARY_FORMAT",
+    "SummaryCache",
+    "SummaryStore",
+    "code_digest",
+    "summary_key",
+]
+
+SUMMARY_FORMAT: Final = 1
+"""The layout of a stored value; a value of another layout is a miss."""
+HASH_OFF_LOOP_BYTES: Final = 1 << 20
+"""Inputs larger than this are hashed on a thread (hashlib releases the GIL), not the loop."""
+
+Engine = Literal["extractive", "llm"]
+
+
+class SummaryStore(Protocol):
+    """Where whole summaries are kept: JSON values by string key."""
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The value under ``key``, or ``None``."""
+
+    async def set(self, key: str, value: dict[str, Any]) -> None:
+        """Keep ``value`` under ``key``."""
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the package's code and data files (computed once per process).
+
+    Part of every summary key: a summary made by other code is never served.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".json", ".toml", ".css") and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def summary_key(
+    input_digest: str,
+    reader: str,
+    settings: Settings,
+    engine: Engine,
+    prompt_digest: str | None = None,
+) -> str:
+    """The key of the summary of an input whose bytes hash to ``input_digest``.
+
+    ``prompt_digest`` is the LLM engine's (required for it, ignored otherwise).
+    """
+    s = settings
+    doc: dict[str, Any] = {
+        "format": SUMMARY_FORMAT,
+        "code": code_digest(),
+        "input": input_digest,
+        "reader": reader,
+        "limits": [s.max_bytes, s.max_comments, s.max_depth, s.strict],
+        "engine": engine,
+    }
+    if engine == "llm":
+        if prompt_digest is None:
+            raise ValueError("the llm engine's summary key needs its prompt digest")
+        doc["llm"] = {
+            "scope": cache_scope(s.base_url, s.cache_namespace),
+            "model": s.model or "",
+            "output_mode": s.output_mode,
+            "chunk_tokens": s.chunk_tokens,
+            "prompts": prompt_digest,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "seed": s.seed,
+            "max_reasks": s.max_reasks,
+            "on_invalid": s.on_invalid,
+            "max_failed_share": s.max_failed_share,
+        }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return "summary:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _input_digest(content: bytes | str) -> str:
+    data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
+    return hashlib.sha256(data).hexdigest()
+
+
+class SummaryCache:
+    """The summary cache one request or batch item uses: its store, settings and mode.
+
+    Built by :meth:`service.runtime.Runtime.summaries`; with no store (cache ``off`` or
+    ``replay``, or an injected answer cache and no summary store) it reads and writes nothing.
+    """
+
+    def __init__(
+        self,
+        store: SummaryStore | None,
+        settings: Settings,
+        prompt_digest: Callable[[], str] | None = None,
+    ) -> None:
+        self.store = store if settings.cache in ("use", "refresh") else None
+        self.settings = settings
+        self._prompt_digest = prompt_digest
+        self._reads = settings.cache == "use"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this cache keeps summaries at all."""
+        return self.store is not None
+
+    async def key(self, content: bytes | str, reader: str, engine: Engine) -> str:
+        """The key of the summary of ``content`` read as ``reader`` by ``engine``."""
+        if len(content) > HASH_OFF_LOOP_BYTES:
+            digest = await asyncio.to_thread(_input_digest, content)
+        else:
+            digest = _input_digest(content)
+        prompts = None
+        if engine == "llm":
+            if self._prompt_digest is None:
+                raise ValueError("the llm engine's summary cache needs the prompt digest")
+            prompts = self._prompt_digest()
+        return summary_key(digest, reader, self.settings, engine, prompts)
+
+    async def get(self, key: str) -> ThreadSummary | None:
+        """The stored summary under ``key`` (as a cached run reports it), or ``None``."""
+        if self.store is None or not self._reads:
+            return None
+        started = time.perf_counter()
+        value = await self.store.get(key)
+        if not value or value.get("format") != SUMMARY_FORMAT:
+            return None
+        try:
+            summary = ThreadSummary.model_validate(value.get("summary"))
+        except ValidationError:
+            return None  # not a summary this code reads: made again and overwritten
+        s = summary.stats
+        s.cache_hits += s.llm_calls
+        s.llm_calls = s.prompt_tokens = s.completion_tokens = 0
+        s.elapsed_s = round(time.perf_counter() - started, 3)
+        return summary
+
+    async def put(self, key: str, summary: ThreadSummary) -> None:
+        """Keep ``summary`` under ``key``."""
+        if self.store is not None:
+            doc = {"format": SUMMARY_FORMAT, "summary": summary.model_dump(mode="json")}
+            await self.store.set(key, doc)
+
+    async def through(
+        self,
+        content: bytes | str,
+        reader: str,
+        engine: Engine,
+        make: Callable[[], Awaitable[tuple[ThreadSummary, bool]]],
+    ) -> ThreadSummary:
+        """The summary of ``content``: stored, or made by ``make()`` and then stored.
+
+        ``make`` returns the summary and whether it may be kept (a thread fetched live from a
+        URL the input names is not the input's to key on).
+        """
+        if self.store is None:
+            return (await make())[0]
+        key = await self.key(content, reader, engine)
+        found = await self.get(key)
+        if found is not None:
+            return found
+        summary, keep = await make()
+        if keep:
+            await self.put(key, summary)
+        return summary
