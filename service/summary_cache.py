@@ -25,7 +25,9 @@ report them: no model calls or tokens, every call a cache hit, and ``elapsed_s``
 The store is anything with ``async get(key) -> dict | None`` and ``async set(key, dict)`` over
 JSON values (:class:`SummaryStore`): the local answer cache's class (a folder of its own beside
 the answers, see :mod:`service.runtime`), or another backend of :mod:`service.cache`. Values are
-JSON, never pickles: ``{"format": 1, "summary": {…}}``; anything else read back is a miss.
+JSON, never pickles: ``{"format": 1, "summary": "<the summary's JSON text>"}`` (text, so a hit
+is one pydantic parse of it, not a decode into Python objects first); anything else read back
+is a miss.
 """
 
 from __future__ import annotations
@@ -177,8 +179,11 @@ class SummaryCache:
         value = await self.store.get(key)
         if not value or value.get("format") != SUMMARY_FORMAT:
             return None
+        text = value.get("summary")
+        if not isinstance(text, str):
+            return None
         try:
-            summary = ThreadSummary.model_validate(value.get("summary"))
+            summary = ThreadSummary.model_validate_json(text)
         except ValidationError:
             return None  # not a summary this code reads: made again and overwritten
         s = summary.stats
@@ -190,7 +195,7 @@ class SummaryCache:
     async def put(self, key: str, summary: ThreadSummary) -> None:
         """Keep ``summary`` under ``key``."""
         if self.store is not None:
-            doc = {"format": SUMMARY_FORMAT, "summary": summary.model_dump(mode="json")}
+            doc = {"format": SUMMARY_FORMAT, "summary": summary.model_dump_json()}
             await self.store.set(key, doc)
 
     async def through(
