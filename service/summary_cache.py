@@ -20,14 +20,15 @@ summary is made again, through a refreshed answer cache), ``off`` and ``replay``
 (a replayed run always goes through the recorded answers, so it tests the whole pipeline).
 
 A hit is the stored summary with its ``stats`` as a run served wholly by the answer cache would
-report them: no model calls or tokens, every call a cache hit, and ``elapsed_s`` the lookup's.
+report them: no model calls or tokens, every call a cache hit, and ``elapsed_s`` 0 (nothing ran).
+It is stored in exactly that form, rendered as JSON, so a face answering JSON sends the stored
+text as it is: a hit costs one read, not a parse, a validation and a render.
 
 The store is anything with ``async get(key) -> dict | None`` and ``async set(key, dict)`` over
 JSON values (:class:`SummaryStore`): the local answer cache's class (a folder of its own beside
 the answers, see :mod:`service.runtime`), or another backend of :mod:`service.cache`. Values are
-JSON, never pickles: ``{"format": 1, "summary": "<the summary's JSON text>"}`` (text, so a hit
-is one pydantic parse of it, not a decode into Python objects first); anything else read back
-is a miss.
+JSON, never pickles: ``{"format": 2, "json": "<the hit's JSON rendering>"}``; anything else read
+back is a miss.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ import asyncio
 import functools
 import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
@@ -45,17 +46,20 @@ from pydantic import ValidationError
 
 from .model.identity import cache_scope
 from .models import ThreadSummary
+from .render.jsonout import render_json
 from .settings import Settings
 
 __all__ = [
     "SUMMARY_FORMAT",
+    "CachedSummary",
     "SummaryCache",
     "SummaryStore",
+    "as_hit",
     "code_digest",
     "summary_key",
 ]
 
-SUMMARY_FORMAT: Final = 1
+SUMMARY_FORMAT: Final = 2
 """The layout of a stored value; a value of another layout is a miss."""
 HASH_OFF_LOOP_BYTES: Final = 1 << 20
 """Inputs larger than this are hashed on a thread (hashlib releases the GIL), not the loop."""
@@ -130,6 +134,37 @@ def summary_key(
     return "summary:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def as_hit(summary: ThreadSummary) -> ThreadSummary:
+    """``summary`` as a run served wholly by the cache reports it: no model calls or tokens,
+    every call it made a cache hit, and no time spent (``elapsed_s`` 0)."""
+    s = summary.stats
+    stats = s.model_copy(
+        update={
+            "llm_calls": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cache_hits": s.cache_hits + s.llm_calls,
+            "elapsed_s": 0.0,
+        }
+    )
+    return summary.model_copy(update={"stats": stats})
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSummary:
+    """A stored summary: its JSON rendering as a hit (:func:`as_hit`), parsed when asked."""
+
+    json: str
+    """Exactly what :func:`~service.render.jsonout.render_json` gives for the hit."""
+
+    def summary(self) -> ThreadSummary | None:
+        """The summary itself; ``None`` when the stored text is not one (a miss, then)."""
+        try:
+            return ThreadSummary.model_validate_json(self.json)
+        except ValidationError:
+            return None
+
+
 def _input_digest(content: bytes | str) -> str:
     data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
     return hashlib.sha256(data).hexdigest()
@@ -171,32 +206,23 @@ class SummaryCache:
             prompts = self._prompt_digest()
         return summary_key(digest, reader, self.settings, engine, prompts)
 
-    async def get(self, key: str) -> ThreadSummary | None:
+    async def get(self, key: str) -> CachedSummary | None:
         """The stored summary under ``key`` (as a cached run reports it), or ``None``."""
         if self.store is None or not self._reads:
             return None
-        started = time.perf_counter()
         value = await self.store.get(key)
         if not value or value.get("format") != SUMMARY_FORMAT:
             return None
-        text = value.get("summary")
-        if not isinstance(text, str):
+        text = value.get("json")
+        if not isinstance(text, str) or not text.startswith("{"):
             return None
-        try:
-            summary = ThreadSummary.model_validate_json(text)
-        except ValidationError:
-            return None  # not a summary this code reads: made again and overwritten
-        s = summary.stats
-        s.cache_hits += s.llm_calls
-        s.llm_calls = s.prompt_tokens = s.completion_tokens = 0
-        s.elapsed_s = round(time.perf_counter() - started, 3)
-        return summary
+        return CachedSummary(text)
 
     async def put(self, key: str, summary: ThreadSummary) -> None:
-        """Keep ``summary`` under ``key``."""
+        """Keep ``summary`` under ``key``, in the form a hit reports it."""
         if self.store is not None:
-            doc = {"format": SUMMARY_FORMAT, "summary": summary.model_dump_json()}
-            await self.store.set(key, doc)
+            text = render_json(as_hit(summary))
+            await self.store.set(key, {"format": SUMMARY_FORMAT, "json": text})
 
     async def through(
         self,
@@ -215,7 +241,9 @@ class SummaryCache:
         key = await self.key(content, reader, engine)
         found = await self.get(key)
         if found is not None:
-            return found
+            summary = found.summary()
+            if summary is not None:
+                return summary
         summary, keep = await make()
         if keep:
             await self.put(key, summary)

@@ -16,6 +16,7 @@ from service.devtools.synthetic import synthetic_thread
 from service.http import create_app
 from service.jobs.runner import summarize_item
 from service.models import ThreadSummary
+from service.render import render_json
 from service.runtime import SUMMARIES_DIR, Runtime
 from service.settings import Settings
 from service.summary_cache import SummaryCache, summary_key
@@ -61,8 +62,27 @@ def test_a_repeated_request_asks_no_model_and_reads_nothing(
     assert b.model_dump(exclude={"stats"}) == a.model_dump(exclude={"stats"})
     assert (b.stats.llm_calls, b.stats.prompt_tokens, b.stats.completion_tokens) == (0, 0, 0)
     assert b.stats.cache_hits == a.stats.cache_hits + a.stats.llm_calls
-    assert b.stats.chunks == a.stats.chunks
+    assert b.stats.chunks == a.stats.chunks and b.stats.elapsed_s == 0.0
     assert (tmp_path / "cache" / SUMMARIES_DIR).is_dir()
+    assert second.content.decode() == render_json(b)  # exactly the contract rendering
+
+
+def test_a_hit_renders_in_every_output_format(tmp_path: Path) -> None:
+    requests = [
+        ("/v1/summaries?output=markdown", PAGE, TEXT),
+        ("/v1/summaries?output=html", PAGE, TEXT),
+        ("/v1/summaries", PAGE, TEXT),
+        ("/v1/summaries?output=markdown", PAGE, TEXT),
+        ("/v1/summaries?output=html", PAGE, TEXT),
+    ]
+    model = FakeModel()
+    cold_md, cold_html, hit_json, hit_md, hit_html = _post_all(_llm(tmp_path), model, requests)
+    hit = ThreadSummary.model_validate_json(hit_json.content)
+    assert hit.stats.llm_calls == 0 and len(model.calls) == hit.stats.cache_hits
+    assert hit_md.headers["content-type"].startswith("text/markdown")
+    assert hit_html.headers["content-type"].startswith("text/html")
+    assert hit.claims[0].statement in hit_md.text and hit_md.text != cold_md.text  # its stats
+    assert hit_html.text.count("<") > 10 and cold_html.status_code == 200
 
 
 def test_a_hit_is_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,16 +198,17 @@ def test_any_store_with_get_and_set_holds_summaries(tmp_path: Path) -> None:
     first, second = asyncio.run(go())
     assert len(store.values) == 1 and first.stats.llm_calls >= 1 and second.stats.llm_calls == 0
     value = next(iter(store.values.values()))
-    assert value["format"] == 1 and isinstance(value["summary"], str)  # JSON text, no pickle
+    assert value["format"] == 2 and isinstance(value["json"], str)  # JSON text, no pickle
+    assert ThreadSummary.model_validate_json(value["json"]) == second
 
 
 @pytest.mark.parametrize(
     "stored",
     [
-        {"format": 99, "summary": "{}"},
-        {"format": 1, "summary": '{"not": "a summary"}'},
-        {"format": 1, "summary": {"a": "dict"}},
-        {"format": 1},
+        {"format": 99, "json": "{}"},
+        {"format": 2, "json": '{"not": "a summary"}'},
+        {"format": 2, "json": {"a": "dict"}},
+        {"format": 2},
     ],
     ids=["other-format", "not-a-summary", "not-text", "missing"],
 )
@@ -204,7 +225,7 @@ def test_a_value_that_is_not_a_summary_is_a_miss_and_overwritten(
             key = await runtime.summaries().key(line, "batch line", "llm")
             store.values[key] = stored
             summary = await summarize_item(line, settings, runtime=runtime)
-            assert store.values[key]["format"] == 1
+            assert store.values[key]["format"] == 2
             return summary
 
     summary = asyncio.run(go())

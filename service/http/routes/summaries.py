@@ -99,7 +99,10 @@ async def create_summary(
         if summaries.enabled:
             reader = f"{input_format}, JSON only" if json_only else input_format
             key = await summaries.key(body, reader, engine.kind)
-        summary = await summaries.get(key) if key is not None else None
+        hit = await summaries.get(key) if key is not None else None
+        if hit is not None and output == "json":
+            return Response(hit.json, media_type=MEDIA_TYPES[output])  # sent as it was stored
+        summary = hit.summary() if hit is not None else None
         if summary is None:
             work = _summarize(service, body, input_format, run, engine, json_only)
             summary = await until_disconnected(request, work)
