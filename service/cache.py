@@ -186,15 +186,14 @@ class AnswerCache:
         self, key: str, call: Callable[[], Awaitable[Value]]
     ) -> tuple[Value, bool]:
         """The answer for ``key`` and whether it came from the cache."""
-        if self.mode in ("use", "replay"):
+        if self.mode == "replay":
             hit = await self.get(key)
             if hit is not None:
                 return hit, True
-            if self.mode == "replay":
-                raise CacheMissError(
-                    "replay: no cached answer for this request (key "
-                    f"{key[:12]}); run once with --cache use to record it"
-                )
+            raise CacheMissError(
+                "replay: no cached answer for this request (key "
+                f"{key[:12]}); run once with --cache use to record it"
+            )
         pending = self._inflight.get(key)
         if pending is not None:
             try:
@@ -256,14 +255,21 @@ class AnswerCache:
                 await asyncio.shield(asyncio.to_thread(self._release, lock, token))
 
     def _claim(self, key: str, lock: str, token: str, waited: bool) -> tuple[bool, Value | None]:
-        """Try to take the lock; and the stored answer, where this mode and turn look for it.
+        """The stored answer, or the lock to ask for it: whether the lock was taken, and the
+        answer where this mode and turn look for one.
 
-        ``use`` looks every time (someone may have answered); ``refresh`` only once it holds
-        the lock after waiting for another holder.
+        ``use`` looks first (a hit takes no lock) and again once it holds the lock (another
+        process may have answered in between); ``refresh`` looks only once it holds the lock
+        after waiting for another holder.
         """
+        if self.mode == "use":
+            found = self._read(key)
+            if found is not None:
+                return False, found
         taken = self._take(lock, token)
-        look = self.mode == "use" or (taken and waited)
-        return taken, self._read(key) if look else None
+        if taken and (self.mode == "use" or waited):
+            return True, self._read(key)
+        return taken, None
 
     def _store_and_release(self, key: str, value: Value, lock: str, token: str) -> None:
         try:
