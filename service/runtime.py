@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from concurrent.futures import Executor
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Final, Self
 from tenacity.wait import WaitBaseT
 
 from .cache import AnswerCache
+from .errors import CacheError
 from .model.modes import ModeMemory
 from .model.protocol import ChatModel
 from .retrying import RetryPolicy
@@ -37,6 +39,8 @@ from .summary_cache import SummaryCache, SummaryStore
 if TYPE_CHECKING:
     from .model.client import ModelClient
     from .prompts import Prompt
+
+log = logging.getLogger(__name__)
 
 FETCH_ATTEMPTS: Final = 3
 """Tries per live-fetch request."""
@@ -85,6 +89,7 @@ class Runtime:
         self._clients: dict[_ClientKey, ModelClient] = {}
         self._prompts: dict[Path | None, dict[str, Prompt]] = {}
         self._prompt_digests: dict[Path | None, str] = {}
+        self._unusable: set[tuple[Path, str]] = set()
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -139,8 +144,13 @@ class Runtime:
         if store is None and self._cache is None and s.cache in ("use", "refresh"):
             key = (s.cache_dir / SUMMARIES_DIR, s.cache)
             found = self._caches.get(key)
-            if found is None:
-                found = self._caches[key] = AnswerCache(key[0], s.cache)
+            if found is None and key not in self._unusable:
+                try:
+                    found = self._caches[key] = AnswerCache(key[0], s.cache)
+                except CacheError as e:
+                    # An accelerator only: a summary is still made, and its answers cached.
+                    self._unusable.add(key)
+                    log.warning("whole summaries are not cached: %s", e)
             store = found
         return SummaryCache(store, s, lambda: self.prompt_digest(s))
 

@@ -37,6 +37,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import Any, Final, Literal, Protocol
 
 from pydantic import ValidationError
 
+from .errors import CacheError
 from .model.identity import cache_scope
 from .models import ThreadSummary
 from .render.jsonout import render_json
@@ -58,6 +60,8 @@ __all__ = [
     "code_digest",
     "summary_key",
 ]
+
+log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT: Final = 2
 """The layout of a stored value; a value of another layout is a miss."""
@@ -222,7 +226,10 @@ class SummaryCache:
         """Keep ``summary`` under ``key``, in the form a hit reports it."""
         if self.store is not None:
             text = render_json(as_hit(summary))
-            await self.store.set(key, {"format": SUMMARY_FORMAT, "json": text})
+            try:
+                await self.store.set(key, {"format": SUMMARY_FORMAT, "json": text})
+            except CacheError as e:  # the summary is made; only its next request costs more
+                log.warning("a summary was not cached: %s", e)
 
     async def through(
         self,

@@ -288,3 +288,18 @@ def test_the_key_is_of_the_bytes_given(tmp_path: Path) -> None:
 
     k = asyncio.run(keys())
     assert k[0] == k[1] and len({k[0], k[2], k[3]}) == 3
+
+
+def test_an_unusable_summary_folder_costs_speed_not_the_summary(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    settings = Settings(engine="extractive", cache_dir=blocker)
+    line = json.dumps(synthetic_thread(6, seed=1))
+
+    async def go() -> list[ThreadSummary]:
+        async with Runtime(settings) as runtime:
+            assert not runtime.summaries().enabled
+            return [await summarize_item(line, settings, runtime=runtime) for _ in range(2)]
+
+    first, second = asyncio.run(go())
+    assert first.claims == second.claims and first.engine.kind == "extractive"
