@@ -7,13 +7,15 @@ made from the input's bytes, before anything is parsed:
 
 - the input: the SHA-256 of its bytes and how they are read (``reader``: the input format, or
   how a face decided it, e.g. ``auto, JSON only``);
-- what reading may refuse or shape: ``max_bytes``, ``max_comments``, ``max_depth``, ``strict``;
 - the engine kind and :func:`code_digest` (the package's own code and data, so an upgraded or
   edited engine never serves a summary an older one wrote);
-- for the LLM engine, everything that shapes its answers: the answers' scope (the server
-  without credentials, or the operator's cache namespace), model, output mode, chunk budget,
-  prompt digest, max tokens, temperature, seed, re-asks, the invalid-answer policy and the
-  failed-chunk share. Never the API key.
+- every setting except those named in :data:`NOT_SHAPING` (secrets, paths, speed and capacity
+  knobs), and for the extractive engine also :data:`LLM_ONLY`: the reading limits
+  (``max_bytes``, ``max_comments``, ``max_depth``, ``strict``) and, for the LLM engine, model,
+  output mode, chunk budget, max tokens, temperature, seed, re-asks, the invalid-answer policy,
+  the failed-chunk share; a setting added later is in the key until it is named there;
+- for the LLM engine, the answers' scope (the server without credentials, or the operator's
+  cache namespace) and the prompt digest. Never the API key.
 
 Modes follow the answer cache's setting: ``use`` reads and writes, ``refresh`` writes only (the
 summary is made again, through a refreshed answer cache), ``off`` and ``replay`` never touch it
@@ -98,6 +100,58 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
+NOT_SHAPING: Final = frozenset(
+    {
+        # secrets and where things live
+        "api_key",
+        "api_keys",
+        "cache",
+        "cache_dir",
+        "state_dir",
+        "prompts_dir",  # the prompts' own digest is in the key instead
+        # how fast and how much, never what
+        "concurrency",
+        "llm_timeout",
+        "llm_attempts",
+        "fetch_timeout",
+        "fetch_concurrency",
+        "user_agent",
+        "rate_limit",
+        "batch_concurrency",
+        "max_batch_items",
+        "max_batch_urls",
+        "request_timeout",
+        "cpu_workers",
+        "cpu_queue",
+        "shutdown_timeout",
+        "forwarded_allow_ips",
+        "public_url",
+        # the engine choice is in the key as the engine that ran
+        "engine",
+        # the server is in the key as the answers' scope (no credentials, or the namespace)
+        "base_url",
+        "cache_namespace",
+    }
+)
+"""Settings that never change what a summary says; every other setting is part of its key (so
+a setting added later is in the key until it is named here: a miss, never a stale summary)."""
+
+LLM_ONLY: Final = frozenset(
+    {
+        "model",
+        "output_mode",
+        "chunk_tokens",
+        "max_tokens",
+        "temperature",
+        "seed",
+        "max_reasks",
+        "on_invalid",
+        "max_failed_share",
+    }
+)
+"""Settings only the LLM engine reads: not in the key of an extractive summary."""
+
+
 def summary_key(
     input_digest: str,
     reader: str,
@@ -109,48 +163,35 @@ def summary_key(
 
     ``prompt_digest`` is the LLM engine's (required for it, ignored otherwise).
     """
-    s = settings
+    left_out = NOT_SHAPING if engine == "llm" else NOT_SHAPING | LLM_ONLY
     doc: dict[str, Any] = {
         "format": SUMMARY_FORMAT,
         "code": code_digest(),
         "input": input_digest,
         "reader": reader,
-        "limits": [s.max_bytes, s.max_comments, s.max_depth, s.strict],
         "engine": engine,
+        "settings": settings.model_dump(mode="json", exclude=set(left_out)),
     }
     if engine == "llm":
         if prompt_digest is None:
             raise ValueError("the llm engine's summary key needs its prompt digest")
-        doc["llm"] = {
-            "scope": cache_scope(s.base_url, s.cache_namespace),
-            "model": s.model or "",
-            "output_mode": s.output_mode,
-            "chunk_tokens": s.chunk_tokens,
-            "prompts": prompt_digest,
-            "max_tokens": s.max_tokens,
-            "temperature": s.temperature,
-            "seed": s.seed,
-            "max_reasks": s.max_reasks,
-            "on_invalid": s.on_invalid,
-            "max_failed_share": s.max_failed_share,
-        }
+        doc["scope"] = cache_scope(settings.base_url, settings.cache_namespace)
+        doc["prompts"] = prompt_digest
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return "summary:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+SPENT: Final = ("llm_calls", "prompt_tokens", "completion_tokens", "cost_usd", "elapsed_s")
+"""What a run spends, in ``stats``: nothing, for a hit (those of them the stats have)."""
+
+
 def as_hit(summary: ThreadSummary) -> ThreadSummary:
-    """``summary`` as a run served wholly by the cache reports it: no model calls or tokens,
-    every call it made a cache hit, and no time spent (``elapsed_s`` 0)."""
+    """``summary`` as a run served wholly by the cache reports it: every call it made a cache
+    hit, and nothing spent (:data:`SPENT`: no model calls, tokens or time)."""
     s = summary.stats
-    stats = s.model_copy(
-        update={
-            "llm_calls": 0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "cache_hits": s.cache_hits + s.llm_calls,
-            "elapsed_s": 0.0,
-        }
-    )
+    spent: dict[str, Any] = {name: 0 for name in SPENT if name in type(s).model_fields}
+    stats = s.model_copy(update={**spent, "cache_hits": s.cache_hits + s.llm_calls})
+    stats = type(s).model_validate(stats.model_dump())  # zeros in each field's own type
     return summary.model_copy(update={"stats": stats})
 
 

@@ -19,7 +19,7 @@ from service.models import ThreadSummary
 from service.render import render_json
 from service.runtime import SUMMARIES_DIR, Runtime
 from service.settings import Settings
-from service.summary_cache import SummaryCache, summary_key
+from service.summary_cache import LLM_ONLY, NOT_SHAPING, SummaryCache, summary_key
 
 from .conftest import EXAMPLE_PAGE
 
@@ -303,3 +303,8 @@ def test_an_unusable_summary_folder_costs_speed_not_the_summary(tmp_path: Path) 
 
     first, second = asyncio.run(go())
     assert first.claims == second.claims and first.engine.kind == "extractive"
+
+
+def test_the_lists_of_settings_left_out_name_real_settings() -> None:
+    assert set(Settings.model_fields) >= NOT_SHAPING | LLM_ONLY
+    assert not NOT_SHAPING & LLM_ONLY
