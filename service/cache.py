@@ -144,6 +144,21 @@ class AnswerCache:
         for key, value in entries.items():
             self._write(key, value)
 
+    async def get(self, key: str) -> Value | None:
+        """The value stored under ``key``, read off the event loop; ``None`` when there is none.
+
+        A plain read, whatever the mode (the caller decides whether its mode reads): only an
+        ``off`` cache, which has no store, never finds anything.
+        """
+        if self._cache is None:
+            return None
+        return await asyncio.to_thread(self._read, key)
+
+    async def set(self, key: str, value: Value) -> None:
+        """Store ``value`` under ``key``, written off the event loop (nothing in ``off`` mode)."""
+        if self._cache is not None:
+            await asyncio.to_thread(self._write, key, value)
+
     def _read(self, key: str) -> Value | None:
         if self._cache is None:
             return None
@@ -171,15 +186,14 @@ class AnswerCache:
         self, key: str, call: Callable[[], Awaitable[Value]]
     ) -> tuple[Value, bool]:
         """The answer for ``key`` and whether it came from the cache."""
-        if self.mode in ("use", "replay"):
-            hit = self._read(key)
+        if self.mode == "replay":
+            hit = await self.get(key)
             if hit is not None:
                 return hit, True
-            if self.mode == "replay":
-                raise CacheMissError(
-                    "replay: no cached answer for this request (key "
-                    f"{key[:12]}); run once with --cache use to record it"
-                )
+            raise CacheMissError(
+                "replay: no cached answer for this request (key "
+                f"{key[:12]}); run once with --cache use to record it"
+            )
         pending = self._inflight.get(key)
         if pending is not None:
             try:
@@ -213,30 +227,71 @@ class AnswerCache:
         lock = f"lock:{key}"
         token = new_owner_token()
         waited = False
-        while not self._cache.add(lock, token, expire=LOCK_TTL):
-            if self._break_if_stale(lock):
-                continue
+        # Every SQLite step runs on a thread (a write waiting for another's lock would stall the
+        # event loop, and every request on it), and each hop does all it can: take the lock and
+        # look for the answer; store the answer and hand the lock back.
+        while True:
+            taken, found = await asyncio.to_thread(self._claim, key, lock, token, waited)
+            if taken:
+                break
+            if found is not None:
+                return found, True
             waited = True
             await self._pause()
-            if self.mode == "use":
-                found = self._read(key)
-                if found is not None:
-                    return found, True
+        released = False
         try:
-            if self.mode == "use" or waited:
+            if found is not None:
                 # Another process answered while we waited (in refresh mode too: that answer
                 # is as fresh as ours would be).
-                found = self._read(key)
-                if found is not None:
-                    return found, True
+                return found, True
             value = await call()
-            self._write(key, value)
+            # Shielded: a cancelled caller still stores what it paid for and hands the lock back.
+            store = asyncio.to_thread(self._store_and_release, key, value, lock, token)
+            await asyncio.shield(store)
+            released = True
             return value, False
         finally:
-            with self._cache.transact():
-                entry = self._lock_entry(lock)
-                if entry is not None and entry[0] == token:
-                    self._cache.delete(lock)
+            if not released:
+                await asyncio.shield(asyncio.to_thread(self._release, lock, token))
+
+    def _claim(self, key: str, lock: str, token: str, waited: bool) -> tuple[bool, Value | None]:
+        """The stored answer, or the lock to ask for it: whether the lock was taken, and the
+        answer where this mode and turn look for one.
+
+        ``use`` looks first (a hit takes no lock) and again once it holds the lock (another
+        process may have answered in between); ``refresh`` looks only once it holds the lock
+        after waiting for another holder.
+        """
+        if self.mode == "use":
+            found = self._read(key)
+            if found is not None:
+                return False, found
+        taken = self._take(lock, token)
+        if taken and (self.mode == "use" or waited):
+            return True, self._read(key)
+        return taken, None
+
+    def _store_and_release(self, key: str, value: Value, lock: str, token: str) -> None:
+        try:
+            self._write(key, value)
+        finally:
+            self._release(lock, token)
+
+    def _take(self, lock: str, token: str) -> bool:
+        """Add the lock entry for ``token``, breaking a stale one; ``False`` while it is held."""
+        assert self._cache is not None
+        while not self._cache.add(lock, token, expire=LOCK_TTL):
+            if not self._break_if_stale(lock):
+                return False
+        return True
+
+    def _release(self, lock: str, token: str) -> None:
+        """Delete the lock entry if ``token`` still holds it."""
+        assert self._cache is not None
+        with self._cache.transact():
+            entry = self._lock_entry(lock)
+            if entry is not None and entry[0] == token:
+                self._cache.delete(lock)
 
     def _lock_entry(self, lock: str) -> tuple[object, bool] | None:
         """A lock entry's value and whether it is a live claim; ``None`` when there is none.

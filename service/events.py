@@ -27,6 +27,7 @@ __all__ = [
     "model_request",
     "model_tokens",
     "retry",
+    "summary_cached",
     "summary_done",
 ]
 
@@ -47,6 +48,9 @@ class Listener(Protocol):
     def summary_done(self, engine: str, stats: Stats) -> None:
         """The core finished a summary with ``engine`` (``extractive`` or ``llm``); ``stats``
         says what it took (model calls made, answers from the cache, tokens, cost)."""
+
+    def summary_cached(self, engine: str) -> None:
+        """A whole summary made by ``engine`` was served from the summary cache (nothing ran)."""
 
 
 _listeners: dict[int, tuple[Listener, int]] = {}
@@ -101,3 +105,9 @@ def summary_done(engine: str, stats: Stats) -> None:
     """Report a finished summary."""
     for listener in _active:
         listener.summary_done(engine, stats)
+
+
+def summary_cached(engine: str) -> None:
+    """Report a summary served whole from the summary cache."""
+    for listener in _active:
+        listener.summary_cached(engine)

@@ -82,6 +82,11 @@ MODEL_CALLS: Final = Counter(
     "threadsum_model_calls",
     "Answers the summaries asked the model for (each may take several HTTP attempts).",
 )
+SUMMARY_HITS: Final = Counter(
+    "threadsum_summary_cache_hits",
+    "Summaries served whole from the summary cache (counted in threadsum_summaries too).",
+    ["engine"],
+)
 CACHE_HITS: Final = Counter(
     "threadsum_cache_hits",
     "Answers the summaries took from the answer cache instead of asking the model.",
@@ -106,6 +111,10 @@ class _Listener:
         SUMMARIES.labels(engine).inc()
         MODEL_CALLS.inc(stats.llm_calls)
         CACHE_HITS.inc(stats.cache_hits)
+
+    def summary_cached(self, engine: str) -> None:
+        SUMMARIES.labels(engine).inc()
+        SUMMARY_HITS.labels(engine).inc()
 
 
 LISTENER: Final = _Listener()

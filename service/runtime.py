@@ -7,7 +7,9 @@ then once, what those calls share:
 - answer caches, one per (folder, cache mode);
 - model clients, one per server, model, key and client settings, all sharing one
   :class:`~service.model.modes.ModeMemory` (which output mode each server accepts);
-- the loaded prompt templates, once per prompts folder.
+- the loaded prompt templates, once per prompts folder;
+- the whole-summary caches (:mod:`service.summary_cache`), in a folder of their own beside the
+  answers (``<cache dir>/summaries``).
 
 Nothing else in the package builds a cache or a model client. Closing the runtime (it is an
 async context manager) closes what it built; what was handed in (``model``, ``cache``) stays
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from concurrent.futures import Executor
 from pathlib import Path
 from types import TracebackType
@@ -26,19 +29,26 @@ from typing import TYPE_CHECKING, Final, Self
 from tenacity.wait import WaitBaseT
 
 from .cache import AnswerCache
+from .errors import CacheError
 from .model.modes import ModeMemory
 from .model.protocol import ChatModel
 from .retrying import RetryPolicy
 from .settings import Settings
+from .summary_cache import SummaryCache, SummaryStore
 
 if TYPE_CHECKING:
     from .model.client import ModelClient
     from .prompts import Prompt
 
+log = logging.getLogger(__name__)
+
 FETCH_ATTEMPTS: Final = 3
 """Tries per live-fetch request."""
 FETCH_MAX_WAIT: Final = 5.0
 """Longest wait between live-fetch tries, a server's ``Retry-After`` included."""
+
+SUMMARIES_DIR: Final = "summaries"
+"""The summary cache's folder, inside the answer cache's."""
 
 _ClientKey = tuple[str | None, str, str, str, float, int, int]
 
@@ -51,7 +61,8 @@ class Runtime:
     about servers' output modes; ``wait`` replaces the wait between retries of every outbound
     call (tests pass ``tenacity.wait_none()``, so nothing sleeps); ``executor`` is where
     :func:`~service.summarizer.summarize` runs the CPU-bound extractive engine (default: asyncio's
-    default executor).
+    default executor). ``summaries`` replaces the store of whole summaries; with an injected
+    ``cache`` and no ``summaries``, no summary is cached (what a test injects is all it gets).
     """
 
     def __init__(
@@ -63,6 +74,7 @@ class Runtime:
         modes: ModeMemory | None = None,
         wait: WaitBaseT | None = None,
         executor: Executor | None = None,
+        summaries: SummaryStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.wait = wait
@@ -72,9 +84,12 @@ class Runtime:
         self.modes = modes if modes is not None else ModeMemory()
         self._model = model
         self._cache = cache
+        self._summary_store = summaries
         self._caches: dict[tuple[Path, str], AnswerCache] = {}
         self._clients: dict[_ClientKey, ModelClient] = {}
         self._prompts: dict[Path | None, dict[str, Prompt]] = {}
+        self._prompt_digests: dict[Path | None, str] = {}
+        self._unusable: set[tuple[Path, str]] = set()
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -116,6 +131,37 @@ class Runtime:
         found = self._caches.get(key)
         if found is None:
             found = self._caches[key] = AnswerCache(s.cache_dir, s.cache)
+        return found
+
+    def summaries(self, settings: Settings | None = None) -> SummaryCache:
+        """The whole-summary cache ``settings`` (default: the runtime's) describe.
+
+        Stored beside the answers (its own folder, same mode); nothing is kept in modes ``off``
+        and ``replay``, nor when an answer cache was injected without a summary store.
+        """
+        s = settings or self.settings
+        store: SummaryStore | None = self._summary_store
+        if store is None and self._cache is None and s.cache in ("use", "refresh"):
+            key = (s.cache_dir / SUMMARIES_DIR, s.cache)
+            found = self._caches.get(key)
+            if found is None and key not in self._unusable:
+                try:
+                    found = self._caches[key] = AnswerCache(key[0], s.cache)
+                except CacheError as e:
+                    # An accelerator only: a summary is still made, and its answers cached.
+                    self._unusable.add(key)
+                    log.warning("whole summaries are not cached: %s", e)
+            store = found
+        return SummaryCache(store, s, lambda: self.prompt_digest(s))
+
+    def prompt_digest(self, settings: Settings | None = None) -> str:
+        """One digest over the LLM engine's prompts (as loaded by :meth:`prompts`), once."""
+        from .engines.llm.calls import prompt_digest
+
+        directory = (settings or self.settings).prompts_dir
+        found = self._prompt_digests.get(directory)
+        if found is None:
+            found = self._prompt_digests[directory] = prompt_digest(self.prompts(settings))
         return found
 
     def check_cache(self, settings: Settings | None = None) -> None:

@@ -871,6 +871,29 @@ def test_context_length_is_best_effort(server: respx.MockRouter, response: Any) 
     assert route.call_count == 1
 
 
+@pytest.mark.parametrize(
+    ("responses", "calls"),
+    [
+        ([httpx.Response(200, json={"object": "list", "data": []})], 1),
+        ([httpx.Response(404, json={"error": "not found"})], 1),
+        ([httpx.Response(503), httpx.Response(200, json=_load("models-vllm.json"))], 2),
+        ([httpx.ConnectError("refused"), httpx.Response(200, json={"data": []})], 2),
+    ],
+    ids=["none-reported", "404", "503-then-ok", "connect-then-ok"],
+)
+def test_context_length_is_asked_once_per_answer(
+    server: respx.MockRouter, responses: list[Any], calls: int
+) -> None:
+    # Every summary asks; a server's answer (a length, none, a 4xx) is remembered, a failure not.
+    route = server.get("/models").mock(side_effect=responses)
+
+    async def three_times(client: ModelClient) -> list[int | None]:
+        return [await client.context_length() for _ in range(3)]
+
+    _run(_client(), three_times)
+    assert route.call_count == calls
+
+
 # --- concurrency and lifecycle -------------------------------------------------------------------
 
 

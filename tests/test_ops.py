@@ -130,8 +130,10 @@ def test_metrics_parse_and_count_a_summary_against_a_mocked_model(
     assert delta("threadsum_model_tokens_total", model=MODEL, kind="prompt") == 2000
     assert delta("threadsum_model_tokens_total", model=MODEL, kind="completion") == 9
     assert delta("threadsum_summaries_total", engine="llm") == 2
+    # The second summary is served whole from the summary cache: no answer is looked up.
+    assert delta("threadsum_summary_cache_hits_total", engine="llm") == 1
     assert delta("threadsum_model_calls_total") == 1
-    assert delta("threadsum_cache_hits_total") == 1
+    assert delta("threadsum_cache_hits_total") == 0
     ok = {"method": "POST", "route": "/v1/summaries", "status": "200"}
     assert delta("threadsum_http_requests_total", **ok) == 2
     assert delta("threadsum_http_request_duration_seconds_count", **ok) == 2
@@ -211,6 +213,9 @@ def test_listeners_hear_each_event_once_and_only_while_subscribed() -> None:
 
         def summary_done(self, engine: str, stats: Stats) -> None:
             heard.append(("summary", engine))
+
+        def summary_cached(self, engine: str) -> None:
+            heard.append(("cached", engine))
 
     ear = Ear()
     with events.listening(ear), events.listening(ear):  # two apps sharing one listener

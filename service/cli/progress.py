@@ -81,6 +81,9 @@ class BatchProgress:
         """Count the answers a summary took from the cache."""
         self.cache_hits += stats.cache_hits
 
+    def summary_cached(self, engine: str) -> None:
+        """A summary served whole from the summary cache: nothing to count."""
+
     # -- progress -----------------------------------------------------------------------------
 
     def __call__(self, done: int, total: int, failed: int) -> None:

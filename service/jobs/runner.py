@@ -60,11 +60,19 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S: Final = 10.0
 """Seconds between renewals of a running job's lease."""
+BATCH_LINE: Final = "batch line"
+"""How the summary cache names the reading of a batch line (its ``reader``)."""
+
+
+def _read_local(content: str | bytes, settings: Settings) -> Thread | LineSource:
+    """The thread a line holds, read and built; the line's source itself when it is a URL."""
+    source = read_line(content)
+    if source.kind == "url":
+        return source
+    return read_thread(source.content, source.fmt, settings)
 
 
 async def _load(source: LineSource, settings: Settings, retry: RetryPolicy | None) -> Thread:
-    if source.kind != "url":
-        return await asyncio.to_thread(read_thread, source.content, source.fmt, settings)
     from ..ingest.fetch import parse_target
 
     target = parse_target(source.content)
@@ -80,14 +88,30 @@ async def summarize_item(
     engine: EngineName | EngineChoice | None = None,
     runtime: Runtime | None = None,
 ) -> ThreadSummary:
-    """Read one input line and summarise its thread through the one core."""
+    """Read one input line and summarise its thread through the one core.
+
+    With a ``runtime``, a line summarized before with the same settings is served from its
+    summary cache without being read (a URL line is fetched and summarized every time).
+    """
     if settings.max_bytes and len(content) > settings.max_bytes:
         raise TooLargeError(
             f"the line is {len(content)} bytes, over the limit of {settings.max_bytes}"
         )
-    retry = runtime.fetch_retry if runtime is not None else None
-    thread = await _load(read_line(content), settings, retry)
-    return await summarize(thread, settings, engine=engine, runtime=runtime)
+    choice = engine if isinstance(engine, EngineChoice) else resolve_engine(settings, engine)
+
+    async def make() -> tuple[ThreadSummary, bool]:
+        # One hop off the event loop reads the line and builds its thread.
+        found = await asyncio.to_thread(_read_local, content, settings)
+        live = isinstance(found, LineSource)
+        if isinstance(found, LineSource):
+            retry = runtime.fetch_retry if runtime is not None else None
+            found = await _load(found, settings, retry)
+        summary = await summarize(found, settings, engine=choice, runtime=runtime)
+        return summary, not live
+
+    if runtime is None:
+        return (await make())[0]
+    return await runtime.summaries(settings).through(content, BATCH_LINE, choice.kind, make)
 
 
 @dataclass

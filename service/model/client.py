@@ -116,6 +116,7 @@ class ModelClient:
         self._server = str(self._client.base_url).rstrip("/")
         self._resolving: asyncio.Lock | None = None
         self._context_length: int | None = None
+        self._context_asked = False
 
     def __repr__(self) -> str:
         return f"ModelClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -232,24 +233,33 @@ class ModelClient:
         """The model's context window in tokens, as ``GET /models`` reports it; else ``None``.
 
         Best effort and never raises for the server's sake (the fields read are listed in
-        :func:`~.replies.context_length`). One attempt, no retries; a found length is remembered
-        for the life of the client.
+        :func:`~.replies.context_length`). One attempt, no retries; the answer, a found length or
+        none, is remembered for the life of the client (so a server that reports none is not
+        asked again before every summary); a failed request is asked again next time.
         """
-        if self._context_length is not None:
+        if self._context_asked:
             return self._context_length
-        found = await self._read_context_length()
+        found, answered = await self._read_context_length()
         self._context_length = found
+        self._context_asked = answered
         return found
 
-    async def _read_context_length(self) -> int | None:
+    async def _read_context_length(self) -> tuple[int | None, bool]:
+        """The length ``GET /models`` reports, and whether the server answered at all."""
         try:
             async with self._semaphore:
                 raw = await self._client.models.with_raw_response.list()
-            body = raw.http_response.json()
-        except (openai.OpenAIError, ValueError) as exc:
+        except openai.APIStatusError as exc:  # a 4xx is the server's answer; a 5xx may pass
+            log.debug("GET %s/models gave no context length: %s", self.base_url, exc.status_code)
+            return None, exc.status_code < 500
+        except openai.OpenAIError as exc:
             log.debug("GET %s/models gave no context length: %s", self.base_url, type(exc).__name__)
-            return None
-        return context_length(body, self.model)
+            return None, False
+        try:
+            body = raw.http_response.json()
+        except ValueError:
+            return None, True
+        return context_length(body, self.model), True
 
     # --- one mode ------------------------------------------------------------------------------
 
@@ -300,8 +310,13 @@ class ModelClient:
         try:
             async with self._semaphore:
                 started = time.perf_counter()
-                raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
-                status = str(raw.http_response.status_code)
+                # The SDK's generic POST (its documented way to any endpoint): the body is plain
+                # JSON already, so the typed create()'s per-call walk of the messages and schema
+                # (a few ms of CPU per call) and its pydantic parse of the answer are skipped.
+                response = await self._client.post(
+                    "/chat/completions", cast_to=httpx.Response, body=kwargs
+                )
+                status = str(response.status_code)
         except openai.APITimeoutError:
             status = "timeout"
             raise Transient("timed out") from None
@@ -320,7 +335,7 @@ class ModelClient:
         finally:
             if started:  # an attempt was made (not cancelled waiting for a slot)
                 events.model_request(self.model, status, time.perf_counter() - started)
-        return json_body(raw.http_response, where=self._where, redact=self._redact)
+        return json_body(response, where=self._where, redact=self._redact)
 
     def _status_error(self, mode: OutputMode, response: httpx.Response) -> Exception:
         """What an HTTP error status means: a refusal, a retry, or a project error."""

@@ -14,21 +14,16 @@ import re
 
 SAFETY_MARGIN = 1.10
 
-_PIECE = re.compile(r"[A-Za-z]+|\d+|[^\sA-Za-z\d]")
+_PIECE = re.compile(r"[A-Za-z]{1,5}|\d{1,3}|[^\sA-Za-z\d]")
+"""One token each: up to five ASCII letters of a word, up to three digits, any other symbol.
+
+Matched left to right, a run of n letters gives ceil(n / 5) matches and a run of n digits
+ceil(n / 3), so counting matches (in C, with ``subn``) is the estimate without a loop in Python.
+"""
 
 
 def estimate_tokens(text: str) -> int:
     """Estimated token count of ``text`` (an upper-leaning estimate)."""
     if not text:
         return 0
-    total = 0
-    for m in _PIECE.finditer(text):
-        piece = m.group(0)
-        c = piece[0]
-        if c.isascii() and c.isalpha():
-            total += 1 + (len(piece) - 1) // 5
-        elif c.isdigit():
-            total += (len(piece) + 2) // 3
-        elif c.isascii() or len(piece) == 1:
-            total += 1
-    return int(total * SAFETY_MARGIN) + 1
+    return int(_PIECE.subn("", text)[1] * SAFETY_MARGIN) + 1

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -125,6 +126,7 @@ class _Mock:
 
     async def complete(self, request: Request) -> Response:
         """Handle ``POST /v1/chat/completions``."""
+        started = time.perf_counter()
         self.counter += 1
         number = self.counter
         self.stats.requests += 1
@@ -179,7 +181,7 @@ class _Mock:
             if chat.mode == "text":
                 text = "Here is the JSON:\n```json\n" + text + "\n```"
         answer = self._capped(number, chat, text, asked)
-        await self._take_time(answer)
+        await self._take_time(answer, time.perf_counter() - started)
         self.stats.prompt_tokens += answer.prompt_tokens
         self.stats.completion_tokens += answer.completion_tokens
         return JSONResponse(completion_body(answer))
@@ -198,8 +200,13 @@ class _Mock:
         model = chat.model or self.config.model
         return Answer(number, model, chat.tool, text, finish, asked, completion_tokens)
 
-    async def _take_time(self, answer: Answer) -> None:
-        """Wait as long as the configured latency says, within the concurrency cap."""
+    async def _take_time(self, answer: Answer, spent: float) -> None:
+        """Wait as long as the configured latency says, within the concurrency cap.
+
+        The latency is the call's whole time: ``spent`` (seconds already spent reading the
+        request and making the answer) counts towards it, as a real server's work does; a wait
+        for the concurrency cap does not.
+        """
         gate = self.gate()
         async with gate if gate is not None else contextlib.nullcontext():
             self.stats.in_flight += 1
@@ -208,7 +215,7 @@ class _Mock:
                 cfg = self.config
                 delay = cfg.latency_ms + cfg.ms_per_token * answer.completion_tokens
                 delay += cfg.ms_per_prompt_token * answer.prompt_tokens
-                await asyncio.sleep(delay / 1000)
+                await asyncio.sleep(max(0.0, delay / 1000 - spent))
             finally:
                 self.stats.in_flight -= 1
 

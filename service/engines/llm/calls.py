@@ -118,6 +118,10 @@ class Step:
     schema_name: str
     schema: dict[str, Any]
     rank: int = 0  # waiting calls of a higher rank get a model slot first (see Slots)
+    schema_digest: str = field(init=False, repr=False, compare=False)  # once, not per call
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema_digest", digest_json(self.schema))
 
 
 @dataclass
@@ -182,7 +186,7 @@ class Run:
             model=s.model or "",
             output_mode=s.output_mode,
             prompt_digest=self.digest,
-            schema_digest=digest_json(step.schema),
+            schema_digest=step.schema_digest,
             messages=messages,
             temperature=s.temperature,
             seed=s.seed,

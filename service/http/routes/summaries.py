@@ -1,7 +1,9 @@
 """``POST /v1/summaries``: one thread in any input format → its argument map.
 
-Parsing and the extractive engine run on the app's CPU threads (503 when the request's lane is
-full); the whole request has a deadline (504), and its work stops when the client leaves.
+A body summarized before with the same settings is answered from the summary cache
+(:mod:`service.summary_cache`) without being parsed. Otherwise parsing and the extractive engine
+run on the app's CPU threads (503 when the request's lane is full); the whole request has a
+deadline (504), and its work stops when the client leaves.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ... import events as core_events
 from ...ingest import read_thread
 from ...models import ThreadSummary
 from ...render import MEDIA_TYPES, Format, render
@@ -155,8 +158,23 @@ async def create_summary(
             )
         if json_only:
             json_thread_start(body)
-        work = _summarize(service_of(request), body, input_format, run, engine, json_only)
-        summary = await until_disconnected(request, work)
+        service = service_of(request)
+        summaries = service.runtime.summaries(run)
+        key = None
+        if summaries.enabled:
+            reader = f"{input_format}, JSON only" if json_only else input_format
+            key = await summaries.key(body, reader, engine.kind)
+        hit = await summaries.get(key) if key is not None else None
+        if hit is not None:
+            core_events.summary_cached(engine.kind)
+        if hit is not None and output == "json":
+            return Response(hit.json, media_type=MEDIA_TYPES[output])  # sent as it was stored
+        summary = hit.summary() if hit is not None else None
+        if summary is None:
+            work = _summarize(service, body, input_format, run, engine, json_only)
+            summary = await until_disconnected(request, work)
+            if key is not None:
+                await summaries.put(key, summary)
     return Response(render(summary, output), media_type=MEDIA_TYPES[output])
 
 
