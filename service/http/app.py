@@ -9,7 +9,8 @@ Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
     POST   /v1/batches/{id}/retry      run its error records again → 202
     DELETE /v1/batches/{id}            cancel it
     GET    /healthz                    the process is up
-    GET    /readyz                     ready to serve (CPU lanes not full; the model server answers)
+    GET    /readyz                     ready to serve (CPU lanes not full; the model server and
+                                       Redis, when configured, answer)
 
 Every step is the core's (``read_thread``, ``summarize``, ``render``) or the batch runner's
 (``service.jobs``); the app adds only what an HTTP service needs, each in its module:
@@ -42,8 +43,9 @@ from .bounds import ClientGone, client_gone_response
 from .cpu import CpuPool
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import PROBLEM, install_error_handlers
+from .replicas import install_replica_handler
 from .routes import batches, health, summaries
-from .security import Guard, RateLimiter
+from .security import Guard, build_limiter
 from .supervisor import Service
 
 __all__ = ["create_app"]
@@ -69,12 +71,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     server runs it (``serve``), and in-process callers enter ``app.router.lifespan_context``.
     """
     settings = settings or Settings()
+    limiter = build_limiter(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cpu = CpuPool(settings.cpu_workers, settings.cpu_queue)
         runtime = Runtime(settings, model=model, executor=cpu.batch)
-        service = Service(settings, runtime, cpu, injected_model=model is not None)
+        service = Service(settings, runtime, cpu, injected_model=model is not None, limiter=limiter)
         app.state.threadsum = service
         try:
             await service.start()
@@ -89,10 +92,11 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_replica_handler(app)
     app.add_exception_handler(ClientGone, client_gone_response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_bytes)
     app.add_middleware(CatchAllMiddleware)
-    guarded = [Depends(Guard(settings.api_key_set, RateLimiter(settings.rate_limit)))]
+    guarded = [Depends(Guard(settings.api_key_set, limiter))]
     app.include_router(summaries.router, dependencies=guarded)
     app.include_router(batches.router, dependencies=guarded)
     app.include_router(health.router)

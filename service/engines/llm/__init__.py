@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ...cache import AnswerCache
+from ...cache import Cache
 from ...chunker import chunk_thread
 from ...model.protocol import ChatModel
 from ...models import EngineInfo, Thread, ThreadInfo, ThreadSummary
@@ -51,7 +51,7 @@ async def summarize_llm(
     thread: Thread,
     settings: Settings,
     model: ChatModel,
-    cache: AnswerCache,
+    cache: Cache,
     prompts: dict[str, Prompt] | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread`` from a model, through ``cache``."""
