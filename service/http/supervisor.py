@@ -183,7 +183,6 @@ class Service:
         for job_id in await asyncio.to_thread(self.jobs.unfinished_jobs):
             if job_id not in self.tasks:
                 log.info("resuming batch %s", job_id)
-                await self.register(job_id)
                 self.launch(job_id)
 
     async def _resume_forever(self) -> None:
