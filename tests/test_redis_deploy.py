@@ -93,9 +93,10 @@ def test_ray_nodes_join_the_head_and_the_batch_runs_on_it(compose: dict[str, Any
     assert batch[batch.index("--ray") + 1] == f"ray://ray-head:{client}"
     for name in ("ray-head", "ray-worker", "batch"):
         # Ray's actors summarize with the same model server and the same shared cache.
-        assert _env(services[name])["THREADSUM_BASE_URL"] == _env(services["api"])[
-            "THREADSUM_BASE_URL"
-        ]
+        assert (
+            _env(services[name])["THREADSUM_BASE_URL"]
+            == _env(services["api"])["THREADSUM_BASE_URL"]
+        )
         assert _env(services[name])["THREADSUM_CACHE_URL"].startswith("redis://redis:")
 
 
