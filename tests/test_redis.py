@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -284,3 +285,32 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_a_redis_gone_while_serving_is_a_503_problem_and_not_ready(tmp_path: Path) -> None:
+    from service.devtools.fake import FakeModel
+
+    from .conftest import EXAMPLE_PAGE
+
+    page = {"content": EXAMPLE_PAGE.read_bytes(), "headers": {"content-type": "text/plain"}}
+    stack = ExitStack()
+    url = stack.enter_context(redis_server(tmp_path))
+    settings = Settings(engine="llm", model="m", cache_url=url, rate_limit=0)
+
+    async def go() -> list[httpx.Response]:
+        app = create_app(settings, model=FakeModel())
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                served = await c.post("/v1/summaries", **page)
+                stack.close()  # Redis stops
+                return [served, await c.post("/v1/summaries", **page), await c.get("/readyz")]
+
+    try:
+        served, refused, ready = asyncio.run(go())
+    finally:
+        stack.close()
+    assert served.status_code == 200, served.text
+    assert refused.status_code == 503 and refused.json()["error"] == "SharedStoreError"
+    assert "shared cache" in refused.json()["detail"]
+    assert ready.status_code == 503 and "shared cache" in ready.json()["detail"]
