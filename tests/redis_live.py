@@ -30,6 +30,7 @@ def redis_server(directory: Path) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    directory.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     proc = subprocess.Popen(
         [
