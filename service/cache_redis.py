@@ -29,7 +29,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .cache import LOCK_TTL, POLL_S, SingleFlight, Value
 from .errors import CacheMissError, SharedStoreError
@@ -45,12 +49,14 @@ __all__ = [
     "redact",
 ]
 
-CONNECT_TIMEOUT_S: Final = 3.0
+CONNECT_TIMEOUT_S: Final = 10.0
 """Seconds to wait for a connection to Redis."""
 COMMAND_TIMEOUT_S: Final = 10.0
 """Seconds to wait for one Redis command."""
 PING_TIMEOUT_S: Final = 3.0
 """Seconds the readiness probe waits for Redis."""
+RETRIES: Final = 2
+"""Tries again of a command whose connection failed or timed out (a loaded host, a restart)."""
 
 # Delete the lock only while it is still ours.
 _RELEASE: Final = """
@@ -78,11 +84,22 @@ def _client_url(url: str) -> str:
     return url
 
 
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES)
+
+
+_ON_ERROR: Final = [RedisConnectionError, RedisTimeoutError]
+
+
 def connection_pool(url: str) -> aioredis.ConnectionPool:
-    """A connection pool to the Redis at ``url`` with this module's timeouts (for a library
-    that takes one, such as ``limits``); its user closes it with ``aclose()``."""
+    """A connection pool to the Redis at ``url`` with this module's timeouts and retries (for a
+    library that takes one, such as ``limits``); its user closes it with ``aclose()``."""
     return aioredis.ConnectionPool.from_url(
-        _client_url(url), socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S
+        _client_url(url),
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        retry=_retry(),
+        retry_on_error=_ON_ERROR,
     )
 
 
@@ -115,6 +132,8 @@ class RedisLink:
             _client_url(url),
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=COMMAND_TIMEOUT_S,
+            retry=_retry(),
+            retry_on_error=_ON_ERROR,
             decode_responses=True,
         )
         self._release = self.client.register_script(_RELEASE)
@@ -215,7 +234,7 @@ class RedisAnswerCache:
         client = self.link.client
         waited = False
         while not await self.link.run(client.set(lock, token, nx=True, px=round(LOCK_TTL * 1000))):
-            if await self._break_if_dead(lock):
+            if await self._break_if_dead(lock, token):
                 continue
             waited = True
             await self._pause()
@@ -236,9 +255,13 @@ class RedisAnswerCache:
         finally:
             await self.link.release(lock, token)
 
-    async def _break_if_dead(self, lock: str) -> bool:
-        """Delete the lock if its holder died on this host; ``True`` when it is gone now."""
+    async def _break_if_dead(self, lock: str, token: str) -> bool:
+        """Delete the lock if its holder died on this host; ``True`` when it is gone now (or is
+        ``token``'s: a retried ``SET`` whose first try went through)."""
         holder = await self.link.run(self.link.client.get(lock))
+        if holder == token:
+            await self.link.release(lock, token)
+            return True
         if holder is None:
             return True
         if is_owner_token(holder) and holder_died(holder):

@@ -23,7 +23,8 @@ from .test_serve import serve
 
 pytestmark = pytest.mark.slow
 
-JSON = {"content-type": "application/json"}
+TIMEOUT = 60.0
+"""Seconds a request may take: a loaded machine answers status slowly while a batch runs."""
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,10 @@ class Mock:
         self._root = url.removesuffix("/v1")
 
     def stats(self) -> dict[str, Any]:
-        return dict(httpx.get(self._root + "/mock/stats").json())
+        return dict(httpx.get(self._root + "/mock/stats", timeout=TIMEOUT).json())
 
     def reset(self) -> None:
-        httpx.post(self._root + "/mock/reset")
+        httpx.post(self._root + "/mock/reset", timeout=TIMEOUT)
 
 
 def replicas(
@@ -71,7 +72,7 @@ def replicas(
 
 
 def _summarize(url: str, thread: dict[str, Any]) -> dict[str, Any]:
-    r = httpx.post(url + "/v1/summaries", json=thread, timeout=120)
+    r = httpx.post(url + "/v1/summaries", json=thread, timeout=TIMEOUT * 2)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -124,8 +125,9 @@ def test_the_rate_limit_holds_across_both_replicas(tmp_path: Path, redis_url: st
             [tmp_path / "a", tmp_path / "b"],
             THREADSUM_RATE_LIMIT="6",
         )
-        codes = [httpx.get(f"{(a, b)[i % 2]}/v1/batches/none").status_code for i in range(10)]
-        limited = httpx.get(f"{b}/v1/batches/none")
+        urls = [f"{(a, b)[i % 2]}/v1/batches/none" for i in range(10)]
+        codes = [httpx.get(url, timeout=TIMEOUT).status_code for url in urls]
+        limited = httpx.get(f"{b}/v1/batches/none", timeout=TIMEOUT)
     assert codes == [404] * 6 + [429] * 4  # each replica alone would have let 10 through
     assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
     assert "6 requests per minute" in limited.json()["detail"]
@@ -134,15 +136,22 @@ def test_the_rate_limit_holds_across_both_replicas(tmp_path: Path, redis_url: st
 def _batch(url: str, threads: list[dict[str, Any]]) -> str:
     body = "\n".join(json.dumps(t) for t in threads)
     r = httpx.post(
-        url + "/v1/batches", content=body, headers={"content-type": "application/x-ndjson"}
+        url + "/v1/batches",
+        content=body,
+        headers={"content-type": "application/x-ndjson"},
+        timeout=TIMEOUT,
     )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 
 
+def _get(url: str) -> dict[str, Any]:
+    return dict(httpx.get(url, timeout=TIMEOUT).json())
+
+
 def _wait_done(url: str, job: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while (status := httpx.get(f"{url}/v1/batches/{job}").json())["status"] != "done":
+    deadline = time.monotonic() + 240
+    while (status := _get(f"{url}/v1/batches/{job}"))["status"] != "done":
         assert time.monotonic() < deadline, status
         time.sleep(0.1)
     return dict(status)
@@ -157,8 +166,8 @@ def test_replicas_sharing_a_state_dir_answer_for_each_others_batches(
         a, b = replicas(stack, redis_url, model_url, [shared, shared])
         job = _batch(a, threads)
         status = _wait_done(b, job)
-        from_a = httpx.get(f"{a}/v1/batches/{job}/results").text.splitlines()
-        from_b = httpx.get(f"{b}/v1/batches/{job}/results").text.splitlines()
+        from_a = httpx.get(f"{a}/v1/batches/{job}/results", timeout=TIMEOUT).text.splitlines()
+        from_b = httpx.get(f"{b}/v1/batches/{job}/results", timeout=TIMEOUT).text.splitlines()
     assert status["done"] == len(threads) and status["failed"] == 0
     assert from_a == from_b and len(from_b) == len(threads)
     assert {json.loads(line)["status"] for line in from_b} == {"ok"}
@@ -172,11 +181,11 @@ def test_a_replica_with_its_own_state_dir_names_the_replica_holding_a_batch(
         a, b = replicas(stack, redis_url, model_url, [tmp_path / "a", tmp_path / "b"])
         job = _batch(a, threads)
         elsewhere = [
-            httpx.get(f"{b}/v1/batches/{job}"),
-            httpx.get(f"{b}/v1/batches/{job}/results"),
-            httpx.delete(f"{b}/v1/batches/{job}"),
+            httpx.get(f"{b}/v1/batches/{job}", timeout=TIMEOUT),
+            httpx.get(f"{b}/v1/batches/{job}/results", timeout=TIMEOUT),
+            httpx.delete(f"{b}/v1/batches/{job}", timeout=TIMEOUT),
         ]
-        unknown = httpx.get(f"{b}/v1/batches/no-such-job")
+        unknown = httpx.get(f"{b}/v1/batches/no-such-job", timeout=TIMEOUT)
         status = _wait_done(a, job)
     for r in elsewhere:
         assert r.status_code == 404 and r.headers["content-type"].startswith(
