@@ -3,17 +3,22 @@
 # Run:   docker run -p 8080:8080 -v threadsum-data:/data \
 #          -e THREADSUM_API_KEYS=change-me -e THREADSUM_BASE_URL=… -e THREADSUM_MODEL=… threadsum
 
+# Optional extras to install, e.g. --build-arg EXTRAS="[redis,ray]" (deploy/compose.yaml does).
+ARG EXTRAS=""
+
 # --- builder: a wheel of the project and wheels of its dependencies ---------------------------
 FROM python:3.11-slim AS builder
+ARG EXTRAS
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY prompts/ prompts/
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --wheel-dir /wheels ".${EXTRAS}"
 
 # --- runtime: the wheels installed, nothing else -----------------------------------------------
 FROM python:3.11-slim
+ARG EXTRAS
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -24,7 +29,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The wheel carries prompts/ to <prefix>/share/threadsum/prompts (THREADSUM_PROMPTS_DIR points
 # there too); the build fails if they cannot be loaded.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels threadsum \
+    pip install --no-index --find-links /wheels "threadsum${EXTRAS}" \
     && python -c "from service.engines.llm import load_engine_prompts; load_engine_prompts()" \
     && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin threadsum \
     && mkdir -p /data/state /data/cache \

@@ -9,6 +9,11 @@ completion and its usage), not pickles.
 Modes: ``use`` (read, and write misses), ``refresh`` (always ask, then write), ``off`` (neither),
 ``replay`` (read only; a miss raises :class:`CacheMissError` and nothing is sent).
 
+Two backends satisfy :class:`Cache`: :class:`AnswerCache` here (a local folder, the default) and
+:class:`~service.cache_redis.RedisAnswerCache` (Redis or Valkey, shared by replicas), chosen by
+:class:`~service.runtime.Runtime` from the settings. Both share one model call per key within a
+process through :class:`SingleFlight`.
+
 Concurrent requests for one key share one model call: within a process through a shared
 future, across processes through an atomic ``add`` of a lock entry, which the others poll until
 the answer appears. Every lock is written with an expiry of :data:`LOCK_TTL`. A lock entry that
@@ -26,7 +31,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import diskcache
 
@@ -42,6 +47,71 @@ _CLOCK_SLACK: Final = 60.0
 """How much further off than :data:`LOCK_TTL` a lock's expiry may be (clock skew) and count."""
 
 Value = dict[str, Any]
+
+
+class Cache(Protocol):
+    """What the engines need of an answer cache; both backends satisfy it."""
+
+    mode: CacheMode
+
+    async def get(self, key: str) -> Value | None:
+        """The stored value of ``key`` (``None``: a miss, or the mode reads nothing)."""
+        ...
+
+    async def set(self, key: str, value: Value) -> None:
+        """Store ``value`` (JSON-able) under ``key`` (nothing in ``off`` or ``replay`` mode)."""
+        ...
+
+    async def get_or_call(
+        self, key: str, call: Callable[[], Awaitable[Value]]
+    ) -> tuple[Value, bool]:
+        """The answer for ``key`` (asking ``call`` at most once at a time across every user of
+        the store) and whether it came from the cache."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store."""
+        ...
+
+
+class SingleFlight:
+    """One call per key at a time within a process: later callers await the first one's result.
+
+    A caller that is cancelled cancels only itself; when the caller that was asking is
+    cancelled, a waiter asks in its place.
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[Value]] = {}
+
+    async def run(
+        self, key: str, produce: Callable[[], Awaitable[tuple[Value, bool]]]
+    ) -> tuple[Value, bool]:
+        """``produce()``'s answer for ``key``, shared with concurrent callers (for them a hit)."""
+        pending = self._inflight.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending), True
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled
+                # The caller that was asking was cancelled, not this one: ask in its place.
+                return await self.run(key, produce)
+        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value, cached = await produce()
+            future.set_result(value)
+            return value, cached
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
 
 
 def cache_key(
@@ -120,12 +190,16 @@ class AnswerCache:
                 self._cache = diskcache.Cache(str(directory), disk=_TextOnlyDisk)
             except (OSError, sqlite3.DatabaseError) as e:
                 raise CacheError(f"the cache folder {directory} is unusable: {e}") from None
-        self._inflight: dict[str, asyncio.Future[Value]] = {}
+        self._flight = SingleFlight()
 
     def close(self) -> None:
         """Close the underlying store."""
         if self._cache is not None:
             self._cache.close()
+
+    async def aclose(self) -> None:
+        """Close the underlying store (:class:`Cache`'s spelling of :meth:`close`)."""
+        self.close()
 
     def export(self) -> dict[str, Value]:
         """Every stored answer by key (for recorded fixtures)."""
@@ -145,18 +219,16 @@ class AnswerCache:
             self._write(key, value)
 
     async def get(self, key: str) -> Value | None:
-        """The value stored under ``key``, read off the event loop; ``None`` when there is none.
-
-        A plain read, whatever the mode (the caller decides whether its mode reads): only an
-        ``off`` cache, which has no store, never finds anything.
-        """
-        if self._cache is None:
+        """The value stored under ``key``, read off the event loop; ``None`` when there is none
+        or the mode reads nothing (``off``, ``refresh``)."""
+        if self._cache is None or self.mode not in ("use", "replay"):
             return None
         return await asyncio.to_thread(self._read, key)
 
     async def set(self, key: str, value: Value) -> None:
-        """Store ``value`` under ``key``, written off the event loop (nothing in ``off`` mode)."""
-        if self._cache is not None:
+        """Store ``value`` under ``key``, written off the event loop (not in ``off`` or
+        ``replay`` mode)."""
+        if self._cache is not None and self.mode in ("use", "refresh"):
             await asyncio.to_thread(self._write, key, value)
 
     def _read(self, key: str) -> Value | None:
@@ -194,30 +266,7 @@ class AnswerCache:
                 "replay: no cached answer for this request (key "
                 f"{key[:12]}); run once with --cache use to record it"
             )
-        pending = self._inflight.get(key)
-        if pending is not None:
-            try:
-                return await asyncio.shield(pending), True
-            except asyncio.CancelledError:
-                if not pending.cancelled():
-                    raise  # this caller was cancelled
-                # The caller that was asking was cancelled, not this one: ask in its place.
-                return await self.get_or_call(key, call)
-        future: asyncio.Future[Value] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            value, cached = await self._call_locked(key, call)
-            future.set_result(value)
-            return value, cached
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as e:
-            future.set_exception(e)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._inflight[key]
+        return await self._flight.run(key, lambda: self._call_locked(key, call))
 
     async def _call_locked(
         self, key: str, call: Callable[[], Awaitable[Value]]

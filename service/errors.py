@@ -25,7 +25,9 @@ responses, batch error records and the CLI's ``error:`` line all show::
     │   └── TruncatedError              (502) the answer hit max tokens (finish_reason length)
     ├── CacheMissError                  (409) replay mode and no cached answer
     ├── CacheError                      (500) the cache folder cannot be used
+    │   └── SharedStoreError            (503) the shared store (Redis) does not answer
     ├── JobNotFoundError                (404) no batch job has this id
+    │   └── JobElsewhereError           (404) another replica holds the job (its own state dir)
     ├── JobBusyError                    (409) another live process runs the job
     ├── JobStateError                   (409) not allowed in the job's state (retry a cancelled job)
     ├── GaveUpError                     (500) a batch item was in flight each time its run stopped
@@ -194,10 +196,20 @@ class CacheError(ThreadsumError):
     status = 500
 
 
+class SharedStoreError(CacheError):
+    """The shared store (Redis or Valkey: the answer cache, rate limits) does not answer."""
+
+    status = 503
+
+
 class JobNotFoundError(ThreadsumError):
     """No batch job has this id."""
 
     status = 404
+
+
+class JobElsewhereError(JobNotFoundError):
+    """Another replica, with its own state dir, holds the batch job; only it answers for it."""
 
 
 class JobBusyError(ThreadsumError):

@@ -4,7 +4,9 @@ A face (the CLI, the HTTP app, a batch runner, a Ray actor) opens one runtime an
 every :func:`~service.summarizer.summarize` call it makes. The runtime builds, on first use and
 then once, what those calls share:
 
-- answer caches, one per (folder, cache mode);
+- answer caches, one per (folder, cache mode), or per (Redis URL, prefix, mode, TTL) when
+  ``cache_url`` names a shared Redis or Valkey (:mod:`service.cache_redis`), and one Redis link
+  per URL and prefix, also for the batch-owner registry;
 - model clients, one per server, model, key and client settings, all sharing one
   :class:`~service.model.modes.ModeMemory` (which output mode each server accepts);
 - the loaded prompt templates, once per prompts folder;
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 from tenacity.wait import WaitBaseT
 
-from .cache import AnswerCache
+from .cache import AnswerCache, Cache
 from .errors import CacheError
 from .model.modes import ModeMemory
 from .model.protocol import ChatModel
@@ -37,6 +39,7 @@ from .settings import Settings
 from .summary_cache import SummaryCache, SummaryStore
 
 if TYPE_CHECKING:
+    from .cache_redis import RedisJobOwners, RedisLink
     from .model.client import ModelClient
     from .prompts import Prompt
 
@@ -70,7 +73,7 @@ class Runtime:
         settings: Settings | None = None,
         *,
         model: ChatModel | None = None,
-        cache: AnswerCache | None = None,
+        cache: Cache | None = None,
         modes: ModeMemory | None = None,
         wait: WaitBaseT | None = None,
         executor: Executor | None = None,
@@ -85,7 +88,9 @@ class Runtime:
         self._model = model
         self._cache = cache
         self._summary_store = summaries
-        self._caches: dict[tuple[Path, str], AnswerCache] = {}
+        self._caches: dict[tuple[object, ...], Cache] = {}
+        self._summary_caches: dict[tuple[Path, str], AnswerCache] = {}
+        self._links: dict[tuple[str, str], RedisLink] = {}
         self._clients: dict[_ClientKey, ModelClient] = {}
         self._prompts: dict[Path | None, dict[str, Prompt]] = {}
         self._prompt_digests: dict[Path | None, str] = {}
@@ -107,10 +112,13 @@ class Runtime:
         """Close every client and cache this runtime built (it can be opened again by use)."""
         clients, self._clients = list(self._clients.values()), {}
         caches, self._caches = list(self._caches.values()), {}
+        links, self._links = list(self._links.values()), {}
         for client in clients:
             await client.aclose()
         for cache in caches:
-            cache.close()
+            await cache.aclose()
+        for link in links:
+            await link.aclose()
 
     def using(self, executor: Executor | None) -> Runtime:
         """A view of this runtime that shares everything it holds but runs CPU work on
@@ -122,11 +130,22 @@ class Runtime:
         view.executor = executor
         return view
 
-    def cache(self, settings: Settings | None = None) -> AnswerCache:
-        """The answer cache ``settings`` (default: the runtime's) describe."""
+    def cache(self, settings: Settings | None = None) -> Cache:
+        """The answer cache ``settings`` (default: the runtime's) describe: Redis when
+        ``cache_url`` is set (and the mode is not ``off``), else the folder ``cache_dir``."""
         if self._cache is not None:
             return self._cache
         s = settings or self.settings
+        url = s.shared_cache_url
+        if url is not None and s.cache != "off":
+            from .cache_redis import RedisAnswerCache
+
+            shared: tuple[object, ...] = (url, s.cache_prefix, s.cache, s.cache_ttl)
+            found = self._caches.get(shared)
+            if found is None:
+                link = self.link(url, s.cache_prefix)
+                found = self._caches[shared] = RedisAnswerCache(link, s.cache, ttl=s.cache_ttl)
+            return found
         key = (s.cache_dir, s.cache)
         found = self._caches.get(key)
         if found is None:
@@ -136,17 +155,29 @@ class Runtime:
     def summaries(self, settings: Settings | None = None) -> SummaryCache:
         """The whole-summary cache ``settings`` (default: the runtime's) describe.
 
-        Stored beside the answers (its own folder, same mode); nothing is kept in modes ``off``
-        and ``replay``, nor when an answer cache was injected without a summary store.
+        Stored beside the answers (its own folder, same mode; under ``<prefix>summary:`` in
+        Redis when ``cache_url`` is set, so replicas share them and forget them together with
+        the answers); nothing is kept in modes ``off`` and ``replay``, nor when an answer cache
+        was injected without a summary store.
         """
         s = settings or self.settings
         store: SummaryStore | None = self._summary_store
-        if store is None and self._cache is None and s.cache in ("use", "refresh"):
+        shared = s.shared_cache_url
+        if store is None and self._cache is None and s.cache in ("use", "refresh") and shared:
+            from .cache_redis import RedisAnswerCache
+
+            ident: tuple[object, ...] = ("summaries", shared, s.cache_prefix, s.cache, s.cache_ttl)
+            cached = self._caches.get(ident)
+            if cached is None:
+                link = self.link(shared, s.cache_prefix + "summary:")
+                cached = self._caches[ident] = RedisAnswerCache(link, s.cache, ttl=s.cache_ttl)
+            store = cached
+        elif store is None and self._cache is None and s.cache in ("use", "refresh"):
             key = (s.cache_dir / SUMMARIES_DIR, s.cache)
-            found = self._caches.get(key)
+            found = self._summary_caches.get(key)
             if found is None and key not in self._unusable:
                 try:
-                    found = self._caches[key] = AnswerCache(key[0], s.cache)
+                    found = self._summary_caches[key] = AnswerCache(key[0], s.cache)
                 except CacheError as e:
                     # An accelerator only: a summary is still made, and its answers cached.
                     self._unusable.add(key)
@@ -164,16 +195,51 @@ class Runtime:
             found = self._prompt_digests[directory] = prompt_digest(self.prompts(settings))
         return found
 
+    def link(self, url: str, prefix: str) -> RedisLink:
+        """The one client of the Redis at ``url`` for keys under ``prefix``."""
+        from .cache_redis import RedisLink
+
+        found = self._links.get((url, prefix))
+        if found is None:
+            found = self._links[(url, prefix)] = RedisLink(url, prefix)
+        return found
+
+    def job_owners(self, settings: Settings | None = None) -> RedisJobOwners | None:
+        """Where replicas note which of them holds a batch job: Redis when ``cache_url`` is
+        set, else nowhere (``None``)."""
+        s = settings or self.settings
+        url = s.shared_cache_url
+        if url is None:
+            return None
+        from .cache_redis import RedisJobOwners
+
+        return RedisJobOwners(self.link(url, s.cache_prefix), ttl=s.cache_ttl)
+
+    async def shared_problem(self, settings: Settings | None = None) -> str | None:
+        """``None`` when the shared cache (if ``cache_url`` is set) answers, else why not."""
+        s = settings or self.settings
+        url = s.shared_cache_url
+        if url is None or self._cache is not None:
+            return None
+        return await self.link(url, s.cache_prefix).ping()
+
     def check_cache(self, settings: Settings | None = None) -> None:
         """Open and close the answer cache ``settings`` describe, to fail now, not on first use.
 
         A face that serves calls this before it starts, so a replay folder that does not exist
-        (:class:`~service.errors.CacheMissError`) or a folder that cannot be used
-        (:class:`~service.errors.CacheError`) stops it with one clear error.
+        (:class:`~service.errors.CacheMissError`), a folder that cannot be used
+        (:class:`~service.errors.CacheError`) or a Redis that does not answer
+        (:class:`~service.errors.SharedStoreError`) stops it with one clear error.
         """
         if self._cache is None:
             s = settings or self.settings
-            AnswerCache(s.cache_dir, s.cache).close()
+            url = s.shared_cache_url
+            if url is not None and s.cache != "off":
+                from .cache_redis import check_link
+
+                check_link(url)
+            else:
+                AnswerCache(s.cache_dir, s.cache).close()
 
     def model(self, settings: Settings | None = None) -> ChatModel:
         """The model ``settings`` (default: the runtime's) describe, built once and shared."""

@@ -6,6 +6,7 @@ down. Constructing it has no side effects beyond reading the environment.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal, Self
@@ -64,6 +65,14 @@ def _checked_base_url(value: str | None) -> str | None:
     if port == 0:
         raise ValueError("has an invalid port (a number from 1 to 65535)")
     return url
+
+
+def _default_replica() -> str:
+    return socket.gethostname() or "threadsum"
+
+
+SHARED_SCHEMES = ("redis", "rediss", "unix", "valkey", "valkeys")
+"""URL schemes of a shared store (Redis, or Valkey, which speaks its protocol)."""
 
 
 class Settings(BaseSettings):
@@ -143,6 +152,37 @@ class Settings(BaseSettings):
     )
     prompts_dir: Path | None = Field(
         None, description="Prompt templates; default: prompts/ of the checkout or the install."
+    )
+
+    # Shared state for several replicas (Redis or Valkey).
+    cache_url: SecretStr | None = Field(
+        None,
+        description="The answer cache in Redis or Valkey (redis://, rediss://, unix://, "
+        "valkey://), shared by replicas; unset: the folder cache_dir.",
+    )
+    cache_prefix: str = Field(
+        "threadsum:",
+        min_length=1,
+        max_length=100,
+        description="Prefix of every key threadsum writes to Redis (answers, locks, rate limits, "
+        "batch owners).",
+    )
+    cache_ttl: float = Field(
+        2_592_000.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds an answer lives in the Redis cache; 0: until Redis evicts it.",
+    )
+    rate_limit_url: SecretStr | None = Field(
+        None,
+        description="Redis or Valkey where rate limits are counted across replicas; unset: "
+        "cache_url when set, else each process counts its own.",
+    )
+    replica: str = Field(
+        default_factory=_default_replica,
+        min_length=1,
+        max_length=200,
+        description="This replica's name: a replica asked for another's batch job names it.",
     )
 
     # The HTTP service and batch jobs.
@@ -238,6 +278,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://threadsum.example.com")
         return url
 
+    @field_validator("cache_url", "rate_limit_url")
+    @classmethod
+    def _check_shared_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if urlsplit(url).scheme not in SHARED_SCHEMES or "://" not in url:
+            raise ValueError(
+                "must be a Redis or Valkey URL such as redis://redis:6379/0 (schemes: "
+                + ", ".join(SHARED_SCHEMES)
+                + ")"
+            )
+        return SecretStr(url)
+
     def override(
         self, changes: Mapping[str, object], *, name_of: Callable[[str], str] = str
     ) -> Settings:
@@ -266,6 +320,17 @@ class Settings(BaseSettings):
         """The accepted API keys."""
         raw = self.api_keys.get_secret_value()
         return frozenset(k.strip() for k in raw.split(",") if k.strip())
+
+    @property
+    def shared_cache_url(self) -> str | None:
+        """The Redis URL of the answer cache, or ``None`` for the local folder."""
+        return self.cache_url.get_secret_value() if self.cache_url is not None else None
+
+    @property
+    def shared_rate_limit_url(self) -> str | None:
+        """The Redis URL rate limits are counted in, or ``None`` to count in the process."""
+        url = self.rate_limit_url or self.cache_url
+        return url.get_secret_value() if url is not None else None
 
     @property
     def parent_policy(self) -> ParentPolicy:

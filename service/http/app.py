@@ -12,7 +12,8 @@ Routes (OpenAPI at ``/docs`` and ``/openapi.json``)::
     GET    /v1/batches                 every batch job's status
     GET    /v1/batches/{id}/events     the job's status as server-sent events, until it ends
     GET    /healthz                    the process is up
-    GET    /readyz                     ready to serve (CPU lanes not full; the model server answers)
+    GET    /readyz                     ready to serve (CPU lanes not full; the model server and
+                                       Redis, when configured, answer)
     GET    /metrics                    Prometheus metrics (requests, model calls, tokens, batches)
     GET    /  POST /                   the web page: paste or link a thread, watch it run, read
     GET    /docs  /redoc               the API docs, from local files (no CDN)
@@ -54,8 +55,9 @@ from .metrics import MetricsMiddleware
 from .metrics import router as metrics_router
 from .middleware import BodyLimitMiddleware, CatchAllMiddleware
 from .problems import PROBLEM, install_error_handlers
+from .replicas import install_replica_handler
 from .routes import batches, health, summaries, web
-from .security import Guard, RateLimiter
+from .security import Guard, build_limiter
 from .supervisor import Service
 
 __all__ = ["create_app"]
@@ -81,12 +83,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     server runs it (``serve``), and in-process callers enter ``app.router.lifespan_context``.
     """
     settings = settings or Settings()
+    limiter = build_limiter(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cpu = CpuPool(settings.cpu_workers, settings.cpu_queue)
         runtime = Runtime(settings, model=model, executor=cpu.batch)
-        service = Service(settings, runtime, cpu, injected_model=model is not None)
+        service = Service(settings, runtime, cpu, injected_model=model is not None, limiter=limiter)
         app.state.threadsum = service
         with events.listening(LISTENER):
             try:
@@ -104,11 +107,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_replica_handler(app)
     app.add_exception_handler(ClientGone, client_gone_response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_bytes)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 500s too
-    guard = Guard(settings.api_key_set, RateLimiter(settings.rate_limit))
+    guard = Guard(settings.api_key_set, limiter)
     guarded = [Depends(guard)]
     app.include_router(summaries.router, dependencies=guarded)
     app.include_router(batches.router, dependencies=guarded)

@@ -5,7 +5,10 @@
   Bearer``. Keys are never logged or echoed.
 - **Rate limit**: a token bucket per API key (per client address when auth is off, and for
   requests with a wrong key) holding ``rate_limit`` requests and refilling at ``rate_limit``
-  per minute; 429 with ``Retry-After``. Buckets live in the process (per worker).
+  per minute; 429 with ``Retry-After``. Buckets live in the process (per worker), unless
+  ``rate_limit_url`` (or ``cache_url``) names a Redis: then every replica and worker spends
+  from one allowance per client, counted there (:mod:`service.http.limits_redis`: at most
+  ``rate_limit`` requests in any minute), and a Redis that does not answer is a 503.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Final
+from typing import Annotated, Final, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ..settings import Settings
 from .problems import URN, ApiProblem
 
-__all__ = ["Guard", "RateLimiter"]
+__all__ = ["Guard", "Limiter", "RateLimiter", "build_limiter"]
 
 MAX_BUCKETS: Final = 10_000
 """Rate-limit buckets kept before the full ones are dropped."""
@@ -38,6 +42,34 @@ _api_key_header = APIKeyHeader(
 class _Bucket:
     tokens: float
     stamp: float
+
+
+class Limiter(Protocol):
+    """A rate limiter the :class:`Guard` spends from."""
+
+    per_minute: int
+
+    async def acquire(self, who: str) -> float | None:
+        """Spend one request of ``who``; ``None`` if allowed, else the seconds until one is back."""
+        ...
+
+    async def problem(self) -> str | None:
+        """``None`` when the limiter can count, else why not (for readiness)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the limiter holds."""
+        ...
+
+
+def build_limiter(settings: Settings) -> Limiter:
+    """The limiter ``settings`` describe: in Redis when a shared URL is set, else in memory."""
+    url = settings.shared_rate_limit_url
+    if url is None or settings.rate_limit <= 0:
+        return RateLimiter(settings.rate_limit)
+    from .limits_redis import SharedRateLimiter
+
+    return SharedRateLimiter(url, settings.rate_limit, settings.cache_prefix)
 
 
 @dataclass
@@ -66,6 +98,17 @@ class RateLimiter:
             return None
         return (1.0 - bucket.tokens) / rate
 
+    async def acquire(self, who: str) -> float | None:
+        """:meth:`take`, as :class:`Limiter` spells it."""
+        return self.take(who)
+
+    async def problem(self) -> str | None:
+        """Memory always counts."""
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
     def _prune(self, now: float, rate: float) -> None:
         """Forget buckets that have refilled: a new bucket starts full, so nothing changes."""
         full = [
@@ -80,7 +123,7 @@ class RateLimiter:
 class Guard:
     """The dependency of every ``/v1`` route: authenticate (when keys are set), rate-limit."""
 
-    def __init__(self, keys: frozenset[str], limiter: RateLimiter) -> None:
+    def __init__(self, keys: frozenset[str], limiter: Limiter) -> None:
         self.keys = keys
         self.limiter = limiter
 
@@ -92,7 +135,7 @@ class Guard:
     ) -> None:
         """Let the request through, or raise a 401 or 429 :class:`ApiProblem`."""
         if not self.keys:
-            self._limit(_address(request))
+            await self._limit(_address(request))
             return
         given = bearer.credentials if bearer is not None else api_key
         valid = False
@@ -100,7 +143,7 @@ class Guard:
             if given is not None and hmac.compare_digest(given.encode(), key.encode()):
                 valid = True
         if not valid:
-            self._limit(_address(request))  # guessing keys costs tokens too
+            await self._limit(_address(request))  # guessing keys costs tokens too
             detail = "an API key is required" if given is None else "the API key is not valid"
             raise ApiProblem(
                 401,
@@ -108,10 +151,10 @@ class Guard:
                 kind=URN + "unauthorized",
                 headers={"WWW-Authenticate": 'Bearer realm="threadsum"'},
             )
-        self._limit(_key_id(given or ""))
+        await self._limit(_key_id(given or ""))
 
-    def _limit(self, who: str) -> None:
-        wait = self.limiter.take(who)
+    async def _limit(self, who: str) -> None:
+        wait = await self.limiter.acquire(who)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise ApiProblem(

@@ -4,7 +4,9 @@ batch job store and the job tasks, and readiness.
 Batches run as asyncio tasks in this process with the durable runner of ``service.jobs``, their
 state in ``state_dir/jobs.sqlite``. Unfinished jobs are resumed at startup and picked up every
 :data:`RESUME_EVERY_S` seconds from processes that died (the runner's lease keeps a job to one
-runner), so they survive a restart.
+runner), so they survive a restart. Replicas that share the state dir share the jobs; with a
+shared Redis (``cache_url``) each replica also notes there which jobs it holds, so one with its
+own state dir can name the replica to ask (:mod:`service.http.replicas`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..runtime import Runtime
 from ..settings import Settings
 from ..summarizer import resolve_engine
 from .cpu import CpuPool
+from .security import Limiter
 
 __all__ = ["Service", "service_of"]
 
@@ -60,6 +63,7 @@ class Service:
     ready: _Ready = field(default_factory=_Ready)
     ready_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sweeper: asyncio.Task[None] | None = None
+    limiter: Limiter | None = None
 
     # -- lifespan --
 
@@ -80,6 +84,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.runtime.aclose()
+        if self.limiter is not None:
+            await self.limiter.aclose()
         self.cpu.shutdown()
         if self.store is not None:
             self.store.close()
@@ -87,13 +93,19 @@ class Service:
     async def readiness(self) -> str | None:
         """``None`` when ready, else why not.
 
-        Not while a CPU lane is full (requests of its size would be refused). With the LLM
+        Not while a CPU lane is full (requests of its size would be refused), nor while the
+        shared Redis of the answer cache or of the rate limits does not answer. With the LLM
         engine as the default, the model server must answer (probed at most every
         :data:`READY_CACHE_S` seconds); a model setting that cannot run is never ready.
         """
         busy = self.cpu.saturation()
         if busy is not None:
             return busy
+        shared = await self.runtime.shared_problem(self.settings)
+        if shared is None and self.limiter is not None:
+            shared = await self.limiter.problem()
+        if shared is not None:
+            return shared
         try:
             engine = resolve_engine(self.settings).kind
         except UsageError as e:
@@ -116,6 +128,17 @@ class Service:
         if self.store is None:
             raise RuntimeError("the app has not started (its lifespan did not run)")
         return self.store
+
+    async def register(self, job_id: str) -> None:
+        """Note in the shared Redis (when there is one) that this replica holds ``job_id``."""
+        owners = self.runtime.job_owners(self.settings)
+        if owners is not None:
+            await owners.record(job_id, self.settings.replica)
+
+    async def owner(self, job_id: str) -> str | None:
+        """The replica the shared Redis names as holding ``job_id`` (``None``: none noted)."""
+        owners = self.runtime.job_owners(self.settings)
+        return await owners.owner(job_id) if owners is not None else None
 
     def launch(self, job_id: str) -> None:
         """Run a job, with the options stored with it, as a task of this process (once)."""

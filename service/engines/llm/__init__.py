@@ -27,7 +27,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from ...cache import AnswerCache
+from ...cache import Cache
 from ...chunker import chunk_thread
 from ...model.protocol import ChatModel
 from ...models import Chunk, EngineInfo, Thread, ThreadInfo, ThreadSummary
@@ -63,7 +63,7 @@ async def summarize_llm(
     thread: Thread,
     settings: Settings,
     model: ChatModel,
-    cache: AnswerCache,
+    cache: Cache,
     prompts: dict[str, Prompt] | None = None,
     *,
     progress: ProgressCallback | None = None,

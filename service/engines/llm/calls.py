@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ...cache import AnswerCache, cache_key, digest_json
+from ...cache import Cache, cache_key, digest_json
 from ...errors import ModelOutputError, PromptTruncatedError, ReplyError, TruncatedError
 from ...model.identity import cache_scope
 from ...model.protocol import ChatModel
@@ -131,7 +131,7 @@ class Run:
     thread: Thread
     settings: Settings
     model: ChatModel
-    cache: AnswerCache
+    cache: Cache
     prompts: dict[str, Prompt]
     stats: Stats = field(default_factory=Stats)
     warnings: list[str] = field(default_factory=list)

@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ...cache import AnswerCache
+from ...cache import Cache
 from ...errors import ReplyError
 from ...model.protocol import ChatModel
 from ...models import Thread
@@ -128,7 +128,7 @@ class LlmStance:
         self,
         settings: Settings,
         model: ChatModel,
-        cache: AnswerCache,
+        cache: Cache,
         prompts: Mapping[str, Prompt] | None = None,
     ) -> None:
         self.run = Run(

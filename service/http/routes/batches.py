@@ -83,6 +83,7 @@ async def create_batch(request: Request, response: Response, run: RunSettings) -
     if not items:
         raise ApiProblem(422, "the batch holds no threads", kind=URN + "empty-batch")
     job_id = await asyncio.to_thread(service.jobs.create_job, items, options)
+    await service.register(job_id)  # before the answer: any replica can name this one at once
     service.launch(job_id)
     status_url = link(request, run, "get_batch", job_id=job_id)
     response.headers["Location"] = status_url
