@@ -74,7 +74,26 @@ async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
     from .batchfile import run_batch_file
     from .progress import progress_printer
 
+    if args.ray is None and args.ray_actors is not None:
+        raise UsageError("--ray-actors needs --ray")
     choice = _engine(settings)
+    if args.ray is not None:
+        from ..jobs import ray_batch
+
+        # The Ray driver blocks this loop until the job ends; nothing else runs in it, and a
+        # Ctrl-C reaches the driver at once (the journal keeps what was finished).
+        result = ray_batch.run(
+            args.input,
+            Path(args.out),
+            settings,
+            address=args.ray or None,
+            actors=args.ray_actors,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            progress=progress_printer(sys.stderr, sys.stderr.isatty()),
+            engine=choice,
+        )
+        return result.exit_code
     return await run_batch_file(
         Path(args.input),
         Path(args.out),

@@ -105,6 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "extractive", "llm"])
     p.add_argument("--strict", action="store_true", default=None)
     p.add_argument("--chunk-tokens", type=int, metavar="N")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on Ray Data (the ray extra): the cluster at ADDRESS, else a local Ray; "
+        "IN may then be JSONL or Parquet at any path Ray reads, OUT .jsonl or .parquet",
+    )
+    p.add_argument(
+        "--ray-actors",
+        type=int,
+        metavar="N",
+        help="actors summarizing with --ray, each with its share of --concurrency "
+        "(default: the cluster's CPUs, at most --concurrency)",
+    )
     _add_model_args(p, concurrency=False)
 
     sub.add_parser("schema", help="print the JSON Schema of the ThreadSummary output")
