@@ -220,27 +220,11 @@ def test_the_cli_runs_parquet_in_and_out_with_the_local_runners_records(
     settings = _settings(mock_url)
     assert asyncio.run(run_batch_file(src_jsonl, local, settings, concurrency=4, resume=False)) == 3
 
-    argv = [
-        "batch",
-        str(src_pq),
-        "-o",
-        str(out),
-        "--ray",
-        "--ray-actors",
-        "2",
-        "--concurrency",
-        "2",
-    ]
-    argv += [
-        "--engine",
-        "llm",
-        "--base-url",
-        mock_url,
-        "--model",
-        "threadsum-mock",
-        "--cache",
-        "off",
-    ]
+    # A URI: read through Ray Data (a plain path is read by the driver, as the tests above do).
+    uri = src_pq.as_uri()
+    ray_flags = ["--ray", "--ray-actors", "2", "--concurrency", "2"]
+    model = ["--engine", "llm", "--base-url", mock_url, "--model", "threadsum-mock"]
+    argv = ["batch", uri, "-o", str(out), *ray_flags, *model, "--cache", "off"]
     assert main(argv) == 3
     assert f"batch: {n + 1}/{n + 1} done, 1 failed" in capsys.readouterr().err
 

@@ -1,9 +1,10 @@
 """Batches on Ray Data: the local runner's per-line step on an actor pool, one Runtime per actor.
 
-:func:`run` reads the input through Ray Data (JSONL or Parquet, from a local path or any storage
-Ray Data reads: a file, a directory, a glob, ``s3://…``), numbers its lines on the driver exactly
-as the local runner does (:func:`~service.jobs.lines.parse_jsonl`), and maps the pending lines
-over a fixed pool of actors. Each actor opens one :class:`~service.runtime.Runtime` and runs
+:func:`run` reads the input (JSONL or Parquet; a local file or folder is read by the driver,
+whose path it is, and a URI — ``s3://…``, ``gs://…``, ``file://…``, anything Ray Data reads —
+through Ray Data), numbers its lines on the driver exactly as the local runner does
+(:func:`~service.jobs.lines.parse_jsonl`), and maps the pending lines over a fixed pool of
+actors. Each actor opens one :class:`~service.runtime.Runtime` and runs
 :func:`~service.jobs.runner.summarize_record` — the local runner's own step: read the line,
 summarise it through the one core, make its ok or error record — for up to its share of the
 threads at once, on Ray Data's event loop in that actor. So a record from Ray is the record the
@@ -164,6 +165,10 @@ def _session(ray: ModuleType, address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
+def _is_uri(source: str) -> bool:
+    return "://" in source
+
+
 def _input_format(source: str, given: InputFormat) -> Literal["jsonl", "parquet"]:
     if given != "auto":
         return given
@@ -177,16 +182,37 @@ def _read_error(source: str, e: Exception) -> InputError:
     return InputError(f"cannot read {source}: {first}")
 
 
-def _read_jsonl(ray: ModuleType, source: str, settings: Settings) -> list[BatchItem]:
-    """Items of every JSONL file at ``source``, in path order, lines numbered on across them."""
+def _local_files(source: str) -> list[Path]:
+    """The files of a local input: the file, or a folder's files (not hidden) in path order."""
+    path = Path(source)
+    if path.is_dir():
+        return sorted(
+            p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
+        )
+    if not path.exists():
+        raise InputError(f"no such file: {source}")
+    return [path]
+
+
+def _jsonl_contents(ray: ModuleType, source: str) -> list[bytes]:
+    """The bytes of each JSONL file of ``source``, in path order: read here when it is a local
+    path (the driver's), through Ray Data when it is a URI (``s3://…``, ``gs://…``, …)."""
     try:
+        if not _is_uri(source):
+            return [f.read_bytes() for f in _local_files(source)]
         files = ray.data.read_binary_files(source, include_paths=True).iter_rows()
-        contents = sorted((str(row["path"]), bytes(row["bytes"])) for row in files)
+        return [
+            content for _, content in sorted((str(r["path"]), bytes(r["bytes"])) for r in files)
+        ]
     except (OSError, ValueError) as e:
         raise _read_error(source, e) from None
+
+
+def _read_jsonl(ray: ModuleType, source: str, settings: Settings) -> list[BatchItem]:
+    """Items of every JSONL file at ``source``, in path order, lines numbered on across them."""
     items: list[BatchItem] = []
     offset = 0
-    for _, content in contents:
+    for content in _jsonl_contents(ray, source):
         left = settings.max_batch_items - len(items)
         try:
             found = parse_jsonl(content, max_items=left, max_line_bytes=settings.max_bytes)
@@ -207,18 +233,32 @@ def _renumbered(item: BatchItem, offset: int) -> BatchItem:
     return BatchItem(item.line + offset, key, item.input, item.url)
 
 
-def _read_parquet(ray: ModuleType, source: str, settings: Settings) -> list[BatchItem]:
-    """Items of a Parquet input: row ``n`` (in file and row order) is line ``n``."""
-    context = ray.data.DataContext.get_current()
-    ordered = context.execution_options.preserve_order
-    context.execution_options.preserve_order = True
+def _parquet_rows(ray: ModuleType, source: str) -> list[dict[str, Any]]:
+    """The rows of a Parquet input in file and row order: a local file or folder read here,
+    a URI through Ray Data."""
     try:
-        rows = ray.data.read_parquet(source).iter_rows()
-        lines = [parquet_line(row, n) for n, row in enumerate(rows, start=1)]
+        if not _is_uri(source):
+            import pyarrow.parquet as pq
+
+            if not Path(source).exists():
+                raise InputError(f"no such file: {source}")
+            rows: list[dict[str, Any]] = pq.read_table(source).to_pylist()
+            return rows
+        context = ray.data.DataContext.get_current()
+        ordered = context.execution_options.preserve_order
+        context.execution_options.preserve_order = True
+        try:
+            return [dict(row) for row in ray.data.read_parquet(source).iter_rows()]
+        finally:
+            context.execution_options.preserve_order = ordered
     except (OSError, ValueError) as e:
         raise _read_error(source, e) from None
-    finally:
-        context.execution_options.preserve_order = ordered
+
+
+def _read_parquet(ray: ModuleType, source: str, settings: Settings) -> list[BatchItem]:
+    """Items of a Parquet input: row ``n`` (in file and row order) is line ``n``."""
+    rows = _parquet_rows(ray, source)
+    lines = [parquet_line(row, n) for n, row in enumerate(rows, start=1)]
     return parse_jsonl(
         "\n".join(lines), max_items=settings.max_batch_items, max_line_bytes=settings.max_bytes
     )
@@ -390,8 +430,8 @@ def run(
 ) -> RayBatchResult:
     """Summarise every line of ``source`` on Ray into ``out``; how the run ended.
 
-    ``source`` is a JSONL or Parquet input (by its suffix, or ``input_format``) at any path or
-    URI Ray Data reads; several files (a directory, a glob) are read in path order. ``out`` is
+    ``source`` is a JSONL or Parquet input (by its suffix, or ``input_format``): a local file or
+    folder, or a URI Ray Data reads (a folder or glob of files is read in path order). ``out`` is
     a local file: Parquet when it ends in ``.parquet``, else JSONL. ``address`` names a running
     cluster (``ray.init``'s address: ``auto``, ``HOST:PORT``, ``ray://HOST:PORT``); without it
     the Ray session already open in this process is used, else a local Ray is started for the
