@@ -5,12 +5,12 @@
 Needs the ray extra (``pip install -e ".[ray]"``). Starts ``threadsum mock-llm`` in this process
 with a fixed latency per call, writes --threads small synthetic threads (one model call each) as
 JSONL, and summarises them with the LLM engine and no answer cache: once with the local runner
-(``threadsum batch``'s), once on a local Ray (``threadsum batch --ray``; the Ray session is started and
-warmed up by a first small run, timed on their own) with --actors actors sharing --concurrency. The ideal is
-calls × latency ÷ concurrency. Prints, for each, wall time, threads/s and the share of the ideal
-reached; for Ray also a short run of a tenth of the threads, so the fixed cost of a run (reading
-the input, starting the actors) and the cost per thread can be told apart; and Ray's overhead per
-thread over the local runner.
+(``threadsum batch``'s), once on a local Ray (``threadsum batch --ray``) with --actors actors
+sharing --concurrency; the Ray session is started and warmed up by a first small run, timed on
+their own. The ideal is calls × latency ÷ concurrency. Prints, for each, wall time, threads/s
+and the share of the ideal reached; for Ray also a run of a tenth of the threads, so the fixed
+cost of a run (starting the actors) and the cost per thread can be told apart; and Ray's
+overhead per thread over the local runner.
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ def main() -> None:
         f"{os.cpu_count()} CPUs"
     )
     print(f"ideal (calls x latency / concurrency): {ideal:.2f} s, {n / ideal:.1f} threads/s")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (figures hold for an idle machine)")
     _row("local runner", n, local, ideal)
     _row("Ray", n, on_ray, ideal)
     _row(f"Ray, {m} threads", m, short, m * ideal / n)
