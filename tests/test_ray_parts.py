@@ -70,7 +70,8 @@ def test_the_journal_keeps_whole_records_and_drops_a_torn_one(tmp_path: Path) ->
 def test_without_the_extra_the_ray_runner_says_how_to_get_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if not installed
+    for name in ("ray", "ray.data"):  # importing them fails as if they were not installed
+        monkeypatch.setitem(sys.modules, name, None)
     src = tmp_path / "in.jsonl"
     src.write_text("{}\n")
     with pytest.raises(UsageError, match=r"ray extra: pip install \"threadsum\[ray\]\""):

@@ -137,10 +137,11 @@ def _ray() -> ModuleType:
     """Ray, imported on first use; a :class:`UsageError` naming the extra when it is missing."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never report usage over the network
     try:
+        ray = importlib.import_module("ray")
         importlib.import_module("ray.data")
     except ImportError:
         raise UsageError(_EXTRA_HINT) from None
-    return importlib.import_module("ray")
+    return ray
 
 
 @contextlib.contextmanager
