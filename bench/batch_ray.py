@@ -124,7 +124,10 @@ def main() -> None:
         f"{os.cpu_count()} CPUs"
     )
     print(f"ideal (calls x latency / concurrency): {ideal:.2f} s, {n / ideal:.1f} threads/s")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (figures hold for an idle machine)")
+    load = os.getloadavg()[0]
+    print(
+        f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs (load lowers every figure)"
+    )
     _row("local runner", n, local, ideal)
     _row("Ray", n, on_ray, ideal)
     _row(f"Ray, {m} threads", m, short, m * ideal / n)
