@@ -163,6 +163,8 @@ async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
     from .batchfile import run_batch_file
     from .progress import BatchProgress
 
+    if args.ray is None and args.ray_actors is not None:
+        raise UsageError("--ray-actors needs --ray")
     choice = _engine(settings)
     llm = choice.kind == "llm"
     bar = BatchProgress(
@@ -171,6 +173,32 @@ async def _batch(args: argparse.Namespace, settings: Settings, runtime: Runtime)
         model=settings.model if llm else None,
         base_url=settings.base_url,
     )
+    if args.ray is not None:
+        from ..jobs import ray_batch
+        from .progress import progress_printer
+
+        # The Ray driver blocks this loop until the job ends; nothing else runs in it, and a
+        # Ctrl-C reaches the driver at once (the journal keeps what was finished). Tokens and
+        # cache hits happen in the actors' processes: the bar counts lines only.
+        result = ray_batch.run(
+            args.input,
+            Path(args.out),
+            settings,
+            address=args.ray or None,
+            actors=args.ray_actors,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            progress=progress_printer(sys.stderr, sys.stderr.isatty()),
+            engine=choice,
+        )
+        line = (
+            f"batch: {result.total} threads on Ray: {result.total - result.failed} ok, "
+            f"{result.failed} failed"
+        )
+        if result.failed:
+            line += f' (their records in {args.out} have "status": "error")'
+        print(line, file=sys.stderr)
+        return result.exit_code
     with events.listening(bar):
         return await run_batch_file(
             Path(args.input),

@@ -256,6 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"token budget of one chunk {_setting('chunk_tokens')}",
     )
     _add_claims_arg(p)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on Ray Data (the ray extra): the cluster at ADDRESS, else a local Ray; "
+        "IN may then be JSONL or Parquet at any path Ray reads, OUT .jsonl or .parquet",
+    )
+    p.add_argument(
+        "--ray-actors",
+        type=int,
+        metavar="N",
+        help="actors summarizing with --ray, each with its share of --concurrency "
+        "(default: the cluster's CPUs, at most --concurrency)",
+    )
     _add_model_args(p, concurrency=False)
 
     p = command(

@@ -4,7 +4,8 @@
 settings once, resolves the engine once, and runs a fixed pool of worker tasks over the pending
 items; all of them share one :class:`~service.runtime.Runtime` (one answer cache, one model
 client). A heartbeat renews the lease while it runs. Each item is read
-(:func:`summarize_item`) and summarised through the one core; its record is committed as soon
+(:func:`summarize_item`) and summarised through the one core, and its record made
+(:func:`summarize_record`, which the Ray runner calls too); the record is committed as soon
 as it is known. A bad line never sinks the batch: an error is one record, an unexpected
 exception one ``InternalError`` record, logged.
 
@@ -54,6 +55,7 @@ __all__ = [
     "parse_body",
     "run_job",
     "summarize_item",
+    "summarize_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,32 @@ async def summarize_item(
     return await runtime.summaries(settings).through(content, BATCH_LINE, choice.kind, make)
 
 
+async def summarize_record(
+    key: str,
+    line: int,
+    content: str | bytes,
+    settings: Settings,
+    *,
+    engine: EngineChoice,
+    runtime: Runtime,
+    job: str = "",
+) -> tuple[ItemState, str]:
+    """The state and output record of one batch line: every batch runner's per-line step.
+
+    Never raises for the line's own failure: an error is an error record, an unexpected
+    exception an ``InternalError`` record, logged (``job`` names the batch in the log).
+    """
+    try:
+        summary = await summarize_item(content, settings, engine=engine, runtime=runtime)
+    except ThreadsumError as e:
+        return "error", error_record(key, line, e)
+    except Exception as e:
+        # The fault boundary of one item: it must never sink the batch. Record, log, go on.
+        log.exception("batch %s line %d failed unexpectedly", job, line)
+        return "error", error_record(key, line, e)
+    return "ok", ok_record(key, line, summary)
+
+
 @dataclass
 class _Run:
     store: JobStore
@@ -147,17 +175,15 @@ class _Run:
             await self.report()
 
     async def process(self, line: int, claim: Claim) -> tuple[ItemState, str]:
-        try:
-            summary = await summarize_item(
-                claim.input, self.settings, engine=self.engine, runtime=self.runtime
-            )
-        except ThreadsumError as e:
-            return "error", error_record(claim.key, line, e)
-        except Exception as e:
-            # The fault boundary of one item: it must never sink the batch. Record, log, go on.
-            log.exception("batch %s line %d failed unexpectedly", self.job_id, line)
-            return "error", error_record(claim.key, line, e)
-        return "ok", ok_record(claim.key, line, summary)
+        return await summarize_record(
+            claim.key,
+            line,
+            claim.input,
+            self.settings,
+            engine=self.engine,
+            runtime=self.runtime,
+            job=self.job_id,
+        )
 
     async def heartbeat(self) -> None:
         while not self.stopped:
