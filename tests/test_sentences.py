@@ -270,7 +270,6 @@ def test_one_line_blocks_are_the_line_by_line_blocks(text: str) -> None:
     assert list(_blocks(line)) == list(_line_blocks(line))
 
 
-
 @pytest.mark.parametrize("space", [" ", "\t", "\u00a0", "\u2003", "\x1c", "\n"])
 def test_the_word_before_a_full_stop_ends_at_any_whitespace(space: str) -> None:
     # "J" is an initial, and "vs" an abbreviation, whatever whitespace comes before them.
