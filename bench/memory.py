@@ -154,6 +154,11 @@ def main() -> None:
             f"{read['rss_mb']:.0f} MB; imports only: {base['rss_mb']:.0f} MB); "
             f"aim under {AIM_MB} MB: {verdict}"
         )
+        work = full["rss_mb"] - base["rss_mb"]
+        print(
+            f"beyond the interpreter and imports: {work:.0f} MB, {work / (size / 1e6):.1f}x the "
+            f"thread's {size / 1e6:.1f} MB of JSON"
+        )
         print(f"peak Python heap (tracemalloc): {traced['heap_mb']:.0f} MB")
         if args.top:
             command = [sys.executable, __file__, "--child", str(path), "--phase", "top"]

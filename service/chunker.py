@@ -83,6 +83,18 @@ class _Open:
     tokens: int = 0
 
 
+class _ContextCosts(dict[str, int]):
+    """:func:`context_cost` by comment id, computed on first use."""
+
+    def __init__(self, by_id: dict[str, Comment]) -> None:
+        super().__init__()
+        self._by_id = by_id
+
+    def __missing__(self, cid: str) -> int:
+        value = self[cid] = context_cost(self._by_id[cid])
+        return value
+
+
 def _anchor_score(comment_id: str) -> float:
     h = hashlib.blake2b(comment_id.encode(), digest_size=8).digest()
     return int.from_bytes(h, "big") / 2**64
@@ -94,7 +106,7 @@ def chunk_thread(thread: Thread, budget: int, cost: CostFn = comment_cost) -> li
         raise UsageError(f"chunk budget {budget} is below the minimum of {MIN_BUDGET} tokens")
     by_id = thread.by_id
     own = {c.id: cost(c) for c in thread.comments}
-    ctx_cost = {c.id: context_cost(c) for c in thread.comments}
+    ctx_cost = _ContextCosts(by_id)  # only ancestors of split subtrees are ever shown
     subtree: dict[str, int] = {}
     span: dict[str, int] = {}  # number of comments in each subtree (contiguous in thread order)
     for c in reversed(thread.comments):

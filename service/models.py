@@ -6,12 +6,16 @@ complete and checked: it is only built by :func:`service.ingest.tree.build_threa
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Literal
+from itertools import chain
+from typing import Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 Source = Literal["native", "hn", "reddit", "text"]
 CommentStatus = Literal["ok", "deleted", "dead", "removed"]
@@ -30,6 +34,110 @@ class Sentence:
     text: str
     start: int
     end: int
+
+
+#: Typecode of the offsets a :class:`Sentences` keeps: unsigned, at least 32 bits.
+_OFFSET = "I" if array("I").itemsize >= 4 else "L"
+
+
+class Sentences(Sequence[Sentence]):
+    """A comment's sentences, kept as offsets into its text and made on access.
+
+    A large thread holds hundreds of thousands of sentences, and a string per sentence text and
+    id doubled the memory its comment texts take. This keeps the comment's text, its key and two
+    offsets per sentence; each :class:`Sentence` read from it is built when asked for (equal to
+    the one stored before, ``text == comment.text[start:end]``). It is a read-only sequence, equal
+    to the tuple of its sentences, and pydantic validates and serialises it as that tuple.
+    """
+
+    __slots__ = ("_items", "_key", "_spans", "_text")
+
+    def __init__(self, text: str, key: str, spans: Iterable[tuple[int, int]]) -> None:
+        """Sentences ``<key>.1 …`` of ``text`` at the ``(start, end)`` ``spans``."""
+        self._text = text
+        self._key = key
+        self._spans = array(_OFFSET, chain.from_iterable(spans))
+        self._items: tuple[Sentence, ...] | None = None
+
+    @classmethod
+    def of(cls, items: Iterable[Sentence]) -> Sentences:
+        """Sentences given whole (validated input, which need not slice one text)."""
+        made = cls("", "", ())
+        made._items = tuple(items)
+        return made
+
+    def __len__(self) -> int:
+        if self._items is not None:
+            return len(self._items)
+        return len(self._spans) // 2
+
+    @overload
+    def __getitem__(self, index: int) -> Sentence: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Sentence, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Sentence | tuple[Sentence, ...]:
+        if self._items is not None:
+            return self._items[index]
+        if isinstance(index, slice):
+            return tuple(self._make(k) for k in range(*index.indices(len(self))))
+        n = len(self)
+        k = index + n if index < 0 else index
+        if not 0 <= k < n:
+            raise IndexError("sentence index out of range")
+        return self._make(k)
+
+    def _make(self, k: int) -> Sentence:
+        start, end = self._spans[2 * k], self._spans[2 * k + 1]
+        return Sentence(f"{self._key}.{k + 1}", self._text[start:end], start, end)
+
+    def __iter__(self) -> Iterator[Sentence]:
+        if self._items is not None:
+            yield from self._items
+            return
+        key, text, spans = self._key, self._text, self._spans
+        for k in range(len(spans) // 2):
+            start, end = spans[2 * k], spans[2 * k + 1]
+            yield Sentence(f"{key}.{k + 1}", text[start:end], start, end)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sentences):
+            if self._items is None and other._items is None:
+                return (self._key, self._spans, self._text) == (
+                    other._key,
+                    other._spans,
+                    other._text,
+                )
+            return tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        items = handler.generate_schema(tuple[Sentence, ...])
+        from_items = core_schema.no_info_after_validator_function(cls.of, items)
+        return core_schema.json_or_python_schema(
+            json_schema=from_items,
+            python_schema=core_schema.union_schema(
+                [core_schema.is_instance_schema(cls), from_items]
+            ),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                tuple, return_schema=items
+            ),
+        )
+
+
+NO_SENTENCES = Sentences("", "", ())
 
 
 class RawComment(BaseModel):
@@ -75,7 +183,7 @@ class Comment(BaseModel):
     status: CommentStatus = "ok"
     url: str | None = None
     children: tuple[str, ...] = ()
-    sentences: tuple[Sentence, ...] = ()
+    sentences: Sentences = NO_SENTENCES
 
 
 class Thread(BaseModel):

@@ -260,3 +260,18 @@ def test_spans_are_verbatim_ordered_and_cover_everything(text: str) -> None:
         for i in range(s, e):
             inside[i] = True
     assert all(inside[i] or text[i].isspace() for i in range(len(text)))
+
+
+@given(st.text(alphabet=st.sampled_from(" \t>`~-*•1.)&gt;ab"), max_size=12))
+def test_one_line_blocks_are_the_line_by_line_blocks(text: str) -> None:
+    from service.text.sentences import _blocks, _line_blocks
+
+    line = text.replace("\n", " ")
+    assert list(_blocks(line)) == list(_line_blocks(line))
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\u00a0", "\u2003", "\x1c", "\n"])
+def test_the_word_before_a_full_stop_ends_at_any_whitespace(space: str) -> None:
+    # "J" is an initial, and "vs" an abbreviation, whatever whitespace comes before them.
+    assert sentences(f"Ask{space}J. Smith left. Then") == [f"Ask{space}J. Smith left.", "Then"]
+    assert sentences(f"Cats{space}vs. dogs. Fine") == [f"Cats{space}vs. dogs.", "Fine"]

@@ -152,3 +152,36 @@ def test_consume_lets_the_raw_comments_go() -> None:
     expected = build_thread(kept, max_comments=10, max_depth=10)
     assert build_thread(given, max_comments=10, max_depth=10, consume=True) == expected
     assert len(kept.comments) == 3 and given.comments == []
+
+
+def test_sentences_are_made_from_offsets_and_read_like_a_tuple() -> None:
+    t = build_thread(raw(("1", None), ("2", "1")), max_comments=10, max_depth=10)
+    c = t.by_id["2"]
+    expected = (Sentence("c2.1", "Text of 2.", 0, 10), Sentence("c2.2", "More.", 11, 16))
+    assert c.sentences == expected and tuple(c.sentences) == expected
+    assert len(c.sentences) == 2 and c.sentences[-1] == expected[1]
+    assert c.sentences[1:] == expected[1:] and list(reversed(c.sentences)) == list(expected[::-1])
+    with pytest.raises(IndexError):
+        c.sentences[2]
+    assert hash(c.sentences) == hash(expected)
+    assert repr(c.sentences) == repr(expected)
+    # Serialised and validated as the tuple of sentences it stands for, in either mode.
+    assert c.model_dump()["sentences"] == tuple(
+        {"id": s.id, "text": s.text, "start": s.start, "end": s.end} for s in expected
+    )
+    again = Comment.model_validate_json(c.model_dump_json())
+    assert again == c and again.sentences == expected
+    assert Comment.model_validate({**c.model_dump(), "sentences": list(expected)}) == c
+
+
+def test_comments_share_their_parent_id_and_author_strings() -> None:
+    r = raw(("10", None), ("20", "10"), ("30", "10"))
+    for rc in r.comments:
+        rc.author = "".join(["same", "author"])  # equal strings, distinct objects
+        rc.parent_id = None if rc.parent_id is None else "".join(["1", "0"])
+    assert r.comments[1].parent_id is not r.comments[0].id
+    t = build_thread(r, max_comments=10, max_depth=10)
+    first, second, third = (t.by_id[i] for i in ("10", "20", "30"))
+    assert second.parent_id is first.id and third.parent_id is first.id
+    assert first.author is second.author is third.author == "sameauthor"
+    assert list(second.__dict__) == list(Comment.model_fields)

@@ -8,19 +8,43 @@ sentences ``c<n>.<k>``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import EmptyThreadError, FormatError, LimitError, ThreadStructureError
-from ..models import Comment, RawComment, RawThread, Sentence, Thread
+from ..models import NO_SENTENCES, Comment, RawComment, RawThread, Sentences, Thread
 from ..settings import ParentPolicy
 from ..text.sentences import split_sentences
 from ._fields import unicode_problem
 
 _LIST_SHOWN = 5
 
-# Sentences and comments are built here from values already checked (every field given, of its
-# type), so they skip re-validation and share one set of the names of their fields: pydantic
-# otherwise keeps a set per instance, 0.2 kB a sentence and 0.7 kB a comment, about a third of
-# a large thread's memory. The models are frozen, so the shared set is never written to.
+# Comments are built here from values already checked (every field given, of its type), so
+# they skip re-validation and share one set of the names of their fields: pydantic otherwise
+# keeps a set per instance, 0.7 kB a comment, a large part of a big thread's memory. The model
+# is frozen, so the shared set is never written to. :func:`_comment` does what
+# ``Comment.model_construct(_COMMENT_FIELDS, **values)`` does for a model with no aliases,
+# extras, private attributes or post-init hook (checked below), without its per-field loop,
+# which was a tenth of reading a thread.
 _COMMENT_FIELDS: set[str] = set(Comment.model_fields)
+_DIRECT = (
+    not Comment.__private_attributes__
+    and Comment.model_config.get("extra") != "allow"
+    and not Comment.__pydantic_post_init__
+    and all(f.alias is None and f.validation_alias is None for f in Comment.model_fields.values())
+)
+_setattr = object.__setattr__
+
+
+def _comment(values: dict[str, Any]) -> Comment:
+    """A :class:`Comment` of checked ``values``, one for every field, without validation."""
+    if not _DIRECT:
+        return Comment.model_construct(_COMMENT_FIELDS, **values)
+    made = Comment.__new__(Comment)
+    _setattr(made, "__dict__", values)
+    _setattr(made, "__pydantic_fields_set__", _COMMENT_FIELDS)
+    _setattr(made, "__pydantic_extra__", None)
+    _setattr(made, "__pydantic_private__", None)
+    return made
 
 
 def _some(items: list[str]) -> str:
@@ -71,6 +95,8 @@ def build_thread(
         if p is not None and p not in by_id:
             orphans.append(f"{c.id} (parent {p})")
             p = None
+        elif p is not None:
+            p = comments[by_id[p]].id  # the parent's own string, not an equal copy of it
         parent[c.id] = p
     if orphans:
         if parent_policy == "reject":
@@ -102,33 +128,32 @@ def build_thread(
         raw.comments = []
         del comments
     built: list[Comment] = []
+    authors: dict[str, str] = {}  # one string per author, however many comments they wrote
     for n, (cid, depth) in enumerate(order, start=1):
         rc = pending[by_id[cid]]
         pending[by_id[cid]] = None
         assert rc is not None  # each comment is in the order once
         key = f"c{n}"
         text = rc.text
-        sentences: tuple[Sentence, ...] = ()
+        sentences = NO_SENTENCES
         if rc.status == "ok" and text:
-            sentences = tuple(
-                Sentence(f"{key}.{k}", text[s:e], s, e)
-                for k, (s, e) in enumerate(split_sentences(text), start=1)
-            )
+            sentences = Sentences(text, key, split_sentences(text))
         built.append(
-            Comment.model_construct(
-                _COMMENT_FIELDS,
-                id=cid,
-                key=key,
-                parent_id=parent[cid],
-                author=rc.author,
-                depth=depth,
-                text=text,
-                created_at=rc.created_at,
-                score=rc.score,
-                status=rc.status,
-                url=rc.url,
-                children=tuple(children.get(cid, ())),
-                sentences=sentences,
+            _comment(
+                {
+                    "id": cid,
+                    "key": key,
+                    "parent_id": parent[cid],
+                    "author": rc.author and authors.setdefault(rc.author, rc.author),
+                    "depth": depth,
+                    "text": text,
+                    "created_at": rc.created_at,
+                    "score": rc.score,
+                    "status": rc.status,
+                    "url": rc.url,
+                    "children": tuple(children.get(cid, ())),
+                    "sentences": sentences,
+                }
             )
         )
     if raw.unloaded:

@@ -74,6 +74,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _blocks(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield ``(kind, start, end)`` blocks: prose, code or quote; list items start new prose."""
+    if "\n" in text:
+        yield from _line_blocks(text)
+    elif text.strip():  # one line, most comments: what _line_blocks finds, without its set-up
+        if _FENCE.match(text) or (_INDENTED.match(text) and not _LIST_ITEM.match(text)):
+            yield "code", 0, len(text)
+        elif _QUOTE.match(text):
+            yield "quote", 0, len(text)
+        else:
+            yield "prose", 0, len(text)
+
+
+def _line_blocks(text: str) -> Iterator[tuple[str, int, int]]:
+    """:func:`_blocks` line by line."""
     lines: list[tuple[int, int]] = []  # (start, end) of each line without its newline
     pos = 0
     for line in text.split("\n"):
@@ -203,6 +216,8 @@ def _sheltered(text: str, start: int, end: int) -> list[tuple[int, int]]:
     :data:`MAX_INLINE_CHARS` are dropped; overlapping pairs are merged. One pass, no copies.
     """
     pairs: list[tuple[int, int]] = []
+    if _ENCLOSERS.search(text, start, end) is None:
+        return pairs
     straight = -1
     curly: list[int] = []
     brackets: list[int] = []
@@ -275,7 +290,12 @@ def _split_prose(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         if k < len(sheltered) and sheltered[k][0] < m.start():
             continue
         if _is_boundary(text, start, end, m, first):
-            yield from _cap(text, cur, m.end())
+            s, e = _strip(text, cur, m.end())
+            if e - s <= MAX_SENTENCE_TOKENS:  # the common case: too short to need a cut
+                if e > s:
+                    yield s, e
+            else:
+                yield from _cap(text, s, e)
             cur = m.end()
             first = _skip_space(text, cur, end)
     if cur < end:

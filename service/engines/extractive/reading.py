@@ -148,25 +148,24 @@ class Reader:
     ) -> None:
         self.thread = thread
         self.threshold = role_confidence() if threshold is None else threshold
-        # Each distinct word is kept once: a large thread repeats a few thousand words millions
-        # of times, and a string per occurrence was most of the engine's memory.
-        vocabulary: dict[str, str] = {}
-        known = vocabulary.setdefault
-        self.words: dict[str, list[tuple[str, ...]]] = {
-            c.id: [tuple(known(w, w) for w in content_words(s.text)) for s in c.sentences]
-            for c in thread.comments
-        }
+        # Word statistics are counted in one pass and the words let go: a large thread's words,
+        # a tuple per sentence, were the biggest thing the engine held. The comments whose
+        # thesis is asked for (about a fifth) read theirs and their replies' again.
         df: TallyCounter[str] = TallyCounter()
-        for sents in self.words.values():
-            df.update({w for ws in sents for w in ws})
+        for c in thread.comments:
+            df.update({w for s in c.sentences for w in content_words(s.text)})
         n = max(1, len(thread.comments))
         self.idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in df.items()}
-        # Each reply's stance toward the comment it answers (never toward the claim).
-        self.stance: dict[str, StanceResult] = {}
+        del df
+        # Each reply's stance toward the comment it answers (never toward the claim); only
+        # the label of a confident one is kept, as that is all a side is read from.
+        self._sides: dict[str, Label] = {}
         for c in thread.comments:
             parent = thread.by_id.get(c.parent_id or "")
             if parent is not None and self.ok(c.id) and self.ok(parent.id):
-                self.stance[c.id] = stance(parent.text, c.text)
+                result = stance(parent.text, c.text)
+                if result.confidence >= self.threshold:
+                    self._sides[c.id] = result.label
         self._thesis: dict[str, int] = {}
 
     def side(self, cid: str) -> Label:
@@ -175,12 +174,10 @@ class Reader:
         A reply that only asks ("Which framework do you use?") takes no side: a question that
         pushes back quotes the parent or challenges it ("So …?", "Isn't it …?").
         """
-        result = self.stance.get(cid)
-        if result is None or result.confidence < self.threshold:
+        label = self._sides.get(cid)
+        if label is None or self.only_asks(self.thread.by_id[cid]):
             return "other"
-        if self.only_asks(self.thread.by_id[cid]):
-            return "other"
-        return result.label
+        return label
 
     def argues(self, comment: Comment) -> bool:
         """Whether the comment argues something: one of its sentences does.
@@ -229,15 +226,18 @@ class Reader:
         """Index (0-based) of the comment's thesis sentence."""
         if comment.id in self._thesis:
             return self._thesis[comment.id]
-        sents = comment.sentences
-        words = self.words[comment.id]
+        sents = tuple(comment.sentences)
         best, best_score = 0, -math.inf
         if len(sents) > 1:
+            words = [content_words(s.text) for s in sents]
             vecs = [self._vector(ws) for ws in words]
-            replies: list[str] = []
-            for k in comment.children:
-                for ws in self.words.get(k, ()):
-                    replies.extend(ws)
+            by_id = self.thread.by_id
+            replies = [
+                w
+                for k in comment.children
+                for s in by_id[k].sentences
+                for w in content_words(s.text)
+            ]
             reply_vec = self._vector(replies)
             whole = self._vector(w for ws in words for w in ws)
             eligible = (
