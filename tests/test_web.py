@@ -242,6 +242,30 @@ def test_a_url_that_is_not_a_string_is_refused() -> None:
     assert_problem(r, 400, '"url" must be a string')
 
 
+def test_a_url_with_an_earlier_summary_says_what_changed(hn: respx.MockRouter) -> None:
+    earlier = asyncio.run(
+        summarize(read_thread(EXAMPLE_PAGE.read_bytes()), Settings(engine="extractive"))
+    )
+    with serving(_settings()) as base:
+        first = httpx.post(base + "/v1/summaries", json={"url": HN_URL})
+        since = json.loads(first.text)
+        since["thread"]["comments"] = 5  # as if the earlier summary had read fewer comments
+        again = httpx.post(base + "/v1/summaries", json={"url": HN_URL, "since": since})
+        html = httpx.post(base + "/v1/summaries?output=html", json={"url": HN_URL, "since": since})
+        other = httpx.post(
+            base + "/v1/summaries", json={"url": HN_URL, "since": earlier.model_dump(mode="json")}
+        )
+        garbage = httpx.post(base + "/v1/summaries", json={"url": HN_URL, "since": {"a": 1}})
+    assert first.status_code == 200 and json.loads(first.text)["changes"] is None
+    assert again.status_code == 200, again.text
+    changes = json.loads(again.text)["changes"]
+    assert changes["since_comments"] == 5 and changes["new_comments"] == 4
+    assert html.status_code == 200 and "What changed" in html.text
+    assert "4 new comments since the earlier summary" in html.text
+    assert_problem(other, 400, "earlier summary is of text thread")
+    assert_problem(garbage, 400, '"since" must be an earlier threadsum JSON summary')
+
+
 def test_a_native_thread_with_a_url_field_is_still_a_thread() -> None:
     native = json.loads((FIXTURES / "formats" / "native.json").read_text("utf-8"))
     assert "url" in native and "comments" in native

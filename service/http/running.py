@@ -15,12 +15,13 @@ else (loopback, private addresses, ``file:``, other hosts, a path) is refused be
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import UsageError
 from ..ingest import load_thread_async, read_thread
-from ..models import Thread, ThreadSummary
+from ..models import SCHEMA_VERSION, Thread, ThreadSummary
 from ..progress import ProgressCallback
 from ..settings import Settings
 from ..summarizer import EngineChoice, summarize
@@ -28,10 +29,28 @@ from ..text.wording import one_line
 from .cpu import Ticket
 from .supervisor import Service
 
-__all__ = ["URL_BODY_BYTES", "Prepared", "fetch_url", "prepare", "run_prepared", "url_of_body"]
+__all__ = [
+    "URL_BODY_BYTES",
+    "Prepared",
+    "UrlRequest",
+    "fetch_url",
+    "prepare",
+    "run_prepared",
+    "url_of_body",
+]
 
 URL_BODY_BYTES: Final = 8192
-"""A ``{"url": …}`` body is at most this long; a longer JSON body is read as a thread."""
+"""A ``{"url": …}`` body is at most this long; a longer JSON body is read as a thread, unless
+it starts with its ``"url"`` member and carries an earlier summary (``"since"``)."""
+_URL_START: Final = re.compile(rb'\A\s*\{\s*"url"\s*:')
+
+
+@dataclass(frozen=True)
+class UrlRequest:
+    """A ``{"url": …, "since"?: …}`` body: the thread to fetch, and an earlier summary of it."""
+
+    url: str
+    since: ThreadSummary | None = None
 
 
 @dataclass
@@ -40,6 +59,7 @@ class Prepared:
 
     thread: Thread
     ticket: Ticket | None  # held for the extractive engine; closed by run_prepared
+    since: ThreadSummary | None = None  # an earlier summary: the result says what changed
 
     def close(self) -> None:
         """Give back the admission (idempotent)."""
@@ -47,23 +67,36 @@ class Prepared:
             self.ticket.close()
 
 
-def url_of_body(body: bytes) -> str | None:
-    """The URL of a ``{"url": "…"}`` body (that one member only), else ``None``.
+def url_of_body(body: bytes) -> UrlRequest | None:
+    """The request of a ``{"url": "…"}`` body, or of ``{"url": "…", "since": SUMMARY}`` (an
+    earlier JSON summary of the same thread, so the answer carries ``changes``); else ``None``.
 
     A native thread has ``comments``, so no thread is ever taken for a URL request.
     """
-    if len(body) > URL_BODY_BYTES or b'"url"' not in body:
+    if b'"url"' not in body:
+        return None
+    if len(body) > URL_BODY_BYTES and not _URL_START.match(body):
         return None
     try:
         data: Any = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(data, dict) or set(data) != {"url"}:
+    if not isinstance(data, dict) or "url" not in data or not set(data) <= {"url", "since"}:
         return None
     url = data["url"]
     if not isinstance(url, str):
         raise UsageError('"url" must be a string: an HN or Reddit thread URL, or an HN item id')
-    return url
+    since = data.get("since")
+    if since is None:
+        return UrlRequest(url)
+    if isinstance(since, dict) and since.get("schema_version") == "1":
+        since = {**since, "schema_version": SCHEMA_VERSION}  # 1.1 only added fields
+    try:
+        return UrlRequest(url, ThreadSummary.model_validate(since))
+    except ValueError:
+        raise UsageError(
+            '"since" must be an earlier threadsum JSON summary of the same thread'
+        ) from None
 
 
 async def fetch_url(service: Service, url: str, run: Settings) -> Thread:
@@ -90,6 +123,7 @@ async def prepare(
     body: bytes | None = None,
     fmt: str = "auto",
     url: str | None = None,
+    since: ThreadSummary | None = None,
 ) -> Prepared:
     """Read ``body`` (in format ``fmt``) or fetch ``url`` into a thread.
 
@@ -99,7 +133,7 @@ async def prepare(
         thread = await fetch_url(service, url, run)
         size = sum(len(c.text) for c in thread.comments)
         ticket = service.cpu.admit(size) if engine.kind == "extractive" else None
-        return Prepared(thread, ticket)
+        return Prepared(thread, ticket, since)
     content = body or b""
     ticket = service.cpu.admit(len(content))
     try:
@@ -126,7 +160,12 @@ async def run_prepared(
         if prepared.ticket is not None:
             runtime = runtime.using(prepared.ticket)
         return await summarize(
-            prepared.thread, run, engine=engine, runtime=runtime, progress=progress
+            prepared.thread,
+            run,
+            engine=engine,
+            runtime=runtime,
+            progress=progress,
+            since=prepared.since,
         )
     finally:
         prepared.close()

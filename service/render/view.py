@@ -18,7 +18,16 @@ from typing import Any, Final
 
 from ..models import Citation, Claim, Counter, Rebuttal, Thread, ThreadSummary
 from ..text.wording import one_line
-from .common import counted, link_target, meta_parts, page_title, prevalence_label, stats_parts, who
+from .common import (
+    change_lines,
+    counted,
+    link_target,
+    meta_parts,
+    page_title,
+    prevalence_label,
+    stats_parts,
+    who,
+)
 
 __all__ = ["MapView", "map_view"]
 
@@ -91,6 +100,7 @@ class ClaimView:
     more_rebuttals: list[RebuttalView]
     rebuttal_count: int
     counter_count: int
+    new: bool = False  # new since the earlier summary (``changes``)
 
 
 @dataclass
@@ -144,6 +154,7 @@ class MapView:
     stats: list[str]
     markdown: str
     topics: bool
+    changes: list[str]  # what changed since an earlier summary, one line each; [] if none
 
     @property
     def claims(self) -> list[ClaimView]:
@@ -155,6 +166,8 @@ class _Builder:
         self.summary = summary
         self.thread = thread
         self.cited: dict[str, set[str]] = {}  # comment key → cited sentence ids
+        changes = summary.changes
+        self.new = frozenset(changes.new_claims if changes is not None else ())
         self.mentions: dict[str, int] = {}
 
     def context_of(self, citation: Citation) -> str | None:
@@ -228,6 +241,7 @@ class _Builder:
             more_rebuttals=rebuttals[SHOWN_REBUTTALS:],
             rebuttal_count=len(rebuttals),
             counter_count=sum(len(r.counters) for r in claim.rebuttals),
+            new=claim.id in self.new,
         )
 
     def groups(self, claims: list[ClaimView]) -> tuple[list[GroupView], bool]:
@@ -375,4 +389,5 @@ def map_view(summary: ThreadSummary, thread: Thread | None, markdown: str) -> Ma
         stats=stats_parts(summary),
         markdown=markdown,
         topics=has_topics,
+        changes=change_lines(summary.changes) if summary.changes is not None else [],
     )

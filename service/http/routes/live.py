@@ -21,7 +21,7 @@ from ...summarizer import EngineChoice
 from ..bounds import deadline, until_disconnected
 from ..events import EVENT_STREAM, NO_BUFFERING, progress_stream
 from ..inputs import not_json_thread
-from ..running import Prepared, prepare, run_prepared
+from ..running import Prepared, UrlRequest, prepare, run_prepared
 from ..supervisor import service_of
 
 __all__ = ["answer"]
@@ -36,13 +36,13 @@ async def answer(
     body: bytes,
     input_format: str,
     json_only: bool,
-    url: str | None,
+    url: UrlRequest | None,
     events: bool,
 ) -> Response:
     """The response to a summary request for ``url`` (or the thread in ``body``)."""
     service = service_of(request)
     if url is not None:
-        work = prepare(service, run, engine, url=url)
+        work = prepare(service, run, engine, url=url.url, since=url.since)
     else:
         work = prepare(service, run, engine, body=body, fmt=input_format)
     prepared = await until_disconnected(request, work)

@@ -64,8 +64,9 @@ _THREAD_BODY: Final[dict[str, Any]] = {
     "required": True,
     "description": "One thread: JSON in any input format (detected, or named by ?format=), a "
     'page of one pasted as text/plain, or {"url": "<HN item or Reddit thread URL, or HN '
-    'item id>"} to fetch it live (HN and Reddit API hosts only). With Accept: '
-    "text/event-stream the answer is a stream of progress events ending in the summary.",
+    'item id>"} to fetch it live (HN and Reddit API hosts only), optionally with '
+    '"since": an earlier JSON summary of that thread, so the answer carries "changes". With '
+    "Accept: text/event-stream the answer is a stream of progress events ending in the summary.",
     "content": {
         "application/json": {
             "schema": {"description": 'A thread in any JSON input format, or {"url": …}.'},
