@@ -34,6 +34,7 @@ from service.devtools.synthetic import synthetic_thread
 from service.errors import UsageError
 from service.jobs.lines import parse_jsonl
 from service.jobs.options import JobOptions
+from service.jobs.records import Usage
 from service.jobs.runner import JobBusyError, run_job
 from service.jobs.store import MAX_ATTEMPTS, Claim, ItemState, JobStore
 from service.models import ThreadSummary
@@ -115,10 +116,18 @@ class CountingStore(JobStore):
                 self.most_started = max(self.most_started, self.started)
         return claim
 
-    def finish(self, job_id: str, line: int, owner: str, state: ItemState, result: str) -> bool:
+    def finish(
+        self,
+        job_id: str,
+        line: int,
+        owner: str,
+        state: ItemState,
+        result: str,
+        usage: Usage | None = None,
+    ) -> bool:
         with self._count:
             self.started -= 1
-        return super().finish(job_id, line, owner, state, result)
+        return super().finish(job_id, line, owner, state, result, usage)
 
 
 @dataclass
@@ -284,6 +293,9 @@ def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path)
     assert model.max_in_flight == 3  # three threads summarised at once: one call each
     assert store.most_started == 3  # and never a fourth item started before one finished
     assert len(model.calls) == 16
+    # The status adds up what the summaries spent.
+    assert status.llm_calls == 16 and status.cache_hits == 0
+    assert status.completion_tokens > 0  # (the fake model reports no prompt tokens)
 
 
 # --- cancel, leases, resume ----------------------------------------------------------------------

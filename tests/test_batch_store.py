@@ -22,6 +22,7 @@ from service.errors import (
 from service.jobs.database import MIGRATIONS, SCHEMA_VERSION, Database, Migration, migrate
 from service.jobs.lines import BatchItem
 from service.jobs.options import STORED_SETTINGS, JobOptions
+from service.jobs.records import Usage, usage_of
 from service.jobs.store import MAX_ATTEMPTS, Claim, JobStore
 from service.leases import new_owner_token
 from service.settings import Settings
@@ -81,6 +82,46 @@ def test_a_result_is_written_once(store: JobStore) -> None:
     job2 = store.create_job([BatchItem(1, "k", "{}")], _extractive())
     store.acquire(job2, owner)
     assert not store.finish(job2, 1, "somebody:else:x", "ok", "{}")
+
+
+def test_the_status_adds_up_what_the_summaries_spent(store: JobStore) -> None:
+    job = store.create_job(_items(3), _extractive())
+    owner = new_owner_token()
+    store.acquire(job, owner)
+    assert store.get(job).cost_usd is None  # nothing priced yet
+    free = Usage(llm_calls=2, prompt_tokens=900, completion_tokens=80, cache_hits=1)
+    priced = Usage(llm_calls=3, prompt_tokens=1000, completion_tokens=100, cost_usd=0.0025)
+    assert store.finish(job, 1, owner, "ok", "{}", free)
+    assert store.get(job).cost_usd is None  # an unknown price is not a price of 0
+    assert store.finish(job, 2, owner, "ok", "{}", priced)
+    assert store.finish(job, 3, owner, "error", "{}")
+    assert not store.finish(job, 3, owner, "ok", "{}", priced)  # written once, counted once
+    status = store.get(job)
+    assert (status.llm_calls, status.prompt_tokens, status.completion_tokens) == (5, 1900, 180)
+    assert status.cache_hits == 1 and status.cost_usd == 0.0025
+
+
+def test_usage_is_read_from_an_ok_record() -> None:
+    record = json.dumps(
+        {
+            "key": "k",
+            "line": 1,
+            "status": "ok",
+            "summary": {
+                "stats": {
+                    "llm_calls": 4,
+                    "prompt_tokens": 10,
+                    "completion_tokens": 3,
+                    "cache_hits": 2,
+                    "cost_usd": 0.5,
+                }
+            },
+        }
+    )
+    assert usage_of(record) == Usage(4, 10, 3, 2, 0.5)
+    assert usage_of('{"status": "error"}') == Usage()
+    assert usage_of("not json") == Usage()
+    assert usage_of('{"summary": {"stats": {"llm_calls": -3, "cost_usd": "x"}}}') == Usage()
 
 
 def _items(n: int) -> list[BatchItem]:

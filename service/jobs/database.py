@@ -69,6 +69,17 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        "what a job's summaries spent: model calls, tokens, cache hits, cost",
+        (
+            "ALTER TABLE jobs ADD COLUMN llm_calls INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0",
+            # NULL while no finished summary had a known price
+            "ALTER TABLE jobs ADD COLUMN cost_usd REAL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -42,7 +42,7 @@ from ..summarizer import EngineChoice, resolve_engine, summarize
 from ..text.wording import one_line
 from .lines import LineSource, parse_body, read_line
 from .options import JobOptions
-from .records import error_record, ok_record
+from .records import error_record, ok_record, usage_of
 from .store import Claim, ItemState, JobStatus, JobStore
 
 __all__ = [
@@ -171,7 +171,10 @@ class _Run:
                 with contextlib.suppress(OutputError):
                     self.store.unclaim(self.job_id, line, self.owner)
                 raise
-            await asyncio.to_thread(self.store.finish, self.job_id, line, self.owner, state, record)
+            usage = usage_of(record) if state == "ok" else None
+            await asyncio.to_thread(
+                self.store.finish, self.job_id, line, self.owner, state, record, usage
+            )
             await self.report()
 
     async def process(self, line: int, claim: Claim) -> tuple[ItemState, str]:

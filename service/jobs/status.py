@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 JobState = Literal["queued", "running", "done", "cancelled", "failed"]
 ItemState = Literal["pending", "ok", "error"]
@@ -24,6 +24,13 @@ class JobStatus(BaseModel):
     created_at: datetime
     updated_at: datetime
     error: str | None = None
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    cost_usd: float | None = Field(
+        None, description="Cost of the model calls so far, when the model's price is known."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,8 @@ def seeded(record: str | None) -> tuple[ItemState, str | None]:
 
 
 def status_of(row: tuple[Any, ...]) -> JobStatus:
-    job_id, state, total, done, failed, created, updated, error = row
+    job_id, state, total, done, failed, created, updated, error, *spent = row
+    calls, prompt, completion, hits, cost = spent
     return JobStatus(
         id=job_id,
         status=state,
@@ -57,4 +65,9 @@ def status_of(row: tuple[Any, ...]) -> JobStatus:
         created_at=datetime.fromisoformat(created),
         updated_at=datetime.fromisoformat(updated),
         error=error,
+        llm_calls=calls,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cache_hits=hits,
+        cost_usd=None if cost is None else round(cost, 6),
     )

@@ -32,7 +32,7 @@ from ..leases import holder_died
 from .database import Database
 from .lines import BatchItem, parse_jsonl
 from .options import JobOptions
-from .records import error_record
+from .records import Usage, error_record
 from .status import Claim, ItemState, JobState, JobStatus, Stop, seeded, stamp, status_of
 
 __all__ = ["LEASE_TTL", "MAX_ATTEMPTS", "Claim", "ItemState", "JobState", "JobStatus", "JobStore"]
@@ -43,7 +43,10 @@ RETRY_HINT: Final = "retry it with POST /v1/batches/{job_id}/retry"
 """What a give-up record tells the user to do, unless the store is told otherwise."""
 LEASE_TTL: Final = 60.0
 """Seconds a job lease lasts without a heartbeat."""
-_JOB_COLUMNS: Final = "id, status, total, done, failed, created_at, updated_at, error"
+_JOB_COLUMNS: Final = (
+    "id, status, total, done, failed, created_at, updated_at, error,"
+    " llm_calls, prompt_tokens, completion_tokens, cache_hits, cost_usd"
+)
 _PAGE: Final = 200
 
 
@@ -318,14 +321,29 @@ class JobStore:
                 (job_id, line, job_id, owner),
             )
 
-    def finish(self, job_id: str, line: int, owner: str, state: ItemState, result: str) -> bool:
-        """Record an item's result, only if it is still pending and ``owner`` holds the lease."""
+    def finish(
+        self,
+        job_id: str,
+        line: int,
+        owner: str,
+        state: ItemState,
+        result: str,
+        usage: Usage | None = None,
+    ) -> bool:
+        """Record an item's result, only if it is still pending and ``owner`` holds the lease;
+        ``usage`` (what its summary spent) is added to the job's totals."""
         with self._db.tx() as db:
-            return self._finish(db, job_id, line, owner, state, result)
+            return self._finish(db, job_id, line, owner, state, result, usage)
 
     @staticmethod
     def _finish(
-        db: sqlite3.Connection, job_id: str, line: int, owner: str, state: ItemState, result: str
+        db: sqlite3.Connection,
+        job_id: str,
+        line: int,
+        owner: str,
+        state: ItemState,
+        result: str,
+        usage: Usage | None = None,
     ) -> bool:
         n = db.execute(
             "UPDATE items SET status = ?, result = ? WHERE job_id = ? AND line = ?"
@@ -334,9 +352,24 @@ class JobStore:
             (state, result, job_id, line, job_id, owner),
         ).rowcount
         if n:
+            u = usage or Usage()
             db.execute(
-                "UPDATE jobs SET done = done + 1, failed = failed + ?, updated_at = ? WHERE id = ?",
-                (int(state == "error"), stamp(), job_id),
+                "UPDATE jobs SET done = done + 1, failed = failed + ?, updated_at = ?,"
+                " llm_calls = llm_calls + ?, prompt_tokens = prompt_tokens + ?,"
+                " completion_tokens = completion_tokens + ?, cache_hits = cache_hits + ?,"
+                " cost_usd = CASE WHEN ? IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + ? END"
+                " WHERE id = ?",
+                (
+                    int(state == "error"),
+                    stamp(),
+                    u.llm_calls,
+                    u.prompt_tokens,
+                    u.completion_tokens,
+                    u.cache_hits,
+                    u.cost_usd,
+                    u.cost_usd,
+                    job_id,
+                ),
             )
         return bool(n)
 
