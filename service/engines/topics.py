@@ -27,12 +27,12 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from ..models import Claim, Prevalence, Thread, Topic
 from ..text.wording import one_line
+from ..text.words import STOP_WORDS, WORD
 from .controversy import author_keys
 from .duplicates import Duplicates
 
@@ -47,23 +47,15 @@ TITLE_TERMS = 3
 #: Longest title taken from a claim's statement (when a topic has no terms).
 TITLE_CHARS = 80
 
-_WORD = re.compile(r"[a-z][a-z'’-]{2,}")
-_STOP = frozenset(
+#: Words that say nothing about what a topic is, on top of the stop words.
+_STOP = STOP_WORDS | frozenset(
     """
-    the and for are but not you your with that this have has had was were been being from
-    they them their there then than what when where which who whom why how all any can could
-    would should will just also very into about over under more most some such only own same
-    other its it's i'm don't doesn't didn't isn't aren't wasn't weren't can't won't i've
-    you're they're that's there's here what's let's our ours out off one two yes yeah not
-    nor too may might must shall does did doing because while though although even still yet
-    get got like really much many well way make made lot lots thing things people think know
-    see say said going want need use used using something anything everything nothing someone
-    anyone everyone actually probably maybe sure pretty quite rather every each both either
-    neither these those his her him she he we us me my mine ours it him also ever never
-    always often sometimes agree disagree point comment post thread right wrong true false
-    good bad better worse best worst lol usually sees seem seems seen basically literally simply
-    already perhaps likely instead speculating honestly clearly obviously totally completely
-    definitely certainly especially generally mostly kind sort bit
+    something anything everything nothing someone anyone everyone actually probably maybe sure
+    pretty quite rather every each both either neither these those his her him she he we us me
+    my mine it him ever never always often sometimes agree disagree point comment post thread
+    right wrong true false good bad better worse best worst lol usually sees seem seems seen
+    basically literally simply already perhaps likely instead speculating honestly clearly
+    obviously totally completely definitely certainly especially generally mostly kind sort bit
     """.split()
 )
 
@@ -73,7 +65,7 @@ Vector = dict[str, float]
 def terms(text: str) -> list[str]:
     """The content words of ``text`` as topics compare them."""
     out = []
-    for w in _WORD.findall(text.lower()):
+    for w in WORD.findall(text.lower()):
         w = w.strip("'’-").replace("’", "'")
         if w.endswith("'s"):
             w = w[:-2]
@@ -86,7 +78,7 @@ def terms(text: str) -> list[str]:
 
 
 def _spellings(text: str, into: dict[str, Counter[str]]) -> None:
-    for raw in _WORD.findall(text.lower()):
+    for raw in WORD.findall(text.lower()):
         raw = raw.strip("'’-")
         for t in terms(raw):
             into.setdefault(t, Counter())[raw] += 1

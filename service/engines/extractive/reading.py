@@ -22,23 +22,11 @@ from collections.abc import Callable, Iterable
 
 from ...models import Comment, Thread
 from ...text.wording import one_line
+from ...text.words import STOP_WORDS, WORD
 from ..stance import Label, StanceResult, classify_pair, role_confidence
 
 StanceFn = Callable[[str, str], StanceResult]
 
-_WORD = re.compile(r"[a-z][a-z'’-]{2,}")
-_STOP = frozenset(
-    """
-    the and for are but not you your with that this have has had was were been being from
-    they them their there then than what when where which who whom why how all any can could
-    would should will just also very into about over under more most some such only own same
-    other its it's i'm don't doesn't didn't isn't aren't wasn't weren't can't won't i've
-    you're they're that's there's here what's let's our ours out off one two yes yeah not
-    nor too may might must shall does did doing because while though although even still yet
-    get got like really much many well way make made lot lots thing things people think know
-    see say said going want need use used using
-    """.split()
-)
 _URL_ONLY = re.compile(r"^(\[\d+\]\s*)?(https?://\S+\s*)+$")
 
 #: Longest sentence that can be a statement, in words and in characters.
@@ -124,9 +112,9 @@ def _eligible(text: str) -> bool:
 def content_words(text: str) -> list[str]:
     """The content words of ``text``: lower case, stop words out, a plural ``s`` dropped."""
     out = []
-    for w in _WORD.findall(text.lower()):
+    for w in WORD.findall(text.lower()):
         w = w.strip("'’-")
-        if len(w) < 3 or w in _STOP:
+        if len(w) < 3 or w in STOP_WORDS:
             continue
         if w.endswith("s") and not w.endswith("ss") and len(w) > 4:
             w = w[:-1]
