@@ -69,8 +69,7 @@ _SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pus
 _TEMPLATE_HEAD = re.compile(r"^[\d,]+ comments?\b")
 
 
-@dataclass
-class Touch:
+class Touch(_Strict):
     """Validated additions to one listed id, with batch-local sentence ids."""
 
     target: str
@@ -79,8 +78,7 @@ class Touch:
     counters: list[MapCounter]
 
 
-@dataclass
-class DeltaReply:
+class DeltaReply(_Strict):
     """A delta answer, validated."""
 
     claims: list[MapClaim]
@@ -157,7 +155,9 @@ def check_delta(
             for s, e in [ce]
         ]
         if supporters or rebuttals or counters:
-            out.reply.touches.append(Touch(t.i, supporters, rebuttals, counters))
+            out.reply.touches.append(
+                Touch(target=t.i, supporters=supporters, rebuttals=rebuttals, counters=counters)
+            )
     return out
 
 
@@ -312,7 +312,7 @@ async def run_delta(run: Run, delta: Delta) -> list[ClaimGroup]:
     run.stats.chunks = len(chunks)
     run.report("chunks")
     answers = await gather_or_cancel(*(_ask_counted(run, delta, ch) for ch in chunks))
-    for chunk, (reply, keys) in zip(chunks, answers, strict=True):
+    for reply, keys in answers:
         if reply is not None:
             _merge(delta, reply, keys)
     groups = [ClaimGroup(c.statement, [c]) for _, c in delta.claims]
