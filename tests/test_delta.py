@@ -143,7 +143,10 @@ def test_check_delta_keeps_only_grounded_additions_to_listed_ids() -> None:
 
 
 def test_the_mock_answers_delta_prompts_deterministically_and_grounded() -> None:
-    data = "context:\np1: Rust is safer than C for systems work.\ncomments:\nc1 >p1\n1 I disagree, C is fine.\n2 It is fast."
+    data = (
+        "context:\np1: Rust is safer than C for systems work.\ncomments:\n"
+        "c1 >p1\n1 I disagree, C is fine.\n2 It is fast."
+    )
     claims = "Kaaaaaa [p1] Rust is safer than C for systems work."
     one = delta_answer(data, claims)
     assert one == delta_answer(data, claims)

@@ -55,9 +55,13 @@ NOTHING_TO_SUMMARIZE = (
 
 
 def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
-    """The map, reduce, re-ask and delta prompts, checked."""
+    """The map, reduce and re-ask prompts, checked, and the delta prompt where the directory
+    has one (without it, runs ``since`` an earlier summary are cold)."""
     where = directory or default_prompts_dir()
-    return {name: load_prompt(name, where) for name in (*COLD_PROMPTS, "delta")}
+    prompts = {name: load_prompt(name, where) for name in COLD_PROMPTS}
+    if (where / "delta.toml").is_file():
+        prompts["delta"] = load_prompt("delta", where)
+    return prompts
 
 
 #: The prompts of a cold run (its prompt digest, and so its cache keys, covers these only).
