@@ -90,7 +90,7 @@ async def main() -> None:
                     f"  +{g:.0%} ({len(grown.comments) - n} new): "
                     f"cold {base} tokens, {cold.stats.llm_calls} calls | "
                     f"cached {_tokens(cached) / base:.1%} ({cached.stats.cache_hits} of "
-                    f"{cached.stats.llm_calls} calls hit) | "
+                    f"{cached.stats.cache_hits + cached.stats.llm_calls} answers from the cache) | "
                     f"incremental {_tokens(inc) / base:.1%} ({inc.stats.llm_calls} calls)"
                 )
                 print(
