@@ -6,6 +6,7 @@ complete and checked: it is only built by :func:`service.ingest.tree.build_threa
 
 from __future__ import annotations
 
+import hashlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -346,6 +347,32 @@ class DuplicateGroup(BaseModel):
     excerpt: str = Field(description="The start of the first comment's text.")
 
 
+class SeenComments(BaseModel):
+    """Which comments a summary read: their source ids and one digest of their content.
+
+    A later run ``--since`` this summary asks the model only about comments not listed here,
+    provided the listed ones are unchanged (the digest still matches).
+    """
+
+    ids: list[str] = Field(description="Source ids of the comments read, in thread order.")
+    digest: str = Field(description="sha256 (16 hex) over each listed comment's id, status, text.")
+
+    @classmethod
+    def of(cls, comments: Sequence[Comment]) -> SeenComments:
+        """What ``comments`` are, as a later run checks them."""
+        return cls(ids=[c.id for c in comments], digest=seen_digest(comments))
+
+
+def seen_digest(comments: Sequence[Comment]) -> str:
+    """The digest :class:`SeenComments` keeps of ``comments``."""
+    h = hashlib.sha256()
+    for c in comments:
+        for part in (c.id, c.status, c.text):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 class ThreadInfo(BaseModel):
     """What thread was summarised."""
 
@@ -357,6 +384,9 @@ class ThreadInfo(BaseModel):
     comments: int
     authors: int
     max_depth: int
+    seen: SeenComments | None = Field(
+        None, description="The comments this summary read (absent in older summaries)."
+    )
 
     @classmethod
     def of(cls, thread: Thread) -> ThreadInfo:
@@ -370,6 +400,7 @@ class ThreadInfo(BaseModel):
             comments=len(thread.comments),
             authors=thread.authors,
             max_depth=thread.max_depth,
+            seen=SeenComments.of(thread.comments),
         )
 
 

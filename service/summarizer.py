@@ -86,9 +86,9 @@ async def summarize(
         summary = await _summarize_extractive(thread, runtime, observe, settings.max_claims)
     elif runtime is None:
         async with Runtime(settings) as own:
-            summary = await _summarize_llm(thread, settings, own, observe)
+            summary = await _summarize_llm(thread, settings, own, observe, since)
     else:
-        summary = await _summarize_llm(thread, settings, runtime, observe)
+        summary = await _summarize_llm(thread, settings, runtime, observe, since)
     problems = check_summary(summary, thread)
     if problems:
         raise GroundingError(
@@ -174,7 +174,11 @@ def _on_loop(progress: ProgressCallback, loop: asyncio.AbstractEventLoop) -> Cal
 
 
 async def _summarize_llm(
-    thread: Thread, settings: Settings, runtime: Runtime, progress: ProgressCallback | None
+    thread: Thread,
+    settings: Settings,
+    runtime: Runtime,
+    progress: ProgressCallback | None,
+    since: ThreadSummary | None = None,
 ) -> ThreadSummary:
     from .engines.llm import summarize_llm
 
@@ -185,4 +189,5 @@ async def _summarize_llm(
         runtime.cache(settings),
         runtime.prompts(settings),
         progress=progress,
+        since=since,
     )

@@ -15,7 +15,9 @@ built on threadsum can be tested with the LLM engine and no server, no network, 
     assert fake.calls  # the messages of every prompt it was sent
 
 Its answers are simple and grounded: one claim per top-level comment of a chunk, replies to it as
-rebuttals (:func:`answer_map`); reduce merges equal statements (:func:`answer_reduce`).
+rebuttals (:func:`answer_map`); reduce merges equal statements (:func:`answer_reduce`); a delta
+prompt's new replies rebut or counter the listed claims their parents are cited by
+(:func:`answer_delta`).
 ``script`` replaces answers call by call (text to return, or an exception to raise), and the
 ``truncate_*`` fields make it answer like a model that ran out of tokens.
 """
@@ -77,6 +79,53 @@ def answer_map(data: str) -> dict[str, Any]:
     return {"k": claims}
 
 
+def listed_claims(claims: str) -> dict[str, str]:
+    """The context comment each listed id of a delta prompt is cited by: ``p1`` → ``K…``
+    (a claim citing it wins over a rebuttal)."""
+    cited: dict[str, str] = {}
+    for line in claims.split("\n"):
+        head, _, rest = line.partition(" ")
+        refs, _, _ = rest.removeprefix("[").partition("]")
+        for ref in refs.split():
+            if ".R" in head:
+                cited.setdefault(ref, head)
+            elif ref not in cited or ".R" in cited[ref]:
+                cited[ref] = head
+    return cited
+
+
+def answer_delta(data: str, claims: str) -> dict[str, Any]:
+    """What the new comments add: a reply to a context comment a listed claim cites rebuts
+    that claim, one to a comment a listed rebuttal cites counters it; replies among the new
+    comments rebut the new claim they answer; the rest are new claims."""
+    cited = listed_claims(claims)
+    parsed = parse_chunk(data)
+    comments = [c for c in parsed if not c.context and c.sentences]
+    keys = {c.key for c in comments}
+    touches: dict[str, dict[str, Any]] = {}
+    new: list[dict[str, Any]] = []
+    by_key: dict[str, dict[str, Any]] = {}
+    for c in comments:
+        sid = f"{c.key}.{c.sentences[0][0]}"
+        target = cited.get(c.parent or "")
+        if target is not None:
+            touch = touches.setdefault(target, {"i": target})
+            if ".R" in target:
+                touch.setdefault("c", []).append(f"{sid} Counter from {c.key}")
+            else:
+                touch.setdefault("r", []).append({"t": f"{sid} Pushback from {c.key}"})
+            continue
+        if c.parent in by_key:
+            by_key[c.parent].setdefault("r", []).append({"t": f"{sid} Pushback from {c.key}"})
+            continue
+        if c.parent in keys:
+            continue
+        claim: dict[str, Any] = {"t": f"{sid} {c.sentences[0][1][:80]}"}
+        by_key[c.key] = claim
+        new.append(claim)
+    return {"k": new, "a": list(touches.values())}
+
+
 def answer_reduce(data: str) -> dict[str, Any]:
     """Merge lines whose statements are equal (keeping the first one's); keep the rest apart."""
     groups: dict[str, list[str]] = {}
@@ -130,7 +179,14 @@ class FakeModel:
                 raise step
             return FakeCompletion(step)
         data = data_block(messages, "thread_data")
-        if data is not None:
+        listed = data_block(messages, "claims_data")
+        if data is not None and listed is not None:  # the delta prompt
+            if self.truncate_over is not None and (
+                len([c for c in parse_chunk(data) if not c.context]) > self.truncate_over
+            ):
+                raise TruncatedError("cut off")
+            value = answer_delta(data, listed)
+        elif data is not None:
             parsed = [c for c in parse_chunk(data) if not c.context]
             if self.truncate_over is not None and len(parsed) > self.truncate_over:
                 raise TruncatedError("cut off")

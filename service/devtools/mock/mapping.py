@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...answer_format import format_ids
 from ...engines.extractive import summarize_extractive
 from ...errors import ThreadsumError
 from ...ingest.tree import build_thread
@@ -179,3 +180,76 @@ def _dedupe(claims: list[MapClaim]) -> list[MapClaim]:
         )
         first.rebuttals.extend(claim.rebuttals)
     return list(kept.values())
+
+
+def delta_answer(data: str, claims: str, title: str = "") -> dict[str, object]:
+    """The delta reply (compact format) for new comments and the listed earlier claims.
+
+    The new comments and their context are read by the extractive engine as a map chunk is; a
+    claim it anchors on a context comment that a listed claim cites becomes additions to that
+    claim (its backers ``p``, its rebuttals ``r``), one anchored on a comment a listed rebuttal
+    cites becomes counters to it; every other claim is new (``k``), as in a map answer.
+    """
+    from ...validation import encode_map
+    from ..fake import listed_claims
+
+    cited = listed_claims(claims)
+    parsed = parse_chunk(data)
+    raw, spans = _mini_thread(parsed, title)
+    try:
+        thread = build_thread(raw, max_comments=10**7, max_depth=10**7)
+    except ThreadsumError:
+        return {"k": [], "a": []}
+    summary = summarize_extractive(thread)
+
+    def local(citations: list[Citation]) -> list[str]:
+        out: list[str] = []
+        for c in citations:
+            if c.comment_id not in spans:
+                continue
+            comment = thread.by_id[c.comment_id]
+            for sid in c.sentence_ids:
+                s = comment.sentences[int(sid.rpartition(".")[2]) - 1]
+                out.extend(
+                    f"{c.comment_id}.{span.number}"
+                    for span in spans[c.comment_id]
+                    if span.start < s.end and s.start < span.end
+                )
+        return list(dict.fromkeys(out))
+
+    touches: dict[str, dict[str, object]] = {}
+    new: list[MapClaim] = []
+    for claim in summary.claims:
+        anchors = [c.comment_id for c in claim.evidence if c.comment_id not in spans]
+        target = next((cited[a] for a in anchors if a in cited), None)
+        if local(claim.evidence) or target is None:
+            new.extend(_map_claims(claim, local))
+            continue
+        touch = touches.setdefault(target, {"i": target})
+        items = []
+        for r in claim.rebuttals:
+            ids = local(r.evidence)
+            if ids:
+                counters = [
+                    f"{format_ids(c_ids)} {c.statement}"
+                    for c in r.counters
+                    if (c_ids := local(c.evidence))
+                ]
+                items.append((ids, r.statement, counters))
+        if ".R" in target:
+            counters_of = touch.setdefault("c", [])
+            assert isinstance(counters_of, list)
+            counters_of.extend(f"{format_ids(ids)} {s}" for ids, s, _ in items)
+        else:
+            backers = local(claim.supporters)
+            if backers:
+                touch["p"] = " ".join(filter(None, [str(touch.get("p", "")), format_ids(backers)]))
+            rebuttals = touch.setdefault("r", [])
+            assert isinstance(rebuttals, list)
+            for ids, s, counters in items:
+                item: dict[str, object] = {"t": f"{format_ids(ids)} {s}"}
+                if counters:
+                    item["c"] = counters
+                rebuttals.append(item)
+    kept = [t for t in touches.values() if t.get("p") or t.get("r") or t.get("c")]
+    return {"k": encode_map(MapReply(claims=_dedupe(new)))["k"], "a": kept}

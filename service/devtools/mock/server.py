@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 from ...serving import listen
 from ...text.tokens import estimate_tokens
 from ...validation import encode_map, encode_reduce
-from ..prompt_data import PromptKind, read_prompt
+from ..prompt_data import PromptKind, content_text, data_block, read_prompt
 from ..servers import LOOPBACK, in_thread
 from .config import MockConfig, Stats
 from .generic import generic_answer
-from .mapping import map_answer
+from .mapping import delta_answer, map_answer
 from .protocol import (
     Answer,
     BadRequest,
@@ -69,6 +69,23 @@ def _threadsum_answer(kind: PromptKind, data: str, title: str) -> str:
     else:
         value = encode_reduce(reduce_answer(data, title), reduce_inputs(data))
     return json.dumps(value, ensure_ascii=False)
+
+
+def _listed(messages: list[dict[str, Any]]) -> str | None:
+    """The earlier claims of a delta prompt (``<claims_data>`` beside ``<thread_data>``)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        text = content_text(message.get("content"))
+        if data_block(text, "thread_data") is not None:
+            return data_block(text, "claims_data")
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _delta_answer(data: str, listed: str, title: str) -> str:
+    """The JSON answer to a delta prompt (cached, as map answers are)."""
+    return json.dumps(delta_answer(data, listed, title), ensure_ascii=False)
 
 
 class _Mock:
@@ -176,6 +193,10 @@ class _Mock:
             text = generic_answer(chat.messages)
             if chat.mode != "text":
                 text = json.dumps({"answer": text}, ensure_ascii=False)
+        elif prompt.kind == "map" and (listed := _listed(chat.messages)) is not None:
+            text = _delta_answer(prompt.data, listed, prompt.title)
+            if chat.mode == "text":
+                text = "Here is the JSON:\n```json\n" + text + "\n```"
         else:
             text = _threadsum_answer(prompt.kind, prompt.data, prompt.title)
             if chat.mode == "text":

@@ -42,6 +42,7 @@ from ..topics import build_topics
 from .assemble import ClaimGroup, build_claims, template_overview
 from .calls import Run
 from .context import fit_to_context
+from .delta import Delta, plan_delta, run_delta, unusable
 from .map import ChunkClaim, map_chunk
 from .policy import judge
 from .reduce import Reducer
@@ -54,9 +55,17 @@ NOTHING_TO_SUMMARIZE = (
 
 
 def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
-    """The map, reduce and re-ask prompts, checked."""
+    """The map, reduce and re-ask prompts, checked, and the delta prompt where the directory
+    has one (without it, runs ``since`` an earlier summary are cold)."""
     where = directory or default_prompts_dir()
-    return {name: load_prompt(name, where) for name in ("map", "reduce", "reask")}
+    prompts = {name: load_prompt(name, where) for name in COLD_PROMPTS}
+    if (where / "delta.toml").is_file():
+        prompts["delta"] = load_prompt("delta", where)
+    return prompts
+
+
+#: The prompts of a cold run (its prompt digest, and so its cache keys, covers these only).
+COLD_PROMPTS = ("map", "reduce", "reask")
 
 
 async def summarize_llm(
@@ -67,13 +76,25 @@ async def summarize_llm(
     prompts: dict[str, Prompt] | None = None,
     *,
     progress: ProgressCallback | None = None,
+    since: ThreadSummary | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread`` from a model, through ``cache``.
 
     ``progress`` hears of the chunks, model calls, cache hits, retries and re-asks as they go.
+    ``since``, an earlier summary of the thread, makes the run incremental where it can be
+    (:mod:`.delta`): only the comments it did not read are sent to the model.
     """
     started = time.perf_counter()
-    prompts = prompts or load_engine_prompts(settings.prompts_dir)
+    every = prompts or load_engine_prompts(settings.prompts_dir)
+    prompts = {name: every[name] for name in COLD_PROMPTS}
+    fallback = None
+    if since is not None and "delta" in every:
+        fallback = unusable(since, thread)
+        planned = plan_delta(since, thread) if fallback is None else None
+        if fallback is None and planned is None:
+            fallback = "a citation in it does not resolve in the thread"
+        if planned is not None:
+            return await _incremental(thread, settings, model, cache, every, planned, progress)
     if not any(c.sentences for c in thread.comments):
         run = Run(thread, settings, model, cache, prompts)
         run.warnings.append(NOTHING_TO_SUMMARIZE)
@@ -83,6 +104,8 @@ async def summarize_llm(
     run = Run(thread, settings, model, cache, prompts, progress=progress)
     if fitted.note:
         run.warnings.append(fitted.note)
+    if fallback is not None:
+        run.warnings.append(f"summarized in full, not since the earlier summary: {fallback}")
     chunks = chunk_thread(thread, settings.chunk_tokens)
     run.stats.chunks = len(chunks)
     run.report("chunks")
@@ -109,6 +132,35 @@ async def summarize_llm(
         groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
         overview = reduced.overview
     return _summary(thread, settings, run, groups, overview, started)
+
+
+async def _incremental(
+    thread: Thread,
+    settings: Settings,
+    model: ChatModel,
+    cache: Cache,
+    prompts: dict[str, Prompt],
+    planned: Delta,
+    progress: ProgressCallback | None,
+) -> ThreadSummary:
+    """The earlier map grown by what the new comments add (:mod:`.delta`)."""
+    started = time.perf_counter()
+    run = Run(thread, settings, model, cache, prompts, progress=progress)
+    if planned.new:
+        fitted = await fit_to_context(model, settings)
+        run.settings = fitted.settings
+        if fitted.note:
+            run.warnings.append(fitted.note)
+    groups = await run_delta(run, planned)
+    run.stats.failed_chunks = run.failures.chunks
+    partial = judge(run.failures, run.stats.chunks, settings.max_failed_share)
+    if partial:
+        run.warnings.append(partial)
+    run.warnings.append(
+        f"incremental: {len(planned.new)} new comment(s) read in {run.stats.chunks} delta "
+        f"call(s); {len(planned.claims)} earlier claim(s) kept"
+    )
+    return _summary(thread, run.settings, run, groups, planned.overview, started)
 
 
 async def _map_into(run: Run, chunks: list[Chunk], reducer: Reducer) -> None:

@@ -1,0 +1,412 @@
+"""Delta: a grown thread mapped at the cost of its change, from the earlier summary.
+
+The earlier summary says which comments it read (``thread.seen``: their source ids and one
+digest of their content). When those comments are all still there and unchanged, only the new
+ones go to the model: grouped by the top-level subtree they grow, packed to the chunk budget,
+each batch rendered like a chunk with its earlier ancestors as read-only context (``p1…``), and
+with the earlier claims and rebuttals those ancestors are cited by (ids and statements). The
+model answers in the compact format (:mod:`service.answer_format`) extended by ``a``: which listed
+claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal it counters
+(``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
+batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
+whose citations are carried over by source id, so every claim keeps its anchoring evidence and
+therefore its id.
+
+:func:`unusable` says why an earlier summary cannot be built on (then the run is cold, as
+before): it predates ``seen``, came from another engine, or a comment it read changed or went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ...answer_format import WireClaim, WireRebuttal, answer_schema, parse_ids, split_item
+from ...errors import ReplyError, TruncatedError
+from ...models import Chunk, Citation, Comment, Thread, ThreadSummary, seen_digest
+from ...prompts import render_chunk
+from ...text.tokens import estimate_tokens
+from ...text.wording import one_line
+from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
+from .assemble import ClaimGroup
+from .calls import Run, Step, ask_validated, gather_or_cancel
+from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise
+
+__all__ = ["DELTA_SHAPE", "Delta", "check_delta", "plan_delta", "run_delta", "unusable"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WireTouch(_Strict):
+    """What new comments add to a listed claim (``p``, ``r``) or rebuttal (``c``)."""
+
+    i: str
+    p: str = ""
+    r: list[WireRebuttal] = []
+    c: list[str] = []
+
+
+class WireDelta(_Strict):
+    """A delta answer as the model writes it: ``k`` new claims, ``a`` additions to listed ids."""
+
+    k: list[WireClaim] = []
+    a: list[WireTouch] = []
+
+
+DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?: [t]}]}"
+"""The delta answer's shape as the prompt shows it (``?``: may be left out)."""
+
+DELTA = Step(prompt="delta", schema_name="argument_delta", schema=answer_schema(WireDelta))
+
+_ID_SPLIT = re.compile(r"[\s,;]+")
+_SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pushback\.)$")
+_TEMPLATE_HEAD = re.compile(r"^[\d,]+ comments?\b")
+
+
+class Touch(_Strict):
+    """Validated additions to one listed id, with batch-local sentence ids."""
+
+    target: str
+    supporters: list[str]
+    rebuttals: list[MapRebuttal]
+    counters: list[MapCounter]
+
+
+class DeltaReply(_Strict):
+    """A delta answer, validated."""
+
+    claims: list[MapClaim]
+    touches: list[Touch]
+
+
+def check_delta(
+    value: Any, valid_ids: set[str], claim_ids: set[str], rebuttal_ids: set[str]
+) -> Checked[DeltaReply]:
+    """Validate a parsed delta answer: ``k`` exactly as a map answer (:func:`check_map`), and
+    each ``a`` item naming a listed claim (``p``, ``r``) or rebuttal (``c``), citing only
+    ``valid_ids``. What is not grounded is dropped and reported; raises :class:`ReplyError`
+    when the answer does not fit the schema at all."""
+    try:
+        wire = WireDelta.model_validate(value)
+    except ValidationError as e:
+        raise ReplyError(
+            [f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
+        ) from None
+    mapped = check_map({"k": [c.model_dump() for c in wire.k]}, valid_ids)
+    out: Checked[DeltaReply] = Checked(
+        DeltaReply(claims=mapped.reply.claims, touches=[]), list(mapped.errors), mapped.dropped
+    )
+
+    def keep(text: str, where: str) -> list[str]:
+        kept: list[str] = []
+        for item in _ID_SPLIT.split(text.strip()):
+            if not item:
+                continue
+            ids, bad = parse_ids(item)
+            missing = [sid for sid in ids if sid not in valid_ids]
+            if bad or missing:
+                why = bad[0] if bad else f"sentence id {missing[0]!r} is not a new comment's"
+                out.errors.append(f"{where}: {why}")
+                out.dropped += 1
+            kept.extend(s for s in ids if s in valid_ids and s not in kept)
+        return kept
+
+    def item(text: str, where: str) -> tuple[str, list[str]] | None:
+        ids, statement = split_item(text)
+        evidence = keep(ids, where)
+        if not one_line(statement) or not evidence:
+            out.errors.append(f"{where}: an item needs sentence ids and then a statement")
+            return None
+        return one_line(statement), evidence
+
+    for n, t in enumerate(wire.a, start=1):
+        where = f"a[{n}]"
+        is_claim, is_rebuttal = t.i in claim_ids, t.i in rebuttal_ids
+        if not (is_claim or is_rebuttal):
+            out.errors.append(f"{where}.i: {t.i!r} is not a listed claim or rebuttal ID")
+            continue
+        if is_rebuttal and (t.p or t.r):
+            out.errors.append(f"{where}: {t.i!r} is a rebuttal: only c (counters) fit it")
+        if is_claim and t.c:
+            out.errors.append(f"{where}: {t.i!r} is a claim: counters go under r")
+        supporters = keep(t.p, f"{where}.p") if is_claim else []
+        rebuttals = []
+        for j, r in enumerate(t.r if is_claim else [], start=1):
+            got = item(r.t, f"{where}.r[{j}].t")
+            if got is None:
+                continue
+            counters = [
+                MapCounter(statement=s, evidence=e)
+                for k, c in enumerate(r.c, start=1)
+                if (ce := item(c, f"{where}.r[{j}].c[{k}]")) is not None
+                for s, e in [ce]
+            ]
+            rebuttals.append(MapRebuttal(statement=got[0], evidence=got[1], counters=counters))
+        counters = [
+            MapCounter(statement=s, evidence=e)
+            for k, c in enumerate(t.c if is_rebuttal else [], start=1)
+            if (ce := item(c, f"{where}.c[{k}]")) is not None
+            for s, e in [ce]
+        ]
+        if supporters or rebuttals or counters:
+            out.reply.touches.append(
+                Touch(target=t.i, supporters=supporters, rebuttals=rebuttals, counters=counters)
+            )
+    return out
+
+
+def unusable(since: ThreadSummary, thread: Thread) -> str | None:
+    """Why the LLM engine cannot build on ``since`` (None: it can)."""
+    seen = since.thread.seen
+    if seen is None:
+        return "it does not say which comments it read (it predates thread.seen)"
+    if since.engine.kind != "llm":
+        return f"it was made by the {since.engine.kind} engine"
+    if since.claims_omitted:
+        return f"it left {since.claims_omitted} claim(s) out (--max-claims)"
+    missing = [cid for cid in seen.ids if cid not in thread.by_id]
+    if missing:
+        return f"comment {missing[0]!r} it read is gone"
+    if seen_digest([thread.by_id[cid] for cid in seen.ids]) != seen.digest:
+        return "a comment it read has changed since"
+    return None
+
+
+@dataclass
+class Delta:
+    """The earlier map, re-keyed to the grown thread, and the comments that are new."""
+
+    claims: list[tuple[str, ChunkClaim]]  # (earlier id, claim) in the earlier order
+    rebuttals: dict[str, tuple[str, ChunkRebuttal]]  # rebuttal id -> (claim id, rebuttal)
+    new: list[str]  # source ids of the new comments, thread order
+    overview: str
+    added: list[ChunkClaim] = field(default_factory=list)
+
+
+def plan_delta(since: ThreadSummary, thread: Thread) -> Delta | None:
+    """The earlier map on the grown thread's keys; None when a citation does not resolve."""
+    seen = set(since.thread.seen.ids if since.thread.seen else ())
+
+    def ids(citations: list[Citation]) -> list[str] | None:
+        out = []
+        for c in citations:
+            comment = thread.by_id.get(c.comment_id)
+            if comment is None:
+                return None
+            for sid in c.sentence_ids:
+                k = int(sid.rpartition(".")[2])
+                if not 1 <= k <= len(comment.sentences):
+                    return None
+                out.append(f"{comment.key}.{k}")
+        return out
+
+    claims: list[tuple[str, ChunkClaim]] = []
+    rebuttals: dict[str, tuple[str, ChunkRebuttal]] = {}
+    for claim in since.claims:
+        evidence, supporters = ids(claim.evidence), ids(claim.supporters)
+        if evidence is None or supporters is None:
+            return None
+        found = ChunkClaim(claim.statement, evidence, supporters, [])
+        for r in claim.rebuttals:
+            r_ids = ids(r.evidence)
+            counters = [(c.statement, ids(c.evidence)) for c in r.counters]
+            if r_ids is None or any(e is None for _, e in counters):
+                return None
+            rebuttal = ChunkRebuttal(
+                r.statement, r_ids, [ChunkCounter(s, e or []) for s, e in counters]
+            )
+            found.rebuttals.append(rebuttal)
+            rebuttals[r.id] = (claim.id, rebuttal)
+        claims.append((claim.id, found))
+    overview = _SPLIT_TAIL.sub("", since.overview)
+    if _TEMPLATE_HEAD.match(overview):
+        overview = ""  # a one-call summary's template overview: written again from the claims
+    new = [c.id for c in thread.comments if c.id not in seen]
+    return Delta(claims, rebuttals, new, overview)
+
+
+def batches(thread: Thread, new: list[str], budget: int) -> list[Chunk]:
+    """The new comments packed into chunks: by the top-level subtree they grow, in thread
+    order, each chunk up to ``budget`` tokens with its earlier ancestors as context."""
+    groups: dict[str, list[Comment]] = {}
+    for cid in new:
+        comment = top = thread.by_id[cid]
+        while top.parent_id is not None:
+            top = thread.by_id[top.parent_id]
+        groups.setdefault(top.id, []).append(comment)
+    order = {c.id: n for n, c in enumerate(thread.comments)}
+    out: list[Chunk] = []
+    members: list[Comment] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal members, size
+        if not members:
+            return
+        context: set[str] = set()
+        for c in members:
+            p = c.parent_id
+            while p is not None:
+                context.add(p)
+                p = thread.by_id[p].parent_id
+        inside = {m.id for m in members}
+        ctx = tuple(sorted((p for p in context if p not in inside), key=order.__getitem__))
+        ids = tuple(m.id for m in members)
+        digest = hashlib.sha256("\0".join((*ctx, "|", *ids)).encode()).hexdigest()[:16]
+        out.append(
+            Chunk(index=len(out), comment_ids=ids, context_ids=ctx, tokens=size, digest=digest)
+        )
+        members, size = [], 0
+
+    for group in groups.values():
+        for c in group:
+            cost = estimate_tokens(c.text) + 8
+            if members and size + cost > budget:
+                close()
+            members.append(c)
+            size += cost
+    close()
+    return out
+
+
+def _listing(delta: Delta, thread: Thread, chunk: Chunk) -> tuple[str, set[str], set[str]]:
+    """The claims and rebuttals a chunk's context is cited by, as ``ID [p1 p3] statement``."""
+    local = {thread.by_id[cid].key: f"p{n}" for n, cid in enumerate(chunk.context_ids, start=1)}
+
+    def cited(ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(local[k] for s in ids if (k := s.partition(".")[0]) in local))
+
+    lines: list[str] = []
+    claim_ids: set[str] = set()
+    rebuttal_ids: set[str] = set()
+    by_claim: dict[str, list[tuple[str, ChunkRebuttal]]] = {}
+    for rid, (kid, r) in delta.rebuttals.items():
+        by_claim.setdefault(kid, []).append((rid, r))
+    for kid, claim in delta.claims:
+        own = cited(claim.evidence + claim.supporters)
+        theirs = [
+            (rid, refs)
+            for rid, r in by_claim.get(kid, [])
+            if (refs := cited(r.evidence + [s for c in r.counters for s in c.evidence]))
+        ]
+        if not own and not theirs:
+            continue
+        lines.append(f"{kid} [{' '.join(own)}] {one_line(claim.statement)}")
+        claim_ids.add(kid)
+        for rid, refs in theirs:
+            lines.append(f"{rid} [{' '.join(refs)}] {one_line(delta.rebuttals[rid][1].statement)}")
+            rebuttal_ids.add(rid)
+    return "\n".join(lines) or "(none)", claim_ids, rebuttal_ids
+
+
+async def run_delta(run: Run, delta: Delta) -> list[ClaimGroup]:
+    """Ask about every batch of new comments, merge the answers into the earlier map, and
+    return the map's claims as groups (earlier claims first, in their order; then new ones)."""
+    chunks = batches(run.thread, delta.new, run.settings.chunk_tokens)
+    run.stats.chunks = len(chunks)
+    run.report("chunks")
+    answers = await gather_or_cancel(*(_ask_counted(run, delta, ch) for ch in chunks))
+    for reply, keys in answers:
+        if reply is not None:
+            _merge(delta, reply, keys)
+    groups = [ClaimGroup(c.statement, [c]) for _, c in delta.claims]
+    groups += [ClaimGroup(c.statement, [c]) for c in delta.added]
+    return groups
+
+
+async def _ask_counted(
+    run: Run, delta: Delta, chunk: Chunk
+) -> tuple[DeltaReply | None, dict[str, str]]:
+    found = await _ask(run, delta, chunk, str(chunk.index))
+    run.chunks_done += 1
+    run.report("chunk_done")
+    return found
+
+
+async def _ask(
+    run: Run, delta: Delta, chunk: Chunk, label: str
+) -> tuple[DeltaReply | None, dict[str, str]]:
+    thread = run.thread
+    view = render_chunk(thread, chunk)
+    valid = {
+        f"{key}.{k}"
+        for key, (first, last) in view.sentences.items()
+        for k in range(first, last + 1)
+        if thread.by_key[view.local_to_global[key]].sentences
+    }
+    if not valid:
+        return None, {}
+    listing, claim_ids, rebuttal_ids = _listing(delta, thread, chunk)
+    variables = {"title": run.title, "claims": listing, "comments": view.text}
+    try:
+        answer = await ask_validated(
+            run,
+            DELTA,
+            {**variables, "schema": DELTA_SHAPE},
+            lambda value: check_delta(value, valid, claim_ids, rebuttal_ids),
+            where=f"delta {label}",
+        )
+    except TruncatedError:
+        if len(chunk.comment_ids) < 2:
+            raise
+        half = len(chunk.comment_ids) // 2
+        run.warnings.append(f"delta {label}: the answer hit max_tokens; split in two")
+        parts = [
+            chunk.model_copy(update={"comment_ids": ids, "digest": f"{chunk.digest}{tag}"})
+            for tag, ids in (("a", chunk.comment_ids[:half]), ("b", chunk.comment_ids[half:]))
+        ]
+        first, second = await gather_or_cancel(
+            _ask(run, delta, parts[0], label + "a"), _ask(run, delta, parts[1], label + "b")
+        )
+        for reply, keys in (first, second):
+            if reply is not None:
+                _merge(delta, reply, keys)
+        return None, {}
+    if answer.errors:
+        reply = answer.reply
+        if reply is None or not (reply.claims or reply.touches):
+            reason = (
+                f"delta {label}: no usable answer after {answer.reasks} re-ask(s) "
+                f"({answer.errors[0]})"
+            )
+            n = len(chunk.comment_ids)
+            run.warnings.append(f"{reason}; its {n} new comment(s) are not in the map")
+            run.failures.add(chunk.index, reason, n)
+            return None, {}
+        run.warnings.append(
+            f"delta {label}: kept the valid part of the answer; dropped "
+            f"{len(answer.errors)} problem(s), e.g. {answer.errors[0]}"
+        )
+    run.stats.dropped_citations += answer.dropped
+    return answer.reply, view.local_to_global
+
+
+def _merge(delta: Delta, reply: DeltaReply, keys: dict[str, str]) -> None:
+    """One batch's answer, with thread-global sentence ids, added to the map."""
+    claims = dict(delta.claims)
+
+    def g(ids: list[str]) -> list[str]:
+        return [f"{keys[local]}.{k}" for local, _, k in (s.partition(".") for s in ids)]
+
+    for t in reply.touches:
+        if t.target in claims:
+            claim = claims[t.target]
+            claim.supporters.extend(s for s in g(t.supporters) if s not in claim.supporters)
+            claim.rebuttals.extend(
+                ChunkRebuttal(
+                    r.statement,
+                    g(r.evidence),
+                    [ChunkCounter(c.statement, g(c.evidence)) for c in r.counters],
+                )
+                for r in t.rebuttals
+            )
+        else:
+            _, rebuttal = delta.rebuttals[t.target]
+            rebuttal.counters.extend(ChunkCounter(c.statement, g(c.evidence)) for c in t.counters)
+    delta.added.extend(_globalise(c, keys) for c in reply.claims)
