@@ -83,7 +83,7 @@ async def summarize_llm(
     run = Run(thread, settings, model, cache, prompts, progress=progress)
     if fitted.note:
         run.warnings.append(fitted.note)
-    chunks = chunk_thread(thread, settings.chunk_tokens)
+    chunks = chunk_thread(thread, settings.chunk_tokens, slots=settings.concurrency)
     run.stats.chunks = len(chunks)
     run.report("chunks")
     # One chunk needs no reduce: its map prompt already merges its claims.
