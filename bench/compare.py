@@ -911,6 +911,12 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
     )
     util = [t.busy_s / (cost.max_concurrency * t.wall_s) for t in ts if t.comments >= 4000]
     batch_util = [t.busy_s / (cost.max_concurrency * t.wall_s) for t in ts if t.threads > 1]
+    mid_util = [
+        t.busy_s / (cost.max_concurrency * t.wall_s)
+        for t in ts
+        if t.threads == 1 and 1000 <= t.comments < 4000
+    ]
+    mid = _pct_span(mid_util) if mid_util else "n/a"
     page_ts, page_mr = ts[0].stats["requests"], mr[0].stats["requests"]
     one_chunk = (
         f"- *One-chunk threads.* On the {works[0]} threadsum made {page_ts} "
@@ -948,20 +954,26 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
   threadsum used, so this is most of the gap below; the slower the model decodes, the wider it
   gets.
 - *Wall time: {_span(ratios("wall", mr))} map_reduce's, {_span(ratios("wall", one))}
-  one-shot's (where one-shot worked).* It follows from the completion tokens, not from idling:
-  on the 5,000-comment thread and the batch threadsum kept {_pct_span(util)} of the slots busy.
-  Where it is lower, the reduce tree waits for its maps.
+  one-shot's (where one-shot worked).* Mostly it follows from the completion tokens: on the
+  5,000-comment thread and the batch threadsum kept {_pct_span(util)} of the slots busy. With
+  {mid} busy on 1,000 comments it idles too, short of the 85% aimed at: its chunks
+  are balanced by prompt size into whole waves of calls, but map answers differ in length
+  (a chunk's claims are not known before it is mapped), so a wave's maps do not finish
+  together; the first call runs alone while the client finds the server's output mode; and
+  the last reduce runs alone once every map is in.
 - *Calls: {_span(calls_big)} map_reduce's on 1,000 comments and up.* threadsum's chunks are
   fuller of markup (comment keys, reply-to, an id per sentence, ancestor context) and less full
   of text: units are whole subtrees, and chunk boundaries are content-defined anchors (so a
-  growing thread keeps chunks stable) rather than packed to the brim; and its reduce is a
-  tree when the chunk claims do not fit one call. map_reduce packs raw text into
+  growing thread keeps chunks stable) rather than packed to the brim, or, where that would
+  leave the last wave of calls part-empty, re-packed into whole waves of similar chunks; and
+  its reduce is a tree when the chunk claims do not fit one call. map_reduce packs raw text into
   {chunk_tokens:,}-token chunks and reduces once (under `token_max`).
 - *Prompt tokens: {_span(ratios("prompt_tokens", mr))} map_reduce's.* The same markup, plus
   the instructions and JSON schema in every map call.
 - *Incremental re-summarization: {share:.0%} of map calls cached, not ≥ 80%.* See the grown
   thread above: with chunk-level caching, new replies in the big active subtrees touch almost
-  every chunk. Reaching the aim needs caching below the chunk (per subtree or per comment
+  every chunk, and a thread re-packed into whole waves of calls has no anchors to keep its
+  boundaries in place. Reaching the aim needs caching below the chunk (per subtree or per comment
   group, with the chunk's answer merged from cached parts), not a better hit rate on chunks.
 - *Against one-shot on threads that fit*, threadsum is slower and costlier, always: one call
   and a 200-token answer is hard to beat when the thread fits and a paragraph is enough.

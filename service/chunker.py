@@ -12,6 +12,11 @@ root id falls under a threshold proportional to its size, so anchors come on ave
 When a thread grows, a change inside one subtree moves boundaries only until the next anchor, so
 the other chunks stay byte-identical and their model answers stay cached. Chunk ``digest``
 identifies content, not position.
+
+Balance. Given the number of model calls in flight (``slots``), a thread whose chunks would fill
+the last wave of calls only in part is re-packed into a multiple of ``slots`` chunks of similar
+size, without anchors, so no slot idles while one last chunk is mapped. That trades the anchors'
+stability under growth for full waves; a thread that already packs into full waves keeps them.
 """
 
 from __future__ import annotations
@@ -100,8 +105,15 @@ def _anchor_score(comment_id: str) -> float:
     return int.from_bytes(h, "big") / 2**64
 
 
-def chunk_thread(thread: Thread, budget: int, cost: CostFn = comment_cost) -> list[Chunk]:
-    """Chunk ``thread`` so every chunk's estimated tokens are at most ``budget``."""
+def chunk_thread(
+    thread: Thread, budget: int, cost: CostFn = comment_cost, *, slots: int = 1
+) -> list[Chunk]:
+    """Chunk ``thread`` so every chunk's estimated tokens are at most ``budget``.
+
+    ``slots``: model calls in flight. When the chunks are more than ``slots`` and would leave
+    some of the last wave's slots idle, they are re-packed into a multiple of ``slots`` chunks
+    of similar size (see :func:`_balance`).
+    """
     if budget < MIN_BUDGET:
         raise UsageError(f"chunk budget {budget} is below the minimum of {MIN_BUDGET} tokens")
     by_id = thread.by_id
@@ -140,15 +152,22 @@ def chunk_thread(thread: Thread, budget: int, cost: CostFn = comment_cost) -> li
     for root in thread.roots:
         visit(root, ())
 
+    chunks = _pack(units, budget, ctx_cost, anchors=True)
+    if slots > 1 and len(chunks) > slots and len(chunks) % slots:
+        chunks = _balance(units, budget, ctx_cost, len(chunks), slots)
+    return [_finish(i, ch, by_id, position) for i, ch in enumerate(chunks)]
+
+
+def _pack(units: list[_Unit], cap: int, ctx_cost: dict[str, int], anchors: bool) -> list[_Open]:
+    """``units`` in thread order, in chunks of at most ``cap`` tokens (context included); with
+    ``anchors``, a chunk also ends where an anchor unit starts (see the module docstring)."""
     chunks: list[_Open] = []
     cur = _Open()
     for unit in units:
         new_ctx = [a for a in unit.ancestors if a not in cur.members and a not in cur.context]
         added = unit.cost + sum(ctx_cost[a] for a in new_ctx)
-        anchor = _anchor_score(unit.ids[0]) < unit.cost / (ANCHOR_FILL * budget)
-        if cur.units and (
-            cur.tokens + added > budget or (anchor and cur.tokens >= MIN_FILL * budget)
-        ):
+        anchor = anchors and _anchor_score(unit.ids[0]) < unit.cost / (ANCHOR_FILL * cap)
+        if cur.units and (cur.tokens + added > cap or (anchor and cur.tokens >= MIN_FILL * cap)):
             chunks.append(cur)
             cur = _Open()
             new_ctx = list(unit.ancestors)
@@ -159,7 +178,30 @@ def chunk_thread(thread: Thread, budget: int, cost: CostFn = comment_cost) -> li
         cur.tokens += added
     if cur.units:
         chunks.append(cur)
-    return [_finish(i, ch, by_id, position) for i, ch in enumerate(chunks)]
+    return chunks
+
+
+def _balance(
+    units: list[_Unit], budget: int, ctx_cost: dict[str, int], count: int, slots: int
+) -> list[_Open]:
+    """Chunks of similar size, as many as a multiple of ``slots`` (model calls in flight), so
+    the maps come in full waves: the fewest full waves that fit the budget, else one more
+    wave than ``count`` chunks fill. Each chunk is at most the smallest cap that packs the
+    units into that many chunks (found by bisection), so the largest is as small as it can be.
+    A function of the units and the settings only; anchors give way to the balance here.
+    """
+    tight = len(_pack(units, budget, ctx_cost, anchors=False))
+    target = count // slots * slots
+    if target < tight:
+        target = -(-count // slots) * slots
+    low, high = max(u.cost for u in units), budget  # high always packs into <= target
+    while low < high:
+        mid = (low + high) // 2
+        if len(_pack(units, mid, ctx_cost, anchors=False)) <= target:
+            high = mid
+        else:
+            low = mid + 1
+    return _pack(units, high, ctx_cost, anchors=False)
 
 
 def _split_comment(comment: Comment, room: int, ancestors: tuple[str, ...]) -> list[_Unit]:

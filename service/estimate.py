@@ -154,7 +154,7 @@ def estimate_llm(thread: Thread, settings: Settings, prompts: dict[str, Prompt])
     from .engines.llm.reduce import MIN_ROOM, REDUCE_OVERHEAD
 
     title = one_line(thread.title or "(untitled)")
-    chunks = chunk_thread(thread, settings.chunk_tokens)
+    chunks = chunk_thread(thread, settings.chunk_tokens, slots=settings.concurrency)
     map_calls = prompt_tokens = completion_tokens = claims = 0
     for chunk in chunks:
         view = render_chunk(thread, chunk)

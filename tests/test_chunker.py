@@ -164,3 +164,29 @@ def test_dense_scripts_and_deep_context_stay_within_budget() -> None:
     )
     for budget in (MIN_BUDGET, 1500):
         check_invariants(thread, chunk_thread(thread, budget), budget)
+
+
+@pytest.mark.parametrize(
+    ("n", "budget", "slots"), [(1000, 6000, 8), (1000, 2000, 4), (600, 2000, 8)]
+)
+def test_balanced_chunks_fill_whole_waves(n: int, budget: int, slots: int) -> None:
+    thread = synth(n, seed=42)
+    plain = chunk_thread(thread, budget)
+    balanced = chunk_thread(thread, budget, slots=slots)
+    check_invariants(thread, balanced, budget)
+    assert balanced == chunk_thread(thread, budget, slots=slots)  # deterministic
+    if len(plain) > slots and len(plain) % slots:
+        # No more chunks than the next full wave, and the biggest is no bigger than before.
+        assert len(balanced) <= -(-len(plain) // slots) * slots
+        assert max(c.tokens for c in balanced) <= max(c.tokens for c in plain)
+        assert len(balanced) % slots == 0 or len(balanced) < len(plain)
+    else:
+        assert balanced == plain
+
+
+def test_balance_leaves_threads_that_fill_their_waves_alone() -> None:
+    thread = synth(1000, seed=42)
+    plain = chunk_thread(thread, 6000)
+    assert chunk_thread(thread, 6000, slots=1) == plain
+    assert chunk_thread(thread, 6000, slots=len(plain)) == plain
+    assert chunk_thread(thread, 6000, slots=len(plain) + 5) == plain

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from service.answer_format import MAP_SHAPE
 from service.cache import AnswerCache
 from service.chunker import chunk_thread
-from service.devtools.fake import FakeModel
+from service.devtools.fake import FakeModel, data_block
 from service.engines.llm import load_engine_prompts, summarize_llm
 from service.engines.llm.calls import Run
-from service.engines.llm.map import ChunkClaim
+from service.engines.llm.map import ChunkClaim, ChunkRebuttal
 from service.engines.llm.reduce import reduce_claims
 from service.errors import PromptError
 from service.ingest import read_thread
@@ -246,3 +246,20 @@ VISIBLE = st.characters(categories=["L", "M", "N", "P", "S", "Zs"]).filter(
 def test_neutralise_changes_visible_text_only_by_compatibility_folding(text: str) -> None:
     folded = unicodedata.normalize("NFKC", text)
     assert neutralise(text) == folded or reads_as_tag(folded)
+
+
+def test_reduce_shows_a_repeated_claim_once_and_merges_every_copy() -> None:
+    doc = {"id": "t", "title": "T", "comments": [{"id": "1", "parent_id": None, "text": "A."}]}
+    model = FakeModel()
+    run = _run(read_thread(json.dumps(doc)), model)
+    rebuttal = ChunkRebuttal("No.", ["c1.1"], [])
+    found = [
+        ChunkClaim("Prices will fall.", ["c1.1"], [], [rebuttal]),
+        ChunkClaim("Regulation is late.", ["c1.1"], [], []),
+        ChunkClaim("prices WILL fall", ["c1.1"], [], [rebuttal, rebuttal]),
+        ChunkClaim("Prices will fall!", ["c1.1"], [], []),
+    ]
+    reduced = asyncio.run(reduce_claims(run, found))
+    data = data_block(model.calls[0], "claims_data") or ""
+    assert data.strip().split("\n") == ["m1 [3] Prices will fall.", "m2 Regulation is late."]
+    assert sorted(sorted(c.members) for c in reduced.claims) == [[0, 2, 3], [1]]

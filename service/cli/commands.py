@@ -47,7 +47,7 @@ def _engine(settings: Settings) -> EngineChoice:
 
 async def _inspect(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
     thread = await load_thread_async(args.target, args.format, settings, retry=runtime.fetch_retry)
-    chunks = chunk_thread(thread, settings.chunk_tokens)
+    chunks = chunk_thread(thread, settings.chunk_tokens, slots=settings.concurrency)
     if args.json:
         doc = inspect_json(thread, chunks, settings.chunk_tokens)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")

@@ -10,6 +10,7 @@ valid answer after the re-asks keeps its claims unmerged, counted in ``stats.fai
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
 from ...answer_format import REDUCE_SHAPE, WireReduce, answer_schema
@@ -27,6 +28,7 @@ REDUCE = Step(
 REDUCE_OVERHEAD = 800
 #: Smallest group budget, however small the settings make it.
 MIN_ROOM = 300
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass
@@ -164,6 +166,11 @@ def _room(run: Run) -> int:
     return max(MIN_ROOM, min(s.chunk_tokens - REDUCE_OVERHEAD, int(s.max_tokens * 0.6)))
 
 
+def _same_words(statement: str) -> str:
+    """What two statements share when they say the same words (case and punctuation aside)."""
+    return " ".join(_WORDS.findall(statement.casefold())) or statement
+
+
 def _cost(item: _Item) -> int:
     return estimate_tokens(item.statement) + 8
 
@@ -206,12 +213,18 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
     The prompt numbers the group's claims ``m1…`` afresh, so a group's prompt depends on its
     claims only, not on where the group sits in the thread.
     """
-    local = {f"m{n}": item for n, item in enumerate(group, start=1)}
+    # Claims that say the same words are one claim: the model sees each once (its rebuttals
+    # summed) and a merge of it takes every copy, so neither prompt nor answer repeats them.
+    copies: dict[str, list[_Item]] = {}
+    for item in group:
+        copies.setdefault(_same_words(item.statement), []).append(item)
+    local = {f"m{n}": items for n, items in enumerate(copies.values(), start=1)}
     lines = "\n".join(
-        f"{mid}{f' [{item.rebuttals}]' if item.rebuttals else ''} {one_line(item.statement)}"
-        for mid, item in local.items()
+        f"{mid}{f' [{r}]' if (r := sum(i.rebuttals for i in items)) else ''} "
+        f"{one_line(items[0].statement)}"
+        for mid, items in local.items()
     )
-    inputs = {mid: item.statement for mid, item in local.items()}
+    inputs = {mid: items[0].statement for mid, items in local.items()}
     answer = await ask_validated(
         run,
         REDUCE,
@@ -239,7 +252,10 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
     return ReduceReply(
         overview=reply.overview,
         claims=[
-            ReduceClaim(statement=c.statement, merges=[local[mid].id for mid in c.merges])
+            ReduceClaim(
+                statement=c.statement,
+                merges=[item.id for mid in c.merges for item in local[mid]],
+            )
             for c in reply.claims
         ],
     )
