@@ -159,7 +159,11 @@ def test_the_form_as_events_streams_progress_then_the_map_fragment() -> None:
     kinds = [e for e, _ in events]
     assert kinds[-1] == "map" and set(kinds[:-1]) == {"progress"}
     stages = [json.loads(d)["stage"] for e, d in events if e == "progress"]
-    assert stages[0] == "reading" and stages[-1] == "done"
+    # A burst of events is sent as its last one, so a fast run may show "done" alone; the
+    # stages that are shown come in order.
+    order = ["reading", "mapping", "merging", "building", "done"]
+    assert stages[-1] == "done"
+    assert [order.index(s) for s in stages] == sorted(order.index(s) for s in stages)
     doc = json.loads(events[-1][1])
     assert doc["html"].startswith('<div class="map" id="map">')
     assert "<!doctype" not in doc["html"]
