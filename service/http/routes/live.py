@@ -9,13 +9,16 @@ summary rendered as ``?output=`` asks.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from ...models import ThreadSummary
+from ...models import Thread, ThreadSummary
 from ...progress import ProgressCallback
 from ...render import MEDIA_TYPES, Format, render
+from ...render.html import render_map
 from ...settings import Settings
 from ...summarizer import EngineChoice
 from ..bounds import deadline, until_disconnected
@@ -24,7 +27,7 @@ from ..inputs import not_json_thread
 from ..running import Prepared, UrlRequest, prepare, run_prepared
 from ..supervisor import service_of
 
-__all__ = ["answer"]
+__all__ = ["answer", "map_event", "stream"]
 
 
 async def answer(
@@ -76,8 +79,6 @@ def stream(
 
     def finish(summary: ThreadSummary) -> list[tuple[str, str]]:
         if last == "map":
-            from ..routes.web import map_event
-
             return [("map", map_event(summary, prepared.thread))]
         if output == "json":
             return [("summary", summary.model_dump_json())]
@@ -89,3 +90,10 @@ def stream(
         headers=NO_BUFFERING,
         background=BackgroundTask(prepared.close),  # also when the stream never started
     )
+
+
+def map_event(summary: ThreadSummary, thread: Thread) -> str:
+    """The data of the page's last event: the map fragment, and the page's title."""
+    fragment = render_map(summary, thread)
+    title = summary.thread.title or f"Thread {summary.thread.id}"
+    return json.dumps({"title": title, "html": fragment}, ensure_ascii=False)

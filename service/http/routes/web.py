@@ -18,7 +18,6 @@ header, ``Authorization: Bearer``, or the form's ``api_key`` field) and is rate-
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -32,7 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from ...errors import ThreadsumError, UsageError, describe
 from ...models import Thread, ThreadSummary
-from ...render.html import FormValues, render_map, render_page
+from ...render.html import FormValues, render_page
 from ...settings import Settings
 from ...summarizer import resolve_engine
 from ..bounds import ClientGone, deadline, until_disconnected
@@ -44,7 +43,7 @@ from ..security import Guard
 from ..supervisor import Service, service_of
 from . import live
 
-__all__ = ["PAGE_CSP", "map_event", "web_router"]
+__all__ = ["PAGE_CSP", "web_router"]
 
 PAGE_CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -111,13 +110,6 @@ def _engines(settings: Settings) -> list[tuple[str, str]]:
     if settings.model:
         engines.append(("llm", f"llm ({settings.model})"))
     return engines
-
-
-def map_event(summary: ThreadSummary, thread: Thread) -> str:
-    """The data of the page's last event: the map fragment, and the page's title."""
-    fragment = render_map(summary, thread)
-    title = summary.thread.title or f"Thread {summary.thread.id}"
-    return json.dumps({"title": title, "html": fragment}, ensure_ascii=False)
 
 
 def _form(body: bytes) -> dict[str, str]:
