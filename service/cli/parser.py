@@ -115,12 +115,7 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
         help=f"reject comments whose parent is missing, instead of attaching them at the top "
         f"level {_setting('strict')}",
     )
-    p.add_argument(
-        "--chunk-tokens",
-        type=int,
-        metavar="N",
-        help=f"token budget of one chunk {_setting('chunk_tokens')}",
-    )
+    _add_chunk_arg(p)
 
 
 def _add_engine_arg(p: argparse.ArgumentParser) -> None:
@@ -129,6 +124,15 @@ def _add_engine_arg(p: argparse.ArgumentParser) -> None:
         choices=["auto", "extractive", "llm"],
         help=f"auto: the llm engine when a model is configured, else extractive "
         f"{_setting('engine')}",
+    )
+
+
+def _add_chunk_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chunk-tokens",
+        type=int,
+        metavar="N",
+        help=f"token budget of one chunk {_setting('chunk_tokens')}",
     )
 
 
@@ -249,12 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"reject comments whose parent is missing {_setting('strict')}",
     )
-    p.add_argument(
-        "--chunk-tokens",
-        type=int,
-        metavar="N",
-        help=f"token budget of one chunk {_setting('chunk_tokens')}",
-    )
+    _add_chunk_arg(p)
     _add_claims_arg(p)
     p.add_argument(
         "--ray",
@@ -313,12 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jsonl", action="store_true", help="print one JSON line per poll instead of text"
     )
-    p.add_argument(
-        "--chunk-tokens",
-        type=int,
-        metavar="N",
-        help=f"token budget of one chunk {_setting('chunk_tokens')}",
-    )
+    _add_chunk_arg(p)
     _add_claims_arg(p)
     _add_model_args(p)
 
@@ -376,12 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (their /metrics are added up)",
     )
     _add_engine_arg(p)
-    p.add_argument(
-        "--chunk-tokens",
-        type=int,
-        metavar="N",
-        help=f"token budget of one chunk {_setting('chunk_tokens')}",
-    )
+    _add_chunk_arg(p)
     _add_claims_arg(p)
     p.add_argument(
         "--public-url",

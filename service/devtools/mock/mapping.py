@@ -17,7 +17,7 @@ from ...answer_format import format_ids
 from ...engines.extractive import summarize_extractive
 from ...errors import ThreadsumError
 from ...ingest.tree import build_thread
-from ...models import Citation, RawComment, RawThread
+from ...models import Citation, RawComment, RawThread, Thread
 from ...models import Claim as SummaryClaim
 from ...prompts import ParsedComment, parse_chunk
 from ...text.wording import one_line
@@ -35,6 +35,24 @@ class _Span:
 
 _Spans = dict[str, list[_Span]]  # comment key -> its rendered sentences
 _Local = Callable[[list[Citation]], list[str]]  # citations -> chunk-local sentence ids
+
+
+def _local_ids(thread: Thread, spans: _Spans, citations: list[Citation]) -> list[str]:
+    """The prompt's own sentence ids (``c3.2``) of the sentences ``citations`` name, each once;
+    context comments (not in ``spans``) are never cited."""
+    out: list[str] = []
+    for c in citations:
+        if c.comment_id not in spans:
+            continue
+        comment = thread.by_id[c.comment_id]
+        for sid in c.sentence_ids:
+            s = comment.sentences[int(sid.rpartition(".")[2]) - 1]
+            out.extend(
+                f"{c.comment_id}.{span.number}"
+                for span in spans[c.comment_id]
+                if span.start < s.end and s.start < span.end
+            )
+    return list(dict.fromkeys(out))
 
 
 def _mini_thread(parsed: list[ParsedComment], title: str) -> tuple[RawThread, _Spans]:
@@ -87,19 +105,7 @@ def map_answer(data: str, title: str = "") -> MapReply:
     summary = summarize_extractive(thread)
 
     def local(citations: list[Citation]) -> list[str]:
-        out: list[str] = []
-        for c in citations:
-            if c.comment_id not in spans:  # a context comment: never cited
-                continue
-            comment = thread.by_id[c.comment_id]
-            for sid in c.sentence_ids:
-                s = comment.sentences[int(sid.rpartition(".")[2]) - 1]
-                out.extend(
-                    f"{c.comment_id}.{span.number}"
-                    for span in spans[c.comment_id]
-                    if span.start < s.end and s.start < span.end
-                )
-        return list(dict.fromkeys(out))
+        return _local_ids(thread, spans, citations)
 
     claims: list[MapClaim] = []
     for claim in summary.claims:
@@ -203,19 +209,7 @@ def delta_answer(data: str, claims: str, title: str = "") -> dict[str, object]:
     summary = summarize_extractive(thread)
 
     def local(citations: list[Citation]) -> list[str]:
-        out: list[str] = []
-        for c in citations:
-            if c.comment_id not in spans:
-                continue
-            comment = thread.by_id[c.comment_id]
-            for sid in c.sentence_ids:
-                s = comment.sentences[int(sid.rpartition(".")[2]) - 1]
-                out.extend(
-                    f"{c.comment_id}.{span.number}"
-                    for span in spans[c.comment_id]
-                    if span.start < s.end and s.start < span.end
-                )
-        return list(dict.fromkeys(out))
+        return _local_ids(thread, spans, citations)
 
     touches: dict[str, dict[str, object]] = {}
     new: list[MapClaim] = []

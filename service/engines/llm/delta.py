@@ -34,7 +34,7 @@ from ...text.wording import one_line
 from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
 from .assemble import ClaimGroup
 from .calls import Run, Step, ask_validated, gather_or_cancel
-from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise
+from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
 
 __all__ = ["DELTA_SHAPE", "Delta", "check_delta", "plan_delta", "run_delta", "unusable"]
 
@@ -334,12 +334,7 @@ async def _ask(
 ) -> tuple[DeltaReply | None, dict[str, str]]:
     thread = run.thread
     view = render_chunk(thread, chunk)
-    valid = {
-        f"{key}.{k}"
-        for key, (first, last) in view.sentences.items()
-        for k in range(first, last + 1)
-        if thread.by_key[view.local_to_global[key]].sentences
-    }
+    valid = citable(thread, view)
     if not valid:
         return None, {}
     listing, claim_ids, rebuttal_ids = _listing(delta, thread, chunk)

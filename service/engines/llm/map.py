@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ...answer_format import MAP_SHAPE, WireMap, answer_schema
 from ...errors import TruncatedError
-from ...models import Chunk
-from ...prompts import render_chunk
+from ...models import Chunk, Thread
+from ...prompts import ChunkView, render_chunk
 from ...validation import MapClaim, check_map
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .context import split_chunk
@@ -67,15 +67,21 @@ async def map_chunk(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
         return first + second
 
 
-async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
-    thread = run.thread
-    view = render_chunk(thread, chunk)
-    valid = {
+def citable(thread: Thread, view: ChunkView) -> set[str]:
+    """The chunk-local sentence ids an answer about ``view`` may cite: every sentence shown of
+    a comment that has any (deleted and empty comments have none)."""
+    return {
         f"{key}.{k}"
         for key, (first, last) in view.sentences.items()
         for k in range(first, last + 1)
         if thread.by_key[view.local_to_global[key]].sentences
     }
+
+
+async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
+    thread = run.thread
+    view = render_chunk(thread, chunk)
+    valid = citable(thread, view)
     if not valid:
         return []  # deleted or empty comments only: there is nothing to cite, so no call
     answer = await ask_validated(
