@@ -435,3 +435,105 @@ def test_run_on_merged_text_never_becomes_a_statement() -> None:
     )
     summary = summarize_extractive(thread)
     assert [c.statement for c in summary.claims] == ["Public parks are underfunded in most cities."]
+
+
+def test_a_reply_whose_side_cannot_be_told_starts_no_claim_and_places_nothing_below() -> None:
+    """Below the role confidence a reply may well be a rebuttal: it is neither a claim of its own
+    nor the root of roles under it, however many replies it draws."""
+    unsure = "Growing up somewhere else, I saw how these arguments really play out for people."
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", unsure),
+        ("3", "2", "c", "No, plenty of people with short commutes prefer home too."),
+        ("4", "2", "d", "That is exactly the point, and it holds for most teams I know."),
+        ("5", "2", "e", "Childcare matters far more than commuting for most parents."),
+    )
+    stance = _scripted(
+        {
+            unsure: ("disagree", 0.4),
+            "No, plenty of people with short commutes prefer home too.": ("disagree", 0.9),
+            "That is exactly the point, and it holds for most teams I know.": ("agree", 0.9),
+        }
+    )
+    summary = summarize_extractive(thread, stance=stance, threshold=0.5)
+    assert [c.statement for c in summary.claims] == [CLAIM_TEXT]
+    (claim,) = summary.claims
+    assert claim.rebuttals == [] and claim.supporters == []
+
+
+def test_a_role_needs_every_step_down_from_the_claim_to_be_sure() -> None:
+    """A counter is only as sure as the rebuttal it answers and its own stance together."""
+    rebut = "No, the studies show remote teams ship less often."
+    counter = "Those studies measured commits, which says nothing about output."
+    thread = _thread(("1", None, "a", CLAIM_TEXT), ("2", "1", "b", rebut), ("3", "2", "c", counter))
+    stance = _scripted({rebut: ("disagree", 0.75), counter: ("disagree", 0.75)})
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.6).claims
+    (rebuttal,) = claim.rebuttals  # 0.75 alone is sure enough
+    assert rebuttal.counters == []  # 0.75 x 0.75 = 0.56 is not
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    assert [co.evidence[0].comment_id for co in claim.rebuttals[0].counters] == ["3"]
+
+
+def test_a_reply_repeating_its_ancestor_never_merges_into_the_same_claim() -> None:
+    """A reply that quotes a claim in quotation marks and answers it is not the same claim."""
+    point = "Commuting costs are the real reason people want to stay at home."
+    thread = _thread(
+        ("1", None, "a", point),
+        (
+            "2",
+            "1",
+            "b",
+            f'"{point}" Commuting costs are the real reason people want to stay at home.',
+        ),
+        ("3", "2", "c", "No, plenty of people with short commutes prefer home too."),
+        ("4", "2", "d", "Fuel prices went up a lot over the last two years, true."),
+        ("5", "2", "e", "Childcare matters far more than commuting for most parents."),
+    )
+    summary = summarize_extractive(thread, stance=_scripted({}), threshold=0.5)
+    roots = [c.evidence[0].comment_id for c in summary.claims]
+    assert sorted(roots) == ["1", "2"]
+    assert all(len(r) == 1 for r in _roles(summary).values())
+
+
+def test_a_pushed_back_comment_is_a_claim_though_no_sentence_reads_as_one() -> None:
+    point = "Shows how much they care about their most dedicated users."
+    rebut = "No, the old site was never going to get new features anyway."
+    thread = _thread(("1", None, "a", point), ("2", "1", "b", rebut))
+    summary = summarize_extractive(thread, stance=_scripted({rebut: ("disagree", 0.9)}))
+    assert [c.statement for c in summary.claims] == [point]
+    odd = "Looking back on all of it, quite the year."
+    thread = _thread(("1", None, "a", odd), ("2", "1", "b", rebut))
+    summary = summarize_extractive(thread, stance=_scripted({rebut: ("disagree", 0.9)}))
+    assert [c.statement for c in summary.claims] == [odd]
+    kind = "So sorry for your loss. Looking back on all of it, quite the year."
+    thread = _thread(("1", None, "a", kind), ("2", "1", "b", rebut))
+    summary = summarize_extractive(thread, stance=_scripted({rebut: ("disagree", 0.9)}))
+    assert [c.evidence[0].comment_id for c in summary.claims] == ["2"]  # kind words: no claim
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt"),
+    [
+        ("What do you all use for backups?", True),
+        ("Does anyone still run their own mail server?", True),
+        ("Why would anyone pick this over Postgres?", True),
+        ("I read it to the end. I think I got smarter?", False),
+        ("You really think the board will allow that?", False),
+    ],
+)
+def test_only_a_question_that_asks_is_a_prompt(text: str, prompt: bool) -> None:
+    from service.engines.extractive.reading import Reader
+
+    thread = _thread(("1", None, "a", text))
+    assert Reader(thread, _scripted({})).is_question(thread.comments[0]) is prompt
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Shows how much the developers care about their most dedicated users.",
+        "A biased source is still a source.",
+    ],
+)
+def test_adjectives_in_ed_are_no_past_tense_narration(sentence: str) -> None:
+    assert argues(sentence)

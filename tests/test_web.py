@@ -35,6 +35,7 @@ from service.summarizer import summarize
 
 from .conftest import EXAMPLE_PAGE, FIXTURES
 from .http_live import serving
+from .many_claims import many_claims_thread
 
 PROBLEM = "application/problem+json"
 HN_URL = "https://news.ycombinator.com/item?id=8863"
@@ -492,7 +493,7 @@ def test_openapi_has_request_examples_and_error_examples_of_their_own_status() -
 
 
 def _big() -> tuple[ThreadSummary, Any]:
-    thread = read_thread(json.dumps(synthetic_thread(1000, seed=7)), "native")
+    thread = read_thread(json.dumps(many_claims_thread(1000, seed=7)), "native")
     return asyncio.run(summarize(thread, Settings(engine="extractive"))), thread
 
 
@@ -511,8 +512,9 @@ def test_a_saved_page_of_a_large_thread_is_navigable() -> None:
             assert f'<article class="claim" id="{anchor}"' in page
     page = render_html(flat, thread)
     # Claims beyond the first ten, and quotes beyond the first three, are behind "show more".
-    assert f"<summary>Show {n - SHOWN_CLAIMS} more claims</summary>" in page
-    assert re.findall(r"<summary>Show (\d+) more quotes</summary>", page)
+    more = n - SHOWN_CLAIMS
+    assert f"<summary>Show {more} more claim{'s' if more != 1 else ''}</summary>" in page
+    assert re.findall(r"<summary>Show (\d+) more quotes?</summary>", page)
     # Claims the engine left out are counted where the map starts, not only in warnings.
     cut = flat.model_copy(
         update={"claims_omitted": 0, "warnings": ["141 further claim(s) are not shown"]}

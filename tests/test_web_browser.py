@@ -17,11 +17,11 @@ import pytest
 import respx
 
 from service.devtools.browser import chromium, chromium_path
-from service.devtools.synthetic import synthetic_thread
 from service.settings import Settings
 
 from .conftest import EXAMPLE_PAGE
 from .http_live import serving
+from .many_claims import many_claims_thread
 from .test_web import HN_URL, replay_hn
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def test_a_bad_url_shows_the_error(browser: Browser, base: str) -> None:
 def test_a_thousand_comment_thread_and_its_table_of_contents(browser: Browser, base: str) -> None:
     w = _open(browser, base, viewport={"width": 390, "height": 844})
     page = w.page
-    page.fill("#text", json.dumps(synthetic_thread(1000, seed=7, thread_id="big")))
+    page.fill("#text", json.dumps(many_claims_thread(1000, seed=7, thread_id="big")))
     page.click("#run button[type=submit]")
     page.wait_for_selector("#result .toc-claims")
     assert "1,000 comments" in page.locator("#result .meta").inner_text()

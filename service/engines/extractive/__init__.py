@@ -2,10 +2,11 @@
 
 How it reads a thread:
 
-* **Lines of argument.** Top-level comments that argue something start claims. When a
-  top-level comment does not (a question, framing, a greeting), its direct answers that argue
-  start claims instead. A deeper comment with no role that argues and draws
-  :data:`~.placing.DEEP_REPLIES` or more replies also starts a claim of its own.
+* **Lines of argument.** Top-level comments that argue something, or that someone confidently
+  disagrees with, start claims. When a top-level comment does neither (a question, framing, a
+  greeting), its direct answers that argue start claims instead. A deeper comment that takes no
+  side on what it answers (with confidence), argues and draws :data:`~.placing.DEEP_REPLIES` or
+  more replies also starts a claim of its own; one whose side cannot be told does not.
 * **Statements** are verbatim *thesis sentences*: in each comment, the sentence that argues
   (:func:`.reading.argues`) and is most central to the comment and to what its replies talk
   about (TF-IDF cosine over content words), with a preference for early, mid-length sentences;
@@ -15,9 +16,12 @@ How it reads a thread:
   takes no side. Walking down from a claim (:mod:`.placing`): disagreeing with the claim or a
   supporter is a rebuttal, agreeing a supporter; disagreeing with a rebuttal is a counter;
   agreement backs what it answers; a reply that takes no side has no role, nor has anything
-  below it. Each comment has one role at most, and a claim's author never rebuts his own claim.
+  below it. A role is as sure as every stance on the way down from the claim together (their
+  product), and below the role confidence there is none. Each comment has one role at most, and
+  a claim's author never rebuts his own claim.
 * **Merging.** Claims whose statements share most of their content words (Jaccard ≥
-  :data:`MERGE_JACCARD`) merge; the better-engaged one keeps its statement.
+  :data:`MERGE_JACCARD`) merge, unless one lies below the other in the tree; the better-engaged
+  one keeps its statement.
 * **Ranking** by engagement: distinct authors in the claim's part of the tree, plus a little for
   score and for rebuttals. The limit on claims shown grows with the thread
   (:func:`~service.engines.limits.claim_limit`); the rest are counted in ``claims_omitted``.
@@ -48,7 +52,7 @@ from .reading import Reader, StanceFn
 
 __all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
 
-ENGINE_VERSION = "extractive-2"
+ENGINE_VERSION = "extractive-3"
 
 
 def summarize_extractive(

@@ -1,9 +1,11 @@
 """Placing replies in the claim tree: which comments start claims, and the role of each reply.
 
-Top-level comments that argue something start claims. A top-level comment that does not (a
-question, framing, a greeting) is a prompt: its direct answers that argue and do not simply agree
-start claims instead. A deeper comment with no role in its claim's map that argues and draws
-:data:`DEEP_REPLIES` or more replies starts a claim of its own.
+Top-level comments that argue something start claims, and so do those that someone confidently
+disagrees with. A top-level comment that does neither (a question,
+framing, a greeting) is a prompt: its direct answers that argue and do not simply agree start
+claims instead. A deeper comment that takes no side on what it answers (a tangent, told with
+confidence), argues and draws :data:`DEEP_REPLIES` or more replies starts a claim of its own; a
+comment whose side cannot be told does not, as it may well be a rebuttal.
 
 Roles come from each reply's stance toward the comment it answers (parent-relative, from
 :meth:`.reading.Reader.side`), walked down the tree; every comment gets one role at most:
@@ -16,6 +18,9 @@ Roles come from each reply's stance toward the comment it answers (parent-relati
 * a reply that takes no side, or whose stance is not confident, has no role, and neither has
   anything below it in this claim: a disagreement with a side remark is not a rebuttal of the
   claim, however deep;
+* a role's confidence is the product of the stance confidences on the way down from the claim
+  (each step must be right for the side to be right); below the role confidence there is no role,
+  so a deep counter needs surer steps than a direct rebuttal;
 * the claim's author never rebuts or supports his own claim: his disagreeing reply to a
   rebuttal is a counter, and elsewhere he has no role.
 """
@@ -78,6 +83,7 @@ class _Node:
     role: Role
     rebuttal: RebuttalDraft | None = None
     counter: CounterDraft | None = None
+    confidence: float = 1.0  # that the comment is on the side its role says
 
 
 _NONE = _Node("none")
@@ -100,10 +106,11 @@ def claim_roots(reader: Reader) -> Roots:
         top = thread.by_id[rid]
         if not reader.ok(rid):
             continue
-        if reader.argues(top) and not reader.is_question(top):
+        question = reader.is_question(top)
+        if not question and (reader.argues(top) or reader.draws_pushback(top)):
             roots.append(top)
             continue
-        if reader.is_question(top):
+        if question:
             prompts.append(top)
         for k in top.children:
             answer = thread.by_id[k]
@@ -154,7 +161,7 @@ def map_claim(
         draft.subtree.add(cid)
         node = _place(reader, draft, c, parent_node)
         draft.roles[cid] = node.role
-        if node.role == "none" and _starts_deep(reader, c):
+        if node.role == "none" and reader.side(cid) == "other" and _starts_deep(reader, c):
             draft.subtree.discard(cid)
             deep.append(c)
             continue
@@ -173,8 +180,11 @@ def _place(reader: Reader, draft: ClaimDraft, c: Comment, parent: _Node) -> _Nod
     if parent.role == "none" or not reader.ok(c.id):
         return _NONE
     side = reader.side(c.id)
-    if side == "other":
+    if side not in ("agree", "disagree"):
         return _NONE
+    sure = parent.confidence * reader.confidence(c.id)
+    if sure < reader.threshold:
+        return _NONE  # each step down may be misread: too deep to tell which side it is on
     claimant = bool(c.author) and c.author == draft.root.author
     sid = reader.opening_id(c)
     if sid is None:
@@ -185,7 +195,7 @@ def _place(reader: Reader, draft: ClaimDraft, c: Comment, parent: _Node) -> _Nod
         if side == "agree":
             draft.supporters.append(sid)
             draft.comments.add(c.id)
-            return _Node("supporter")
+            return _Node("supporter", confidence=sure)
         rebuttal = RebuttalDraft(c, sid, [*reader.leading_quote(c, sid), sid])
         parent_comment = reader.thread.by_id.get(c.parent_id or "")
         if parent.role == "claim" and parent_comment is not None:
@@ -193,24 +203,24 @@ def _place(reader: Reader, draft: ClaimDraft, c: Comment, parent: _Node) -> _Nod
             if quoted and quoted not in draft.evidence:
                 draft.evidence.append(quoted)  # the sentence the rebuttal contests
         draft.rebuttals.append(rebuttal)
-        return _Node("rebuttal", rebuttal)
+        return _Node("rebuttal", rebuttal, confidence=sure)
     if parent.role in ("rebuttal", "rebuttal-backer") and parent.rebuttal is not None:
         if side == "disagree":
             counter = CounterDraft(comment=c, evidence=[sid])
             parent.rebuttal.counters.append(counter)
-            return _Node("counter", parent.rebuttal, counter)
+            return _Node("counter", parent.rebuttal, counter, sure)
         if claimant:
             return _NONE
         parent.rebuttal.evidence.append(sid)
-        return _Node("rebuttal-backer", parent.rebuttal)
+        return _Node("rebuttal-backer", parent.rebuttal, confidence=sure)
     if parent.role in ("counter", "counter-backer") and parent.counter is not None:
         if side == "agree":
             parent.counter.evidence.append(sid)
-            return _Node("counter-backer", parent.rebuttal, parent.counter)
+            return _Node("counter-backer", parent.rebuttal, parent.counter, sure)
         if claimant or parent.rebuttal is None:
             return _NONE
         parent.rebuttal.evidence.append(sid)  # re-asserts the rebuttal
-        return _Node("rebuttal-backer", parent.rebuttal)
+        return _Node("rebuttal-backer", parent.rebuttal, confidence=sure)
     return _NONE
 
 

@@ -19,6 +19,7 @@ import math
 import re
 from collections import Counter as TallyCounter
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 from ...models import Comment, Thread
 from ...text.wording import one_line
@@ -26,6 +27,10 @@ from ...text.words import STOP_WORDS, WORD
 from ..stance import Label, StanceResult, classify_pair, role_confidence
 
 StanceFn = Callable[[str, str], StanceResult]
+
+#: A reply's side toward its parent as the map reads it: a confident label, or ``unknown`` when
+#: the stance is below the role confidence (the reply may well take a side; it cannot be told).
+Side = Label | Literal["unknown"]
 
 _URL_ONLY = re.compile(r"^(\[\d+\]\s*)?(https?://\S+\s*)+$")
 
@@ -73,7 +78,22 @@ _CHALLENGE = re.compile(
 )
 _PAST = re.compile(
     r"\b(was|were|had|did|went|saw|got|came|said|told|made|took|found|thought|knew|gave|left|"
-    r"bought|wrote|ran|\w{3,}ed)\b",
+    r"bought|wrote|ran)\b"
+    # An -ed word is a past verb, not an adjective: not after a determiner, a possessive or an
+    # intensifier ("their most dedicated users", "a biased source", "so tired").
+    r"|(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bmost )(?<!\bmore )(?<!\bless )(?<!\bvery )"
+    r"(?<!\bso )(?<!\btoo )(?<!\bmy )(?<!\byour )(?<!\bhis )(?<!\bher )(?<!\bits )"
+    r"(?<!\bour )(?<!\btheir )(?<!\bthis )(?<!\bthat )(?<!\bbe )(?<!\bget )(?<!\bgets )"
+    r"\b\w{3,}ed\b",
+    _I,
+)
+# What opens a question that asks (an interrogative word or an auxiliary put first); a
+# statement with a question mark ("I think I got smarter?") is rhetorical, not a prompt.
+_ASKING = re.compile(
+    r"^\W*(what|which|who|whom|whose|why|how|when|where|is|are|was|were|am|do|does|did|can|"
+    r"could|would|will|should|shall|may|might|have|has|had|any|anyone|anybody|someone|"
+    r"somebody|isn't|aren't|don't|doesn't|didn't|can't|won't|wouldn't|shouldn't|ever|eli5|"
+    r"thoughts|opinions|ideas|suggestions|recommendations)\b",
     _I,
 )
 
@@ -145,27 +165,32 @@ class Reader:
         n = max(1, len(thread.comments))
         self.idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in df.items()}
         del df
-        # Each reply's stance toward the comment it answers (never toward the claim); only
-        # the label of a confident one is kept, as that is all a side is read from.
-        self._sides: dict[str, Label] = {}
+        # Each reply's stance toward the comment it answers (never toward the claim).
+        self._stances: dict[str, StanceResult] = {}
         for c in thread.comments:
             parent = thread.by_id.get(c.parent_id or "")
             if parent is not None and self.ok(c.id) and self.ok(parent.id):
-                result = stance(parent.text, c.text)
-                if result.confidence >= self.threshold:
-                    self._sides[c.id] = result.label
+                self._stances[c.id] = stance(parent.text, c.text)
         self._thesis: dict[str, int] = {}
 
-    def side(self, cid: str) -> Label:
-        """The side a reply takes toward its parent; ``other`` below the role confidence.
+    def side(self, cid: str) -> Side:
+        """The side a reply takes toward its parent; ``unknown`` below the role confidence.
 
-        A reply that only asks ("Which framework do you use?") takes no side: a question that
-        pushes back quotes the parent or challenges it ("So …?", "Isn't it …?").
+        A reply that only asks ("Which framework do you use?") takes no side (``other``): a
+        question that pushes back quotes the parent or challenges it ("So …?", "Isn't it …?").
+        A comment with no readable parent, or no text, takes none either.
         """
-        label = self._sides.get(cid)
-        if label is None or self.only_asks(self.thread.by_id[cid]):
+        result = self._stances.get(cid)
+        if result is None or self.only_asks(self.thread.by_id[cid]):
             return "other"
-        return label
+        return result.label if result.confidence >= self.threshold else "unknown"
+
+    def confidence(self, cid: str) -> float:
+        """How sure the stance model is of the reply's side (1.0 for a reply that only asks)."""
+        result = self._stances.get(cid)
+        if result is None or self.only_asks(self.thread.by_id[cid]):
+            return 1.0
+        return result.confidence
 
     def argues(self, comment: Comment) -> bool:
         """Whether the comment argues something: one of its sentences does.
@@ -183,6 +208,21 @@ class Reader:
         if _SOCIAL.match(first) or _SOCIAL_ANYWHERE.search(first):
             return any(_CONTRAST.search(s.text) and argues(s.text) for s in sents[1:])
         return True
+
+    def draws_pushback(self, comment: Comment) -> bool:
+        """Whether a reply confidently disagrees with the comment, which then makes a point even
+        where no sentence of it reads as one ("Shows how little they care.").
+
+        Not for a comment that opens socially or only asks, nor for one with nothing that can
+        stand as a statement; agreement is not enough (people thank a story or a kind word).
+        """
+        if not self.ok(comment.id):
+            return False
+        sents = [one_line(s.text) for s in comment.sentences if _eligible(s.text)]
+        if not sents or _SOCIAL.match(sents[0]) or _SOCIAL_ANYWHERE.search(sents[0]):
+            return False
+        stated = [t for t in sents if can_state(t) and not t.rstrip().endswith("?")]
+        return bool(stated) and any(self.side(k) == "disagree" for k in comment.children)
 
     def only_asks(self, comment: Comment) -> bool:
         """A reply made only of questions that ask rather than push back (no quote, no "So…?")."""
@@ -277,9 +317,16 @@ class Reader:
         return []
 
     def is_question(self, comment: Comment) -> bool:
-        """A comment that mainly asks: its last sentence is a question and it is short."""
+        """A comment that mainly asks: short, and its last sentence a question that asks.
+
+        A question asks when it opens with an interrogative word or an auxiliary ("What …?",
+        "Does anyone …?"); a statement that ends in a question mark does not.
+        """
         sents = [s for s in comment.sentences if _eligible(s.text)]
-        return bool(sents) and sents[-1].text.rstrip().endswith("?") and len(sents) <= 3
+        if not sents or len(sents) > 3:
+            return False
+        last = one_line(sents[-1].text)
+        return last.rstrip().endswith("?") and bool(_ASKING.match(last))
 
     def quoted_sentence(self, reply: Comment, parent: Comment) -> str | None:
         """The parent's sentence a reply quotes (``> …``), if any."""
