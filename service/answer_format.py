@@ -17,10 +17,14 @@ left out when empty.
 
 Reduce answer::
 
-    {"o": "overview", "k": [{"m": "m1-3 m7", "s": "statement"}]}
+    {"o": "overview", "k": [{"m": "m1-3 m7", "s": "statement"}],
+     "g": [{"n": "topic title", "m": "m1-3 m7 m9"}]}
 
 ``m`` lists the input claims a claim merges (ranges allowed); ``s`` is left out to keep the
 statement of the first one listed. An input claim listed nowhere stays a claim of its own.
+``g`` names the topics and lists the input claims on each (ranges allowed, as in ``m``); it may
+be left out, and an input claim in no topic is given one after the reduce (see
+:func:`service.validation.check_reduce`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "IdError",
     "WireMap",
     "WireReduce",
+    "WireTopic",
     "answer_schema",
     "format_ids",
     "parse_ids",
@@ -76,16 +81,24 @@ class WireMerge(_Strict):
     s: str = ""
 
 
+class WireTopic(_Strict):
+    """A topic as the model writes it: ``n`` its title, ``m`` the input claims on it."""
+
+    n: str
+    m: str
+
+
 class WireReduce(_Strict):
     """A reduce answer as the model writes it."""
 
     o: str
     k: list[WireMerge] = []
+    g: list[WireTopic] = []
 
 
 MAP_SHAPE: Final = "{k: [{t, p?, r?: [{t, c?: [t]}]}]}"
 """The map answer's shape as the prompt shows it (``?``: may be left out)."""
-REDUCE_SHAPE: Final = "{o, k: [{m, s?}]}"
+REDUCE_SHAPE: Final = "{o, k: [{m, s?}], g: [{n, m}]}"
 """The reduce answer's shape as the prompt shows it."""
 
 

@@ -331,7 +331,9 @@ class Topic(BaseModel):
     """Claims about one subject; every shown claim is in exactly one topic."""
 
     id: str = Field(description="T<n>, in the order of the best-ranked claim of each.")
-    title: str = Field(description="The topic's most distinctive terms.")
+    title: str = Field(
+        description="The title the LLM engine's reduce gave it, else its most distinctive terms."
+    )
     claim_ids: list[str] = Field(description="Its claims, best-ranked first.")
     prevalence: Prevalence = Field(
         description="Comments and distinct authors cited as making or backing its claims."

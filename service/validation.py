@@ -5,7 +5,8 @@
 leave here as the internal replies below. ``check_map`` validates a map answer and grounds it:
 every cited sentence id (or every id of a cited range) must exist in the chunk (context comments
 cannot be cited), duplicates go, items left with no evidence go. ``check_reduce`` checks that a
-reduce answer merges only input ids, each at most once. Both return a :class:`Checked` reply:
+reduce answer merges only input ids, each at most once, and that its topics are titled and
+list only input ids, each in at most one topic. Both return a :class:`Checked` reply:
 what could be kept, and as errors what could not, ready to be sent back to the model in a
 re-ask. ``encode_map`` is the way back, for the fakes that answer like a model.
 """
@@ -19,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .answer_format import WireMap, WireReduce, format_ids, parse_ids, split_item
+from .answer_format import WireMap, WireReduce, WireTopic, format_ids, parse_ids, split_item
 from .errors import ReplyError
 from .text.wording import one_line
 
@@ -65,11 +66,26 @@ class ReduceClaim(_Strict):
     merges: list[str] = Field(description="IDs of the input claims this claim merges.")
 
 
+class ReduceTopic(_Strict):
+    """A topic the reduce named: its title and the input claims on it."""
+
+    title: str
+    members: list[str] = Field(description="IDs of the input claims on this topic.")
+
+
 class ReduceReply(_Strict):
-    """A reduce answer, validated: every input id in exactly one claim (the internal form)."""
+    """A reduce answer, validated: every input id in exactly one claim, and in at most one
+    topic, the one of every other id its claim merges (the internal form)."""
 
     overview: str
     claims: list[ReduceClaim]
+    topics: list[ReduceTopic] = []
+
+
+#: Most words of a topic title the reduce may give (the prompt asks for at most 6).
+TITLE_WORDS = 8
+#: Most characters of a topic title.
+TITLE_CHARS = 80
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -242,12 +258,17 @@ def encode_map(reply: MapReply) -> dict[str, Any]:
 
 def check_reduce(value: Any, inputs: dict[str, str]) -> Checked[ReduceReply]:
     """Validate a parsed reduce answer (the compact format) against its ``inputs`` (id →
-    statement, in order): no id invented, none merged twice.
+    statement, in order): no id invented, none merged twice, none in two topics.
 
     A merge that gives no statement keeps its first id's; an input id listed nowhere stays a
     claim of its own. Claims come out in the order of their first input, so the result does not
     depend on the order the model lists them in. Invented and repeated ids are dropped and
-    reported. Raises :class:`ReplyError` when the answer does not fit the schema.
+    reported. Topics: a title is one plain line of at most :data:`TITLE_WORDS` words and
+    :data:`TITLE_CHARS` characters (a longer one is reported and cut, an empty one reported and
+    its topic dropped); topics with the same title (case aside) are one. A claim's merges all
+    land in the topic of the first of them that is in one, so topics follow the merged claims;
+    an input id in no topic is left for the caller to place. Raises :class:`ReplyError` when
+    the answer does not fit the schema.
     """
     try:
         wire = WireReduce.model_validate(value)
@@ -276,13 +297,58 @@ def check_reduce(value: Any, inputs: dict[str, str]) -> Checked[ReduceReply]:
         ReduceClaim(statement=s, merges=[mid]) for mid, s in inputs.items() if mid not in used
     ]
     claims.sort(key=lambda c: min(order[mid] for mid in c.merges))
-    return Checked(ReduceReply(overview=wire.o, claims=claims), errors)
+    topics = _check_topics(wire.g, order, claims, errors)
+    return Checked(ReduceReply(overview=wire.o, claims=claims, topics=topics), errors)
+
+
+def _check_topics(
+    wire: list[WireTopic], order: dict[str, int], claims: list[ReduceClaim], errors: list[str]
+) -> list[ReduceTopic]:
+    """The valid part of the model's topics, over the (checked) ``claims``; faults go to
+    ``errors``."""
+    titles: list[str] = []  # one per topic, in the order first named
+    by_title: dict[str, int] = {}
+    topic_of: dict[str, int] = {}  # input id -> topic
+    for i, topic in enumerate(wire, start=1):
+        where = f"g[{i}]"
+        title = one_line(topic.n)
+        if not title:
+            errors.append(f"{where}.n: a topic needs a title")
+            continue
+        words = title.split()
+        if len(words) > TITLE_WORDS or len(title) > TITLE_CHARS:
+            errors.append(f"{where}.n: a title is at most 6 words, not {len(words)}")
+            title = one_line(" ".join(words[:TITLE_WORDS]), TITLE_CHARS)
+        ids, bad = parse_ids(topic.m, sentences=False)
+        errors.extend(f"{where}.m: {b}" for b in bad)
+        if not ids and not bad:
+            errors.append(f"{where}.m: a topic lists the IDs of its claims")
+        n = by_title.setdefault(title.casefold(), len(titles))
+        if n == len(titles):
+            titles.append(title)
+        for mid in ids:
+            if mid not in order:
+                errors.append(f"{where}.m: {mid!r} is not an input ID")
+            elif mid in topic_of:
+                errors.append(f"{where}.m: {mid!r} is already in another topic")
+            else:
+                topic_of[mid] = n
+    members: list[list[str]] = [[] for _ in titles]
+    for claim in claims:
+        home = next((topic_of[mid] for mid in claim.merges if mid in topic_of), None)
+        if home is not None:
+            members[home].extend(claim.merges)
+    return [
+        ReduceTopic(title=title, members=sorted(ids, key=order.__getitem__))
+        for title, ids in zip(titles, members, strict=True)
+        if ids
+    ]
 
 
 def encode_reduce(reply: ReduceReply, inputs: dict[str, str]) -> dict[str, Any]:
     """``reply`` in the compact answer format, given its ``inputs`` (id → statement): a claim
-    that keeps its first id's statement gives none, and a claim of one id that keeps its
-    statement is not listed at all."""
+    that keeps its first id's statement gives none, a claim of one id that keeps its
+    statement is not listed at all, and topics are listed when there are any."""
     claims = []
     for claim in reply.claims:
         kept = claim.statement == inputs.get(claim.merges[0]) if claim.merges else False
@@ -292,4 +358,7 @@ def encode_reduce(reply: ReduceReply, inputs: dict[str, str]) -> dict[str, Any]:
         if not kept:
             item["s"] = claim.statement
         claims.append(item)
-    return {"o": reply.overview, "k": claims}
+    out: dict[str, Any] = {"o": reply.overview, "k": claims}
+    if reply.topics:
+        out["g"] = [{"n": t.title, "m": format_ids(t.members)} for t in reply.topics]
+    return out

@@ -15,7 +15,8 @@ built on threadsum can be tested with the LLM engine and no server, no network, 
     assert fake.calls  # the messages of every prompt it was sent
 
 Its answers are simple and grounded: one claim per top-level comment of a chunk, replies to it as
-rebuttals (:func:`answer_map`); reduce merges equal statements (:func:`answer_reduce`); a delta
+rebuttals (:func:`answer_map`); reduce merges equal statements and groups them into topics by
+the words they share (:func:`answer_reduce`); a delta
 prompt's new replies rebut or counter the listed claims their parents are cited by
 (:func:`answer_delta`).
 ``script`` replaces answers call by call (text to return, or an exception to raise), and the
@@ -31,6 +32,7 @@ from typing import Any
 
 from ..errors import TruncatedError
 from ..prompts import parse_chunk
+from .mock.reducing import name_topics
 from .prompt_data import content_text
 from .prompt_data import data_block as _block
 
@@ -127,15 +129,17 @@ def answer_delta(data: str, claims: str) -> dict[str, Any]:
 
 
 def answer_reduce(data: str) -> dict[str, Any]:
-    """Merge lines whose statements are equal (keeping the first one's); keep the rest apart."""
-    groups: dict[str, list[str]] = {}
+    """Merge lines whose statements are equal (keeping the first one's); keep the rest apart;
+    name topics over the merged claims (:func:`~.mock.reducing.name_topics`)."""
+    groups: dict[str, tuple[str, list[str]]] = {}
     for line in data.split("\n"):
         mid, _, rest = line.partition(" ")
         statement = rest.split("] ", 1)[-1] if rest.startswith("[") else rest
-        groups.setdefault(statement.lower().strip(" .!"), []).append(mid)
+        groups.setdefault(statement.lower().strip(" .!"), (statement, []))[1].append(mid)
     return {
         "o": f"The discussion has {len(groups)} distinct claims.",
-        "k": [{"m": " ".join(ids)} for ids in groups.values() if len(ids) > 1],
+        "k": [{"m": " ".join(ids)} for _, ids in groups.values() if len(ids) > 1],
+        "g": [{"n": n, "m": " ".join(ids)} for n, ids in name_topics(list(groups.values()))],
     }
 
 

@@ -20,6 +20,10 @@ evidence quotes) and the thread they came from, so the extractive and the LLM en
 
 Topics are numbered ``T1…`` in the order of their best-ranked claim; claim ids inside a topic
 keep the claims' rank order. Everything is deterministic.
+
+:func:`topics_from_titles` takes topics a model named instead (the LLM engine's reduce): claims
+with one title (case aside) are one topic, titled so, and the claims it gave no title are
+grouped lexically as above, among themselves, so every claim is still in exactly one topic.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from ..text.words import STOP_WORDS, WORD
 from .controversy import author_keys
 from .duplicates import Duplicates
 
-__all__ = ["CHANCE_QUANTILE", "NULL_PAIRS", "TITLE_TERMS", "build_topics", "terms"]
+__all__ = [
+    "CHANCE_QUANTILE",
+    "NULL_PAIRS",
+    "TITLE_TERMS",
+    "build_topics",
+    "terms",
+    "topics_from_titles",
+]
 
 #: Quantile of random comment pairs' similarity that two claim groups must exceed to merge.
 CHANCE_QUANTILE = 0.99
@@ -229,6 +240,17 @@ def _topic(
     top = top[:TITLE_TERMS]
     named = [spellings[w].most_common(1)[0][0] if w in spellings else w for w in top]
     title = ", ".join(named) or one_line(claims[0].statement, TITLE_CHARS)
+    return _named(topic_id, title, claims, thread, duplicates)
+
+
+def _named(
+    topic_id: str,
+    title: str,
+    claims: list[Claim],
+    thread: Thread,
+    duplicates: Duplicates | None,
+) -> Topic:
+    """The topic ``topic_id`` of ``claims`` (in rank order), titled ``title``."""
     cited = {
         c.comment_id
         for claim in claims
@@ -245,3 +267,42 @@ def _topic(
             comments=len(canonical), authors=len(author_keys(comments, duplicates, thread))
         ),
     )
+
+
+def topics_from_titles(
+    claims: Sequence[Claim],
+    titles: Sequence[str],
+    thread: Thread,
+    duplicates: Duplicates | None = None,
+) -> list[Topic]:
+    """The topics of ``claims`` (in rank order) as a model named them: ``titles[i]`` is the
+    title of claim ``i``'s topic, ``""`` for a claim it put in none.
+
+    Claims of one title (case aside; the first spelling is kept) are a topic; those with none
+    are grouped by :func:`build_topics` among themselves. Every claim lands in exactly one
+    topic, and topics are numbered ``T1…`` by their best-ranked claim.
+    """
+    if len(titles) != len(claims):
+        raise ValueError("one title per claim")
+    rank = {c.id: n for n, c in enumerate(claims)}
+    named: dict[str, tuple[str, list[Claim]]] = {}
+    rest: list[Claim] = []
+    for claim, title in zip(claims, titles, strict=True):
+        title = one_line(title)
+        if title:
+            named.setdefault(title.casefold(), (title, []))[1].append(claim)
+        else:
+            rest.append(claim)
+    if not named:
+        return build_topics(claims, thread, duplicates)
+    by_claim = {c.id: c for c in claims}
+    groups = list(named.values())
+    groups += [
+        (t.title, [by_claim[cid] for cid in t.claim_ids])
+        for t in build_topics(rest, thread, duplicates)
+    ]
+    groups.sort(key=lambda g: rank[g[1][0].id])
+    return [
+        _named(f"T{n}", title, members, thread, duplicates)
+        for n, (title, members) in enumerate(groups, start=1)
+    ]

@@ -1,9 +1,10 @@
-"""The mock's answers to reduce prompts: claims merged by their words, a neutral overview.
+"""The mock's answers to reduce prompts: claims merged by their words, topics, an overview.
 
 Near-duplicate statements merge (content-word Jaccard ≥
 :data:`~service.engines.extractive.MERGE_JACCARD`, exact duplicates always), the first statement
 of a group is kept, and the overview is a template naming the thread's title, the counts and the
-most rebutted claims.
+most rebutted claims. Topics (:func:`name_topics`) group the merged claims by the content words
+they share, titled by the words its claims share most.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ...engines.extractive import MERGE_JACCARD
 from ...text.wording import count
-from ...validation import ReduceClaim, ReduceReply
+from ...validation import ReduceClaim, ReduceReply, ReduceTopic
 
 _CLAIM_LINE = re.compile(r"^(\S+)(?: \[(\d+)\])? (.*)$")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -75,7 +76,55 @@ def reduce_answer(data: str, title: str = "") -> ReduceReply:
         group.ids.append(cid)
         group.rebuttals += rebuttals
     claims = [ReduceClaim(statement=g.statement, merges=g.ids) for g in groups]
-    return ReduceReply(overview=_overview(title, len(seen), groups), claims=claims)
+    topics = [
+        ReduceTopic(title=name, members=ids)
+        for name, ids in name_topics([(g.statement, g.ids) for g in groups])
+    ]
+    return ReduceReply(overview=_overview(title, len(seen), groups), claims=claims, topics=topics)
+
+
+#: Most words in a topic title the mock writes.
+TOPIC_WORDS = 3
+
+
+def name_topics(claims: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Topics of merged claims (statement, input ids), as (title, input ids), every claim in one.
+
+    A word is topical when at least two claims use it, but not more than half of them (a word
+    every claim uses tells none apart). In order, a claim joins the topic it shares the most
+    topical words with (the earliest on a tie), else starts one. A title is the topic's words
+    used by most of its claims, then in reading order, at most :data:`TOPIC_WORDS`.
+    """
+    words = [
+        [w for w in _WORD.findall(s.lower()) if w not in _STOP and len(w) > 2] for s, _ in claims
+    ]
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in set(ws):
+            df[w] = df.get(w, 0) + 1
+    most = max(2, len(claims) // 2)
+    topics: list[tuple[dict[str, int], list[int]]] = []  # word -> claims using it; members
+    for n, ws in enumerate(words):
+        topical = {w for w in ws if 2 <= df[w] <= most}
+        best = max(
+            range(len(topics)),
+            key=lambda t: (len(topical & topics[t][0].keys()), -t),
+            default=None,
+        )
+        if best is None or not topical & topics[best][0].keys():
+            topics.append(({}, []))
+            best = len(topics) - 1
+        counts, members = topics[best]
+        members.append(n)
+        for w in dict.fromkeys(ws):
+            counts[w] = counts.get(w, 0) + 1
+    out = []
+    for counts, members in topics:
+        order = {w: k for k, w in enumerate(counts)}
+        top = sorted(counts, key=lambda w: (-counts[w], order[w]))[:TOPIC_WORDS]
+        title = " ".join(top) or _short(claims[members[0]][0], TOPIC_WORDS)
+        out.append((title, [i for n in members for i in claims[n][1]]))
+    return out
 
 
 def _content_words(text: str) -> set[str]:

@@ -14,9 +14,10 @@ Modules, in the order a summary goes through them:
 * :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
 
 After the reduce, the steps both engines share: repeated comments count once
-(:mod:`..duplicates`), claims past the limit are counted (:mod:`..limits`), topics group the
-shown claims lexically (:mod:`..topics`; naming topics in the reduce is still to come), and the
-overview ends by naming the claims people split on most (:mod:`..controversy`).
+(:mod:`..duplicates`), claims past the limit are counted (:mod:`..limits`), the shown claims
+are put in topics (:mod:`..topics`: those the reduce named, and lexical groups for claims it
+put in none, or for every claim when there was no reduce: one chunk, an incremental run), and
+the overview ends by naming the claims people split on most (:mod:`..controversy`).
 
 A thread whose comments are all deleted or empty is summarized without asking the model.
 """
@@ -38,8 +39,8 @@ from ...text.wording import one_line
 from ..controversy import split_sentence
 from ..duplicates import find_duplicates
 from ..limits import claim_limit
-from ..topics import build_topics
-from .assemble import ClaimGroup, build_claims, template_overview
+from ..topics import topics_from_titles
+from .assemble import ClaimGroup, ranked_claims, template_overview
 from .calls import Run
 from .context import fit_to_context
 from .delta import Delta, plan_delta, run_delta, unusable
@@ -129,7 +130,9 @@ async def summarize_llm(
         run.stage = "reducing"
         run.report("stage")
         reduced = await reducer.finish()
-        groups = [ClaimGroup(m.statement, [found[i] for i in m.members]) for m in reduced.claims]
+        groups = [
+            ClaimGroup(m.statement, [found[i] for i in m.members], m.topic) for m in reduced.claims
+        ]
         overview = reduced.overview
     return _summary(thread, settings, run, groups, overview, started)
 
@@ -206,7 +209,8 @@ def _summary(
 ) -> ThreadSummary:
     duplicates = find_duplicates(thread)
     limit = claim_limit(settings.max_claims, len(thread.comments))
-    claims = build_claims(thread, groups, limit, duplicates)
+    ranked = ranked_claims(thread, groups, limit, duplicates)
+    claims = [claim for claim, _ in ranked]
     omitted = len(groups) - len(claims)
     if omitted:
         run.warnings.append(f"{omitted} further claim(s) are not shown")
@@ -232,7 +236,7 @@ def _summary(
         ),
         overview=overview,
         claims=claims,
-        topics=build_topics(claims, thread, duplicates),
+        topics=topics_from_titles(claims, [title for _, title in ranked], thread, duplicates),
         claims_omitted=omitted,
         duplicates=duplicates.report(thread),
         stats=run.stats,

@@ -26,6 +26,7 @@ class ClaimGroup:
 
     statement: str
     found: list[ChunkClaim]
+    topic: str = ""  # the title of the topic the reduce put it in, "" for none
 
 
 @dataclass
@@ -40,6 +41,7 @@ class _Draft:
     authors: int
     first: int  # number of the first comment citing it, for a stable order
     controversy: Controversy
+    topic: str
 
 
 def build_claims(
@@ -49,9 +51,19 @@ def build_claims(
     duplicates: Duplicates | None = None,
 ) -> list[Claim]:
     """The ranked claims of ``groups``, at most ``limit`` (None: all), numbered ``K1…``."""
+    return [claim for claim, _ in ranked_claims(thread, groups, limit, duplicates)]
+
+
+def ranked_claims(
+    thread: Thread,
+    groups: list[ClaimGroup],
+    limit: int | None = None,
+    duplicates: Duplicates | None = None,
+) -> list[tuple[Claim, str]]:
+    """:func:`build_claims`, each claim with its group's topic title (``""`` for none)."""
     drafts = [_draft(thread, g, duplicates) for g in groups]
     drafts.sort(key=lambda d: (-d.authors, -len(d.rebuttals), d.first))
-    return [_claim(thread, d, n) for n, d in enumerate(drafts[:limit], start=1)]
+    return [(_claim(thread, d, n), d.topic) for n, d in enumerate(drafts[:limit], start=1)]
 
 
 def _draft(thread: Thread, group: ClaimGroup, duplicates: Duplicates | None = None) -> _Draft:
@@ -79,6 +91,7 @@ def _draft(thread: Thread, group: ClaimGroup, duplicates: Duplicates | None = No
             author_keys(backing, duplicates, thread),
             author_keys((thread.by_key[k] for k in against), duplicates, thread),
         ),
+        topic=group.topic,
     )
 
 

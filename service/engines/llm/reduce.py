@@ -5,6 +5,13 @@ travel by index, so every quote is still sliced from the thread. Claims that do 
 are packed into groups and reduced in a tree, level by level, until one call holds them all or
 they stop merging. An answer cut off at the token limit splits its group in two. A group with no
 valid answer after the re-asks keeps its claims unmerged, counted in ``stats.failed_reduces``.
+
+Topics: each answer names the topics of its group and lists the claims on each
+(:func:`~service.validation.check_reduce` makes a merged claim follow its first member). A
+claim carries its topic's title up the tree: the level above names topics afresh over the
+claims it sees, and a claim it leaves in no topic (or a group with no valid answer) keeps the
+title the level below gave it. The final claims' titles are their topics; a claim with none is
+placed by the caller (lexically, :func:`~service.engines.topics.topics_from_titles`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from ...answer_format import REDUCE_SHAPE, WireReduce, answer_schema
 from ...errors import TruncatedError
 from ...prompts import one_line
 from ...text.tokens import estimate_tokens
-from ...validation import ReduceClaim, ReduceReply, check_reduce
+from ...validation import ReduceClaim, ReduceReply, ReduceTopic, check_reduce
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim
 
@@ -37,6 +44,7 @@ class Merged:
 
     statement: str
     members: list[int]  # indexes into the chunk claims
+    topic: str = ""  # the title of its topic, "" when no answer put it in one
 
 
 @dataclass
@@ -55,6 +63,7 @@ class _Item:
     statement: str
     rebuttals: int
     members: list[int]
+    topic: str = ""  # its topic's title from the level below, "" for none
 
 
 class Reducer:
@@ -129,7 +138,7 @@ async def _reduce_levels(run: Run, items: list[_Item], level: int) -> Reduced:
     )
     merged, overview = _merged(groups, results)
     if len(groups) == 1:
-        return Reduced(overview, [Merged(m.statement, m.members) for m in merged])
+        return Reduced(overview, _final(merged))
     return await _continue(run, items, merged, overview, level)
 
 
@@ -140,8 +149,11 @@ async def _continue(
     if len(merged) >= len(items):
         # No progress: the claims do not merge further; stop with what there is.
         run.warnings.append("reduce: claims could not be merged into one call")
-        return Reduced(overview, [Merged(m.statement, m.members) for m in merged])
-    upper = [_Item(f"r{k + 1}", m.statement, m.rebuttals, m.members) for k, m in enumerate(merged)]
+        return Reduced(overview, _final(merged))
+    upper = [
+        _Item(f"r{k + 1}", m.statement, m.rebuttals, m.members, m.topic)
+        for k, m in enumerate(merged)
+    ]
     return await _reduce_levels(run, upper, level + 1)
 
 
@@ -152,11 +164,20 @@ def _merged(groups: list[list[_Item]], results: list[ReduceReply]) -> tuple[list
     for group, result in zip(groups, results, strict=True):
         overview = result.overview
         by_id = {item.id: item for item in group}
+        titled = {mid: t.title for t in result.topics for mid in t.members}
         for claim in result.claims:
             members = [m for mid in claim.merges for m in by_id[mid].members]
             rebuttals = sum(by_id[mid].rebuttals for mid in claim.merges)
-            merged.append(_Item("", claim.statement, rebuttals, members))
+            # This answer's topic, else the one the level below gave its first titled member.
+            topic = titled.get(claim.merges[0]) or next(
+                (by_id[mid].topic for mid in claim.merges if by_id[mid].topic), ""
+            )
+            merged.append(_Item("", claim.statement, rebuttals, members, topic))
     return merged, overview
+
+
+def _final(merged: list[_Item]) -> list[Merged]:
+    return [Merged(m.statement, m.members, m.topic) for m in merged]
 
 
 def _room(run: Run) -> int:
@@ -204,7 +225,11 @@ async def _reduce_group(run: Run, group: list[_Item], label: str) -> ReduceReply
             _reduce_group(run, group[:half], label + "a"),
             _reduce_group(run, group[half:], label + "b"),
         )
-        return ReduceReply(overview=first.overview, claims=first.claims + second.claims)
+        return ReduceReply(
+            overview=first.overview,
+            claims=first.claims + second.claims,
+            topics=first.topics + second.topics,
+        )
 
 
 async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
@@ -233,8 +258,11 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
         where=f"reduce {label}",
     )
     if answer.errors:
-        merged = answer.reply is not None and any(
-            len(c.merges) > 1 or c.statement != inputs[c.merges[0]] for c in answer.reply.claims
+        merged = answer.reply is not None and (
+            bool(answer.reply.topics)
+            or any(
+                len(c.merges) > 1 or c.statement != inputs[c.merges[0]] for c in answer.reply.claims
+            )
         )
         if not merged:
             run.stats.failed_reduces += 1
@@ -257,5 +285,11 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
                 merges=[item.id for mid in c.merges for item in local[mid]],
             )
             for c in reply.claims
+        ],
+        topics=[
+            ReduceTopic(
+                title=t.title, members=[item.id for mid in t.members for item in local[mid]]
+            )
+            for t in reply.topics
         ],
     )
