@@ -4,7 +4,9 @@ The earlier summary says which comments it read (``thread.seen``: their source i
 digest of their content). When those comments are all still there and unchanged, only the new
 ones go to the model: grouped by the top-level subtree they grow, packed to the chunk budget,
 each batch rendered like a chunk with its earlier ancestors as read-only context (``p1…``), and
-with the earlier claims and rebuttals those ancestors are cited by (ids and statements). The
+with the earlier claims and rebuttals those ancestors are cited by (ids and statements). An
+ancestor is shown by an excerpt (:func:`excerpt`): the sentences the earlier map cites of it, else
+its first sentence, since the listed statements already say what the map took from it. The
 model answers in the compact format (:mod:`service.answer_format`) extended by ``a``: which listed
 claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal it counters
 (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
@@ -20,15 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ...answer_format import WireClaim, WireRebuttal, answer_schema, parse_ids, split_item
+from ...chunker import context_text
 from ...errors import ReplyError, TruncatedError
 from ...models import Chunk, Citation, Comment, Thread, ThreadSummary, seen_digest
-from ...prompts import render_chunk
+from ...prompts import ChunkView, render_chunk
+from ...prompts import one_line as neutral_line
 from ...text.tokens import estimate_tokens
 from ...text.wording import one_line
 from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
@@ -36,7 +40,16 @@ from .assemble import ClaimGroup
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
 
-__all__ = ["DELTA_SHAPE", "Delta", "check_delta", "plan_delta", "run_delta", "unusable"]
+__all__ = [
+    "DELTA_SHAPE",
+    "EXCERPT_CHARS",
+    "Delta",
+    "check_delta",
+    "excerpt",
+    "plan_delta",
+    "run_delta",
+    "unusable",
+]
 
 
 class _Strict(BaseModel):
@@ -63,6 +76,9 @@ DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?:
 """The delta answer's shape as the prompt shows it (``?``: may be left out)."""
 
 DELTA = Step(prompt="delta", schema_name="argument_delta", schema=answer_schema(WireDelta))
+
+EXCERPT_CHARS: Final = 160
+"""The most characters of an earlier ancestor a delta prompt shows (a map chunk shows 240)."""
 
 _ID_SPLIT = re.compile(r"[\s,;]+")
 _SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pushback\.)$")
@@ -187,6 +203,21 @@ class Delta:
     new: list[str]  # source ids of the new comments, thread order
     overview: str
     added: list[ChunkClaim] = field(default_factory=list)
+    cited: dict[str, list[int]] = field(default_factory=dict)  # comment key -> cited sentences
+
+    def __post_init__(self) -> None:
+        if self.cited:
+            return
+        ids = [s for _, c in self.claims for s in (*c.evidence, *c.supporters)]
+        ids += [s for _, r in self.rebuttals.values() for s in r.evidence]
+        ids += [s for _, r in self.rebuttals.values() for c in r.counters for s in c.evidence]
+        for sid in ids:
+            key, _, k = sid.partition(".")
+            got = self.cited.setdefault(key, [])
+            if int(k) not in got:
+                got.append(int(k))
+        for got in self.cited.values():
+            got.sort()
 
 
 def plan_delta(since: ThreadSummary, thread: Thread) -> Delta | None:
@@ -275,6 +306,39 @@ def batches(thread: Thread, new: list[str], budget: int) -> list[Chunk]:
     return out
 
 
+def excerpt(comment: Comment, cited: list[int]) -> str:
+    """What a delta prompt shows of an earlier ancestor: the sentences of it the earlier map
+    cites (``cited``: their numbers), else its first sentence, on one line and at most
+    :data:`EXCERPT_CHARS` characters (a deleted or empty comment: its map context text)."""
+    if comment.status != "ok" or not comment.sentences:
+        return context_text(comment)
+    ks = [k for k in cited if 1 <= k <= len(comment.sentences)] or [1]
+    text = " ".join(" ".join(comment.sentences[k - 1].text.split()) for k in ks)
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def _excerpted(view: ChunkView, thread: Thread, chunk: Chunk, delta: Delta) -> ChunkView:
+    """``view`` with each context line's text replaced by the ancestor's :func:`excerpt`.
+
+    A line is only rewritten where it ends exactly as the chunk renderer writes it (its header,
+    ``": "``, the map context text), so headers and parent references stay as rendered."""
+    if not chunk.context_ids:
+        return view
+    lines = view.text.split("\n")
+    if not lines or lines[0] != "context:":
+        return view
+    for n, cid in enumerate(chunk.context_ids, start=1):
+        if n >= len(lines):
+            break
+        c = thread.by_id[cid]
+        full = ": " + neutral_line(context_text(c))
+        line = lines[n]
+        if line.startswith(f"p{n}") and line.endswith(full):
+            shown = neutral_line(excerpt(c, delta.cited.get(c.key, [])))  # untrusted: neutralised
+            lines[n] = line[: len(line) - len(full)] + ": " + shown
+    return replace(view, text="\n".join(lines))
+
+
 def _listing(delta: Delta, thread: Thread, chunk: Chunk) -> tuple[str, set[str], set[str]]:
     """The claims and rebuttals a chunk's context is cited by, as ``ID [p1 p3] statement``."""
     local = {thread.by_id[cid].key: f"p{n}" for n, cid in enumerate(chunk.context_ids, start=1)}
@@ -333,7 +397,7 @@ async def _ask(
     run: Run, delta: Delta, chunk: Chunk, label: str
 ) -> tuple[DeltaReply | None, dict[str, str]]:
     thread = run.thread
-    view = render_chunk(thread, chunk)
+    view = _excerpted(render_chunk(thread, chunk), thread, chunk, delta)
     valid = citable(thread, view)
     if not valid:
         return None, {}
