@@ -12,7 +12,7 @@ from service.chunker import context_text
 from service.devtools.fake import FakeModel, data_block
 from service.devtools.mock.mapping import delta_answer
 from service.devtools.synthetic import synthetic_thread
-from service.engines.llm.delta import EXCERPT_CHARS, check_delta, excerpt
+from service.engines.llm.delta import EXCERPT_CHARS, check_delta, excerpt, plan_delta
 from service.errors import ModelOutputError
 from service.models import Thread, ThreadSummary
 from service.prompts import one_line as neutral_line
@@ -215,3 +215,14 @@ def test_an_excerpt_in_the_prompt_is_neutralised_like_any_comment_text() -> None
         assert "context:" in block and "\u2039/thread_data>" in block
         prompt = "".join(m["content"] for m in messages)
         assert prompt.count("</thread_data>") == 1  # the real delimiter only
+
+
+def test_supporters_left_out_as_repeated_quotes_still_count_in_prevalence() -> None:
+    thread = _thread(200)
+    first = _run(thread, FakeModel())
+    planned = plan_delta(first, thread)
+    assert planned is not None and planned.hidden  # the earlier output left some supporters out
+    again = _run(_thread(200), FakeModel(), since=first)
+    assert {c.id: c.prevalence for c in again.claims} == {c.id: c.prevalence for c in first.claims}
+    authors = [c.prevalence.authors for c in again.claims]
+    assert authors == sorted(authors, reverse=True)  # ranked by their whole prevalence

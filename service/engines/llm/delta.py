@@ -12,7 +12,9 @@ claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal
 (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
 batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
 whose citations are carried over by source id, so every claim keeps its anchoring evidence and
-therefore its id.
+therefore its id. An earlier claim's prevalence counted supporters its output left out as
+repeated quotes; :func:`carry_prevalence` adds what its shown citations alone miss, so those
+supporters still count.
 
 :func:`unusable` says why an earlier summary cannot be built on (then the run is cold, as
 before): it predates ``seen``, came from another engine, or a comment it read changed or went.
@@ -30,13 +32,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ...answer_format import WireClaim, WireRebuttal, answer_schema, parse_ids, split_item
 from ...chunker import context_text
 from ...errors import ReplyError, TruncatedError
-from ...models import Chunk, Citation, Comment, Thread, ThreadSummary, seen_digest
+from ...models import Chunk, Citation, Comment, Prevalence, Thread, ThreadSummary, seen_digest
 from ...prompts import ChunkView, render_chunk
 from ...prompts import one_line as neutral_line
 from ...text.tokens import estimate_tokens
 from ...text.wording import one_line
 from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
-from .assemble import ClaimGroup
+from ..duplicates import find_duplicates
+from .assemble import ClaimGroup, build_claims
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
 
@@ -44,6 +47,7 @@ __all__ = [
     "DELTA_SHAPE",
     "EXCERPT_CHARS",
     "Delta",
+    "carry_prevalence",
     "check_delta",
     "excerpt",
     "plan_delta",
@@ -204,6 +208,7 @@ class Delta:
     overview: str
     added: list[ChunkClaim] = field(default_factory=list)
     cited: dict[str, list[int]] = field(default_factory=dict)  # comment key -> cited sentences
+    hidden: dict[str, Prevalence] = field(default_factory=dict)  # earlier id -> uncited part
 
     def __post_init__(self) -> None:
         if self.cited:
@@ -259,7 +264,51 @@ def plan_delta(since: ThreadSummary, thread: Thread) -> Delta | None:
     if _TEMPLATE_HEAD.match(overview):
         overview = ""  # a one-call summary's template overview: written again from the claims
     new = [c.id for c in thread.comments if c.id not in seen]
-    return Delta(claims, rebuttals, new, overview)
+    return Delta(claims, rebuttals, new, overview, hidden=_hidden(since, claims, thread))
+
+
+def _hidden(
+    since: ThreadSummary, claims: list[tuple[str, ChunkClaim]], thread: Thread
+) -> dict[str, Prevalence]:
+    """Per earlier claim, the prevalence its shown citations do not account for: supporters
+    the earlier output left out as repeated quotes (counted then, not listed)."""
+    duplicates = find_duplicates(thread)
+    then = {c.id: c.prevalence for c in since.claims}
+    out: dict[str, Prevalence] = {}
+    for kid, claim in claims:
+        copy = ChunkClaim(claim.statement, list(claim.evidence), list(claim.supporters), [])
+        shown = build_claims(thread, [ClaimGroup(claim.statement, [copy])], None, duplicates)
+        if not shown:
+            continue
+        now = shown[0].prevalence
+        comments = max(0, then[kid].comments - now.comments)
+        authors = max(0, then[kid].authors - now.authors)
+        if comments or authors:
+            out[kid] = Prevalence(comments=comments, authors=authors)
+    return out
+
+
+def carry_prevalence(summary: ThreadSummary, since: ThreadSummary, delta: Delta) -> None:
+    """Add to each earlier claim of ``summary`` (found by its evidence, which a delta never
+    changes) the prevalence of :attr:`Delta.hidden`: supporters counted but not listed then;
+    the claims are ranked again."""
+    if not delta.hidden:
+        return
+
+    def anchor(citations: list[Citation]) -> tuple[tuple[str, str], ...]:
+        return tuple((c.comment_id, c.quote) for c in citations)
+
+    earlier = {anchor(c.evidence): c.id for c in since.claims if c.id in delta.hidden}
+    for claim in summary.claims:
+        kid = earlier.get(anchor(claim.evidence))
+        if kid is None:
+            continue
+        extra, p = delta.hidden[kid], claim.prevalence
+        claim.prevalence = Prevalence(
+            comments=p.comments + extra.comments, authors=p.authors + extra.authors
+        )
+    # ranked as assembly ranks them, by authors then rebuttals (a stable sort keeps the rest)
+    summary.claims.sort(key=lambda c: (-c.prevalence.authors, -len(c.rebuttals)))
 
 
 def batches(thread: Thread, new: list[str], budget: int) -> list[Chunk]:
