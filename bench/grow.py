@@ -12,7 +12,8 @@ Printed: prompt+completion tokens of each as a share of cold, cache hits, claim 
 incremental map on the unchanged part matches the cold map of the grown thread (of the claims
 anchored on earlier comments in both, those with the same id and the same statement, and the
 share of cold citations into earlier comments the incremental map also has, and how many of
-those claims count as many authors as in the cold map, or fewer).
+those claims count as many authors as in the cold map, or fewer; and how many claims each map
+has, and of them anchored on new comments only).
 
     python3 bench/grow.py --sizes 1000 5000 --growth 0.01 0.1 0.5
 """
@@ -50,6 +51,10 @@ async def _run(
 
 def _tokens(s: ThreadSummary) -> int:
     return s.stats.prompt_tokens + s.stats.completion_tokens
+
+
+def _new_only(s: ThreadSummary, old: set[str]) -> int:
+    return sum(all(e.comment_id not in old for e in c.evidence) for c in s.claims)
 
 
 def _cites(s: ThreadSummary, old: set[str]) -> set[tuple[str, str, str]]:
@@ -105,7 +110,9 @@ async def main() -> None:
                 )
                 print(
                     f"      prevalence of the claims in both: {same_prev} with the cold run's "
-                    f"author count, {low_prev} lower"
+                    f"author count, {low_prev} lower; claims: incremental {len(inc.claims)}, "
+                    f"cold {len(cold.claims)}, of them anchored on new comments only: "
+                    f"{_new_only(inc, old)} and {_new_only(cold, old)}"
                 )
 
 

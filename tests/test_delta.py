@@ -53,9 +53,11 @@ def test_only_new_comments_are_sent_and_earlier_claims_keep_their_ids() -> None:
     new_ids = {c.id for c in grown.comments[80:]}
     fake = FakeModel()
     summary = _run(grown, fake, since=first)
-    assert fake.calls and all(_is_delta(m) for m in fake.calls)
+    deltas = [m for m in fake.calls if _is_delta(m)]
+    assert deltas and len(fake.calls) - len(deltas) <= 1  # and at most one small reduce
+    assert all(data_block(m, "thread_data") is None for m in fake.calls if not _is_delta(m))
     sent = 0
-    for messages in fake.calls:
+    for messages in deltas:
         block = data_block(messages, "thread_data") or ""
         sent += sum(not c.context for c in parse_chunk(block))
     assert sent == len(new_ids)  # every new comment once; earlier ones only as context
@@ -113,7 +115,8 @@ def test_a_garbage_delta_answer_is_reasked() -> None:
     fake = FakeModel(script=["this is not JSON"])
     summary = _run(_thread(81), fake, since=first)
     assert summary.stats.reasks == 1
-    assert len(fake.calls) == 2 and "not JSON" in fake.calls[1][-2]["content"]
+    deltas = [m for m in fake.calls if _is_delta(m)]
+    assert len(deltas) == 2 and "not JSON" in deltas[1][-2]["content"]
 
 
 def test_garbage_delta_answers_are_refused_after_the_reasks() -> None:
@@ -186,9 +189,11 @@ def test_earlier_ancestors_are_shown_by_short_excerpts() -> None:
     assert shown and shorter  # the new comments reply to earlier ones, shown cut short
 
 
-def _doc(texts: list[str]) -> Thread:
+def _doc(texts: list[str], tops: frozenset[int] = frozenset({1})) -> Thread:
+    """A native thread of ``texts``: comments numbered from 1, those in ``tops`` top-level,
+    every other a reply to comment 1."""
     comments = [
-        {"id": str(n), "parent_id": None if n == 1 else "1", "author": f"a{n}", "text": t}
+        {"id": str(n), "parent_id": None if n in tops else "1", "author": f"a{n}", "text": t}
         for n, t in enumerate(texts, start=1)
     ]
     doc = {"id": "x", "title": "t", "source": "native", "comments": comments}
@@ -226,3 +231,22 @@ def test_supporters_left_out_as_repeated_quotes_still_count_in_prevalence() -> N
     assert {c.id: c.prevalence for c in again.claims} == {c.id: c.prevalence for c in first.claims}
     authors = [c.prevalence.authors for c in again.claims]
     assert authors == sorted(authors, reverse=True)  # ranked by their whole prevalence
+
+
+def test_a_new_comment_repeating_an_earlier_claim_backs_it() -> None:
+    earlier = [
+        "Banning cars downtown helps local shops because people on foot buy more.",
+        "I disagree, deliveries and disabled visitors still need access by car.",
+        "Cities should fund more buses before anything else happens downtown.",
+    ]
+    tops = frozenset({1, 3, 4})
+    first = _run(_doc(earlier, tops), FakeModel())
+    (point,) = [c for c in first.claims if "shops" in c.statement]
+    again = f"{earlier[0]} I saw it happen in my own town when the square closed to traffic."
+    fake = FakeModel()
+    grown = _run(_doc([*earlier, again], tops), fake, since=first)
+    assert sum(not _is_delta(m) for m in fake.calls) == 1  # the one small reduce
+    assert len(grown.claims) == len(first.claims)
+    (kept,) = [c for c in grown.claims if c.id == point.id]
+    assert kept.prevalence.authors == point.prevalence.authors + 1  # the new comment backs it
+    assert grown.changes is not None and not grown.changes.new_claims

@@ -12,9 +12,12 @@ claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal
 (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
 batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
 whose citations are carried over by source id, so every claim keeps its anchoring evidence and
-therefore its id. An earlier claim's prevalence counted supporters its output left out as
-repeated quotes; :func:`carry_prevalence` adds what its shown citations alone miss, so those
-supporters still count.
+therefore its id. New claims then go through one small reduce (:func:`_fold`) with the earlier
+claims whose statements share words with them (at most :data:`REDUCE_PEERS` per new claim): a
+new claim that repeats an earlier one backs it, and new claims that make one point merge; earlier
+claims never merge with each other, so their ids stay. An earlier claim's prevalence counted
+supporters its output left out as repeated quotes; :func:`carry_prevalence` adds what its shown
+citations alone miss, so those supporters still count.
 
 :func:`unusable` says why an earlier summary cannot be built on (then the run is cold, as
 before): it predates ``seen``, came from another engine, or a comment it read changed or went.
@@ -42,6 +45,7 @@ from ..duplicates import find_duplicates
 from .assemble import ClaimGroup, build_claims
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
+from .reduce import reduce_claims
 
 __all__ = [
     "DELTA_SHAPE",
@@ -81,9 +85,17 @@ DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?:
 
 DELTA = Step(prompt="delta", schema_name="argument_delta", schema=answer_schema(WireDelta))
 
+REDUCE_PEERS: Final = 3
+"""Earlier claims, most words in common first, that one new claim is reduced with."""
 EXCERPT_CHARS: Final = 160
 """The most characters of an earlier ancestor a delta prompt shows (a map chunk shows 240)."""
 
+_WORD = re.compile(r"\w{4,}")
+_COMMON = frozenset(
+    "that this with from have they their there what when which would could should about more "
+    "most than then been were will into only some such very also just does your them these "
+    "those here because think really".split()
+)
 _ID_SPLIT = re.compile(r"[\s,;]+")
 _SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pushback\.)$")
 _TEMPLATE_HEAD = re.compile(r"^[\d,]+ comments?\b")
@@ -429,7 +441,60 @@ async def run_delta(run: Run, delta: Delta) -> list[ClaimGroup]:
         if reply is not None:
             _merge(delta, reply, keys)
     groups = [ClaimGroup(c.statement, [c]) for _, c in delta.claims]
-    groups += [ClaimGroup(c.statement, [c]) for c in delta.added]
+    return groups + await _fold(run, delta)
+
+
+def _words(statement: str) -> set[str]:
+    return {w.rstrip("s") for w in _WORD.findall(statement.casefold()) if w not in _COMMON}
+
+
+def peers(delta: Delta) -> list[int]:
+    """Indexes into ``delta.claims`` of the earlier claims the new claims may repeat: per new
+    claim, up to :data:`REDUCE_PEERS` sharing the most words with it (earlier ones first)."""
+    earlier = [_words(c.statement) for _, c in delta.claims]
+    out: set[int] = set()
+    for claim in delta.added:
+        words = _words(claim.statement)
+        scored = [(len(words & w), -n) for n, w in enumerate(earlier) if words & w]
+        out.update(-n for _, n in sorted(scored, reverse=True)[:REDUCE_PEERS])
+    return sorted(out)
+
+
+async def _fold(run: Run, delta: Delta) -> list[ClaimGroup]:
+    """The new claims after one small reduce with the earlier claims they may repeat.
+
+    A new claim merged with an earlier one joins it as support: its evidence and supporters
+    become the earlier claim's supporters and its rebuttals the earlier claim's, so the earlier
+    claim keeps its evidence (and id). New claims merged with each other become one group.
+    Returns the groups of the new claims that merged with no earlier claim."""
+    added = delta.added
+    if not added:
+        return []
+    chosen = peers(delta)
+    if len(added) + len(chosen) < 2:
+        return [ClaimGroup(c.statement, [c]) for c in added]
+    run.stage = "reducing"
+    run.report("stage")
+    earlier = [delta.claims[n][1] for n in chosen]
+    found = [*(ChunkClaim(c.statement, [], [], c.rebuttals) for c in earlier), *added]
+    reduced = await reduce_claims(run, found)
+    groups: list[ClaimGroup] = []
+    for merged in reduced.claims:
+        olds = [earlier[m] for m in merged.members if m < len(earlier)]
+        news = [added[m - len(earlier)] for m in merged.members if m >= len(earlier)]
+        if not news:
+            continue
+        if not olds:
+            groups.append(ClaimGroup(merged.statement, news))
+            continue
+        into = olds[0]
+        for claim in news:
+            into.supporters.extend(
+                s
+                for s in (*claim.evidence, *claim.supporters)
+                if s not in into.supporters and s not in into.evidence
+            )
+            into.rebuttals.extend(claim.rebuttals)
     return groups
 
 
