@@ -11,7 +11,9 @@ Printed: prompt+completion tokens of each as a share of cold, cache hits, claim 
 (claims of the first run, matched by anchoring evidence, that keep their id), and how the
 incremental map on the unchanged part matches the cold map of the grown thread (of the claims
 anchored on earlier comments in both, those with the same id and the same statement, and the
-share of cold citations into earlier comments the incremental map also has).
+share of cold citations into earlier comments the incremental map also has, and how many of
+those claims count as many authors as in the cold map, or fewer; and how many claims each map
+has, and of them anchored on new comments only).
 
     python3 bench/grow.py --sizes 1000 5000 --growth 0.01 0.1 0.5
 """
@@ -51,6 +53,10 @@ def _tokens(s: ThreadSummary) -> int:
     return s.stats.prompt_tokens + s.stats.completion_tokens
 
 
+def _new_only(s: ThreadSummary, old: set[str]) -> int:
+    return sum(all(e.comment_id not in old for e in c.evidence) for c in s.claims)
+
+
 def _cites(s: ThreadSummary, old: set[str]) -> set[tuple[str, str, str]]:
     out = set()
     for c in s.claims:
@@ -84,6 +90,10 @@ async def main() -> None:
                 cold_ids = {c.id: c.statement for c in cold.claims}
                 both = [c for c in inc.claims if c.id in cold_ids]
                 same = sum(cold_ids[c.id] == c.statement for c in both)
+                cold_by_id = {c.id: c for c in cold.claims}
+                prev = [(c.prevalence, cold_by_id[c.id].prevalence) for c in both]
+                same_prev = sum(p.authors == q.authors for p, q in prev)
+                low_prev = sum(p.authors < q.authors for p, q in prev)
                 cold_cites, inc_cites = _cites(cold, old), _cites(inc, old)
                 cover = len(cold_cites & inc_cites) / max(1, len(cold_cites))
                 print(
@@ -97,6 +107,12 @@ async def main() -> None:
                     f"      ids kept: {stable:.1%} of the first run's claims; "
                     f"unchanged part vs cold: {len(both)} claims in both, {same} same statement; "
                     f"{cover:.1%} of cold citations into earlier comments also incremental"
+                )
+                print(
+                    f"      prevalence of the claims in both: {same_prev} with the cold run's "
+                    f"author count, {low_prev} lower; claims: incremental {len(inc.claims)}, "
+                    f"cold {len(cold.claims)}, of them anchored on new comments only: "
+                    f"{_new_only(inc, old)} and {_new_only(cold, old)}"
                 )
 
 

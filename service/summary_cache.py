@@ -31,6 +31,12 @@ JSON values (:class:`SummaryStore`): the local answer cache's class (a folder of
 the answers, see :mod:`service.runtime`), or another backend of :mod:`service.cache`. Values are
 JSON, never pickles: ``{"format": 2, "json": "<the hit's JSON rendering>"}``; anything else read
 back is a miss.
+
+Every kept summary has an id (:func:`summary_id`), which the HTTP service hands out
+(``Summary-Id``) and takes back (``GET /v1/summaries/{id}``, ``?since=ID``): the hex part of its
+key, for a summary keyed on its input; for one no input names (a thread fetched live), the
+SHA-256 of its stored JSON, kept by :meth:`SummaryCache.keep` in the same store. Ids say nothing
+the client does not already hold (no setting or secret can be read back from a hash).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +67,7 @@ __all__ = [
     "SummaryStore",
     "as_hit",
     "code_digest",
+    "summary_id",
     "summary_key",
 ]
 
@@ -71,6 +79,14 @@ HASH_OFF_LOOP_BYTES: Final = 1 << 20
 """Inputs larger than this are hashed on a thread (hashlib releases the GIL), not the loop."""
 
 Engine = Literal["extractive", "llm"]
+
+_KEY_PREFIX: Final = "summary:"
+_ID: Final = re.compile(r"\A[0-9a-f]{64}\Z")
+
+
+def summary_id(key: str) -> str:
+    """The id a client is given for the summary kept under ``key``."""
+    return key.removeprefix(_KEY_PREFIX)
 
 
 class SummaryStore(Protocol):
@@ -178,7 +194,7 @@ def summary_key(
         doc["scope"] = cache_scope(settings.base_url, settings.cache_namespace)
         doc["prompts"] = prompt_digest
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    return "summary:" + hashlib.sha256(raw.encode()).hexdigest()
+    return _KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
 
 SPENT: Final = ("llm_calls", "prompt_tokens", "completion_tokens", "cost_usd", "elapsed_s")
@@ -253,7 +269,22 @@ class SummaryCache:
 
     async def get(self, key: str) -> CachedSummary | None:
         """The stored summary under ``key`` (as a cached run reports it), or ``None``."""
-        if self.store is None or not self._reads:
+        if not self._reads:
+            return None
+        return await self._read(key)
+
+    async def by_id(self, ident: str) -> CachedSummary | None:
+        """The kept summary of id ``ident`` (:func:`summary_id`), or ``None``.
+
+        Read in mode ``refresh`` too: naming a summary by its id asks for that summary, not
+        for a new one.
+        """
+        if not _ID.match(ident):
+            return None
+        return await self._read(_KEY_PREFIX + ident)
+
+    async def _read(self, key: str) -> CachedSummary | None:
+        if self.store is None:
             return None
         value = await self.store.get(key)
         if not value or value.get("format") != SUMMARY_FORMAT:
@@ -263,14 +294,30 @@ class SummaryCache:
             return None
         return CachedSummary(text)
 
-    async def put(self, key: str, summary: ThreadSummary) -> None:
-        """Keep ``summary`` under ``key``, in the form a hit reports it."""
-        if self.store is not None:
-            text = render_json(as_hit(summary))
-            try:
-                await self.store.set(key, {"format": SUMMARY_FORMAT, "json": text})
-            except CacheError as e:  # the summary is made; only its next request costs more
-                log.warning("a summary was not cached: %s", e)
+    async def put(self, key: str, summary: ThreadSummary) -> str | None:
+        """Keep ``summary`` under ``key``, in the form a hit reports it; its id, once kept."""
+        if self.store is None:
+            return None
+        return await self._write(key, render_json(as_hit(summary)))
+
+    async def keep(self, summary: ThreadSummary) -> str | None:
+        """Keep a summary no input key names (a thread fetched live) under an id of its own,
+        the SHA-256 of its stored JSON; that id, once kept (``None`` with no store)."""
+        if self.store is None:
+            return None
+        text = render_json(as_hit(summary))
+        ident = hashlib.sha256(b"kept\0" + text.encode("utf-8", "surrogatepass")).hexdigest()
+        return await self._write(_KEY_PREFIX + ident, text)
+
+    async def _write(self, key: str, text: str) -> str | None:
+        if self.store is None:
+            return None
+        try:
+            await self.store.set(key, {"format": SUMMARY_FORMAT, "json": text})
+        except CacheError as e:  # the summary is made; only its next request costs more
+            log.warning("a summary was not cached: %s", e)
+            return None
+        return summary_id(key)
 
     async def through(
         self,

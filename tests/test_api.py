@@ -163,7 +163,7 @@ def test_clients_cannot_pick_the_model_server() -> None:
         p["name"]
         for p in create_app(_settings()).openapi()["paths"]["/v1/summaries"]["post"]["parameters"]
     }
-    assert params == {"format", "output", "engine", "output_mode", "chunk_tokens"}
+    assert params == {"format", "output", "engine", "output_mode", "chunk_tokens", "since"}
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -412,6 +412,7 @@ def test_openapi_describes_routes_and_errors() -> None:
     paths = schema["paths"]
     assert set(paths) == {
         "/v1/summaries",
+        "/v1/summaries/{summary_id}",
         "/v1/batches",
         "/v1/batches/{job_id}",
         "/v1/batches/{job_id}/results",

@@ -271,6 +271,30 @@ def test_a_url_with_an_earlier_summary_says_what_changed(hn: respx.MockRouter) -
     assert_problem(garbage, 400, '"since" must be an earlier threadsum JSON summary')
 
 
+def test_a_url_since_a_kept_summary_names_it_by_id(hn: respx.MockRouter) -> None:
+    with serving(_settings()) as base:
+        first = httpx.post(base + "/v1/summaries", json={"url": HN_URL})
+        ident = first.headers["Summary-Id"]
+        kept = httpx.get(f"{base}/v1/summaries/{ident}")
+        by_body = httpx.post(base + "/v1/summaries", json={"url": HN_URL, "since": ident})
+        by_query = httpx.post(f"{base}/v1/summaries?since={ident}", json={"url": HN_URL})
+        twice = httpx.post(
+            f"{base}/v1/summaries?since={ident}", json={"url": HN_URL, "since": ident}
+        )
+        unknown = httpx.post(base + "/v1/summaries", json={"url": HN_URL, "since": "f" * 64})
+        number = httpx.post(base + "/v1/summaries", json={"url": HN_URL, "since": 5})
+    assert kept.status_code == 200 and json.loads(kept.text)["claims"] == first.json()["claims"]
+    for r in (by_body, by_query):
+        assert r.status_code == 200, r.text
+        changes = r.json()["changes"]
+        assert changes["since_comments"] == first.json()["thread"]["comments"]
+        assert changes["new_comments"] == 0 and not changes["new_claims"]
+        assert r.headers["Summary-Id"] not in ("", ident)  # kept anew: it carries changes
+    assert_problem(twice, 400, "name the earlier summary once")
+    assert_problem(unknown, 404, "no summary of id")
+    assert_problem(number, 400, '"since" must be an earlier threadsum JSON summary')
+
+
 def test_a_native_thread_with_a_url_field_is_still_a_thread() -> None:
     native = json.loads((FIXTURES / "formats" / "native.json").read_text("utf-8"))
     assert "url" in native and "comments" in native

@@ -47,10 +47,12 @@ _URL_START: Final = re.compile(rb'\A\s*\{\s*"url"\s*:')
 
 @dataclass(frozen=True)
 class UrlRequest:
-    """A ``{"url": …, "since"?: …}`` body: the thread to fetch, and an earlier summary of it."""
+    """A ``{"url": …, "since"?: …}`` body: the thread to fetch, and an earlier summary of it
+    (given whole, or by the id of a summary the server kept)."""
 
     url: str
     since: ThreadSummary | None = None
+    since_id: str | None = None
 
 
 @dataclass
@@ -69,7 +71,8 @@ class Prepared:
 
 def url_of_body(body: bytes) -> UrlRequest | None:
     """The request of a ``{"url": "…"}`` body, or of ``{"url": "…", "since": SUMMARY}`` (an
-    earlier JSON summary of the same thread, so the answer carries ``changes``); else ``None``.
+    earlier JSON summary of the same thread, or the id of one the server kept, so the answer
+    carries ``changes``); else ``None``.
 
     A native thread has ``comments``, so no thread is ever taken for a URL request.
     """
@@ -89,13 +92,16 @@ def url_of_body(body: bytes) -> UrlRequest | None:
     since = data.get("since")
     if since is None:
         return UrlRequest(url)
+    if isinstance(since, str):
+        return UrlRequest(url, since_id=since)
     if isinstance(since, dict) and since.get("schema_version") == "1":
         since = {**since, "schema_version": SCHEMA_VERSION}  # 1.1 only added fields
     try:
         return UrlRequest(url, ThreadSummary.model_validate(since))
     except ValueError:
         raise UsageError(
-            '"since" must be an earlier threadsum JSON summary of the same thread'
+            '"since" must be an earlier threadsum JSON summary of the same thread, or the id '
+            "of one this server kept"
         ) from None
 
 
@@ -143,8 +149,8 @@ async def prepare(
         raise
     if engine.kind != "extractive":
         ticket.close()
-        return Prepared(thread, None)
-    return Prepared(thread, ticket)
+        return Prepared(thread, None, since)
+    return Prepared(thread, ticket, since)
 
 
 async def run_prepared(

@@ -43,7 +43,7 @@ from ..topics import topics_from_titles
 from .assemble import ClaimGroup, ranked_claims, template_overview
 from .calls import Run
 from .context import fit_to_context
-from .delta import Delta, plan_delta, run_delta, unusable
+from .delta import Delta, carry_prevalence, plan_delta, run_delta, unusable
 from .map import ChunkClaim, map_chunk
 from .policy import judge
 from .reduce import Reducer
@@ -95,7 +95,9 @@ async def summarize_llm(
         if fallback is None and planned is None:
             fallback = "a citation in it does not resolve in the thread"
         if planned is not None:
-            return await _incremental(thread, settings, model, cache, every, planned, progress)
+            return await _incremental(
+                thread, settings, model, cache, every, planned, since, progress
+            )
     if not any(c.sentences for c in thread.comments):
         run = Run(thread, settings, model, cache, prompts)
         run.warnings.append(NOTHING_TO_SUMMARIZE)
@@ -144,6 +146,7 @@ async def _incremental(
     cache: Cache,
     prompts: dict[str, Prompt],
     planned: Delta,
+    since: ThreadSummary,
     progress: ProgressCallback | None,
 ) -> ThreadSummary:
     """The earlier map grown by what the new comments add (:mod:`.delta`)."""
@@ -163,7 +166,9 @@ async def _incremental(
         f"incremental: {len(planned.new)} new comment(s) read in {run.stats.chunks} delta "
         f"call(s); {len(planned.claims)} earlier claim(s) kept"
     )
-    return _summary(thread, run.settings, run, groups, planned.overview, started)
+    summary = _summary(thread, run.settings, run, groups, planned.overview, started)
+    carry_prevalence(summary, since, planned)
+    return summary
 
 
 async def _map_into(run: Run, chunks: list[Chunk], reducer: Reducer) -> None:

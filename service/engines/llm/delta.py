@@ -4,13 +4,20 @@ The earlier summary says which comments it read (``thread.seen``: their source i
 digest of their content). When those comments are all still there and unchanged, only the new
 ones go to the model: grouped by the top-level subtree they grow, packed to the chunk budget,
 each batch rendered like a chunk with its earlier ancestors as read-only context (``p1…``), and
-with the earlier claims and rebuttals those ancestors are cited by (ids and statements). The
+with the earlier claims and rebuttals those ancestors are cited by (ids and statements). An
+ancestor is shown by an excerpt (:func:`excerpt`): the sentences the earlier map cites of it, else
+its first sentence, since the listed statements already say what the map took from it. The
 model answers in the compact format (:mod:`service.answer_format`) extended by ``a``: which listed
 claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal it counters
 (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
 batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
 whose citations are carried over by source id, so every claim keeps its anchoring evidence and
-therefore its id.
+therefore its id. New claims then go through one small reduce (:func:`_fold`) with the earlier
+claims whose statements share words with them (at most :data:`REDUCE_PEERS` per new claim): a
+new claim that repeats an earlier one backs it, and new claims that make one point merge; earlier
+claims never merge with each other, so their ids stay. An earlier claim's prevalence counted
+supporters its output left out as repeated quotes; :func:`carry_prevalence` adds what its shown
+citations alone miss, so those supporters still count.
 
 :func:`unusable` says why an earlier summary cannot be built on (then the run is cold, as
 before): it predates ``seen``, came from another engine, or a comment it read changed or went.
@@ -20,23 +27,37 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ...answer_format import WireClaim, WireRebuttal, answer_schema, parse_ids, split_item
+from ...chunker import context_text
 from ...errors import ReplyError, TruncatedError
-from ...models import Chunk, Citation, Comment, Thread, ThreadSummary, seen_digest
-from ...prompts import render_chunk
+from ...models import Chunk, Citation, Comment, Prevalence, Thread, ThreadSummary, seen_digest
+from ...prompts import ChunkView, render_chunk
+from ...prompts import one_line as neutral_line
 from ...text.tokens import estimate_tokens
 from ...text.wording import one_line
 from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
-from .assemble import ClaimGroup
+from ..duplicates import find_duplicates
+from .assemble import ClaimGroup, build_claims
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
+from .reduce import reduce_claims
 
-__all__ = ["DELTA_SHAPE", "Delta", "check_delta", "plan_delta", "run_delta", "unusable"]
+__all__ = [
+    "DELTA_SHAPE",
+    "EXCERPT_CHARS",
+    "Delta",
+    "carry_prevalence",
+    "check_delta",
+    "excerpt",
+    "plan_delta",
+    "run_delta",
+    "unusable",
+]
 
 
 class _Strict(BaseModel):
@@ -64,6 +85,17 @@ DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?:
 
 DELTA = Step(prompt="delta", schema_name="argument_delta", schema=answer_schema(WireDelta))
 
+REDUCE_PEERS: Final = 3
+"""Earlier claims, most words in common first, that one new claim is reduced with."""
+EXCERPT_CHARS: Final = 160
+"""The most characters of an earlier ancestor a delta prompt shows (a map chunk shows 240)."""
+
+_WORD = re.compile(r"\w{4,}")
+_COMMON = frozenset(
+    "that this with from have they their there what when which would could should about more "
+    "most than then been were will into only some such very also just does your them these "
+    "those here because think really".split()
+)
 _ID_SPLIT = re.compile(r"[\s,;]+")
 _SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pushback\.)$")
 _TEMPLATE_HEAD = re.compile(r"^[\d,]+ comments?\b")
@@ -187,6 +219,22 @@ class Delta:
     new: list[str]  # source ids of the new comments, thread order
     overview: str
     added: list[ChunkClaim] = field(default_factory=list)
+    cited: dict[str, list[int]] = field(default_factory=dict)  # comment key -> cited sentences
+    hidden: dict[str, Prevalence] = field(default_factory=dict)  # earlier id -> uncited part
+
+    def __post_init__(self) -> None:
+        if self.cited:
+            return
+        ids = [s for _, c in self.claims for s in (*c.evidence, *c.supporters)]
+        ids += [s for _, r in self.rebuttals.values() for s in r.evidence]
+        ids += [s for _, r in self.rebuttals.values() for c in r.counters for s in c.evidence]
+        for sid in ids:
+            key, _, k = sid.partition(".")
+            got = self.cited.setdefault(key, [])
+            if int(k) not in got:
+                got.append(int(k))
+        for got in self.cited.values():
+            got.sort()
 
 
 def plan_delta(since: ThreadSummary, thread: Thread) -> Delta | None:
@@ -228,7 +276,51 @@ def plan_delta(since: ThreadSummary, thread: Thread) -> Delta | None:
     if _TEMPLATE_HEAD.match(overview):
         overview = ""  # a one-call summary's template overview: written again from the claims
     new = [c.id for c in thread.comments if c.id not in seen]
-    return Delta(claims, rebuttals, new, overview)
+    return Delta(claims, rebuttals, new, overview, hidden=_hidden(since, claims, thread))
+
+
+def _hidden(
+    since: ThreadSummary, claims: list[tuple[str, ChunkClaim]], thread: Thread
+) -> dict[str, Prevalence]:
+    """Per earlier claim, the prevalence its shown citations do not account for: supporters
+    the earlier output left out as repeated quotes (counted then, not listed)."""
+    duplicates = find_duplicates(thread)
+    then = {c.id: c.prevalence for c in since.claims}
+    out: dict[str, Prevalence] = {}
+    for kid, claim in claims:
+        copy = ChunkClaim(claim.statement, list(claim.evidence), list(claim.supporters), [])
+        shown = build_claims(thread, [ClaimGroup(claim.statement, [copy])], None, duplicates)
+        if not shown:
+            continue
+        now = shown[0].prevalence
+        comments = max(0, then[kid].comments - now.comments)
+        authors = max(0, then[kid].authors - now.authors)
+        if comments or authors:
+            out[kid] = Prevalence(comments=comments, authors=authors)
+    return out
+
+
+def carry_prevalence(summary: ThreadSummary, since: ThreadSummary, delta: Delta) -> None:
+    """Add to each earlier claim of ``summary`` (found by its evidence, which a delta never
+    changes) the prevalence of :attr:`Delta.hidden`: supporters counted but not listed then;
+    the claims are ranked again."""
+    if not delta.hidden:
+        return
+
+    def anchor(citations: list[Citation]) -> tuple[tuple[str, str], ...]:
+        return tuple((c.comment_id, c.quote) for c in citations)
+
+    earlier = {anchor(c.evidence): c.id for c in since.claims if c.id in delta.hidden}
+    for claim in summary.claims:
+        kid = earlier.get(anchor(claim.evidence))
+        if kid is None:
+            continue
+        extra, p = delta.hidden[kid], claim.prevalence
+        claim.prevalence = Prevalence(
+            comments=p.comments + extra.comments, authors=p.authors + extra.authors
+        )
+    # ranked as assembly ranks them, by authors then rebuttals (a stable sort keeps the rest)
+    summary.claims.sort(key=lambda c: (-c.prevalence.authors, -len(c.rebuttals)))
 
 
 def batches(thread: Thread, new: list[str], budget: int) -> list[Chunk]:
@@ -275,6 +367,39 @@ def batches(thread: Thread, new: list[str], budget: int) -> list[Chunk]:
     return out
 
 
+def excerpt(comment: Comment, cited: list[int]) -> str:
+    """What a delta prompt shows of an earlier ancestor: the sentences of it the earlier map
+    cites (``cited``: their numbers), else its first sentence, on one line and at most
+    :data:`EXCERPT_CHARS` characters (a deleted or empty comment: its map context text)."""
+    if comment.status != "ok" or not comment.sentences:
+        return context_text(comment)
+    ks = [k for k in cited if 1 <= k <= len(comment.sentences)] or [1]
+    text = " ".join(" ".join(comment.sentences[k - 1].text.split()) for k in ks)
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def _excerpted(view: ChunkView, thread: Thread, chunk: Chunk, delta: Delta) -> ChunkView:
+    """``view`` with each context line's text replaced by the ancestor's :func:`excerpt`.
+
+    A line is only rewritten where it ends exactly as the chunk renderer writes it (its header,
+    ``": "``, the map context text), so headers and parent references stay as rendered."""
+    if not chunk.context_ids:
+        return view
+    lines = view.text.split("\n")
+    if not lines or lines[0] != "context:":
+        return view
+    for n, cid in enumerate(chunk.context_ids, start=1):
+        if n >= len(lines):
+            break
+        c = thread.by_id[cid]
+        full = ": " + neutral_line(context_text(c))
+        line = lines[n]
+        if line.startswith(f"p{n}") and line.endswith(full):
+            shown = neutral_line(excerpt(c, delta.cited.get(c.key, [])))  # untrusted: neutralised
+            lines[n] = line[: len(line) - len(full)] + ": " + shown
+    return replace(view, text="\n".join(lines))
+
+
 def _listing(delta: Delta, thread: Thread, chunk: Chunk) -> tuple[str, set[str], set[str]]:
     """The claims and rebuttals a chunk's context is cited by, as ``ID [p1 p3] statement``."""
     local = {thread.by_id[cid].key: f"p{n}" for n, cid in enumerate(chunk.context_ids, start=1)}
@@ -316,7 +441,60 @@ async def run_delta(run: Run, delta: Delta) -> list[ClaimGroup]:
         if reply is not None:
             _merge(delta, reply, keys)
     groups = [ClaimGroup(c.statement, [c]) for _, c in delta.claims]
-    groups += [ClaimGroup(c.statement, [c]) for c in delta.added]
+    return groups + await _fold(run, delta)
+
+
+def _words(statement: str) -> set[str]:
+    return {w.rstrip("s") for w in _WORD.findall(statement.casefold()) if w not in _COMMON}
+
+
+def peers(delta: Delta) -> list[int]:
+    """Indexes into ``delta.claims`` of the earlier claims the new claims may repeat: per new
+    claim, up to :data:`REDUCE_PEERS` sharing the most words with it (earlier ones first)."""
+    earlier = [_words(c.statement) for _, c in delta.claims]
+    out: set[int] = set()
+    for claim in delta.added:
+        words = _words(claim.statement)
+        scored = [(len(words & w), -n) for n, w in enumerate(earlier) if words & w]
+        out.update(-n for _, n in sorted(scored, reverse=True)[:REDUCE_PEERS])
+    return sorted(out)
+
+
+async def _fold(run: Run, delta: Delta) -> list[ClaimGroup]:
+    """The new claims after one small reduce with the earlier claims they may repeat.
+
+    A new claim merged with an earlier one joins it as support: its evidence and supporters
+    become the earlier claim's supporters and its rebuttals the earlier claim's, so the earlier
+    claim keeps its evidence (and id). New claims merged with each other become one group.
+    Returns the groups of the new claims that merged with no earlier claim."""
+    added = delta.added
+    if not added:
+        return []
+    chosen = peers(delta)
+    if len(added) + len(chosen) < 2:
+        return [ClaimGroup(c.statement, [c]) for c in added]
+    run.stage = "reducing"
+    run.report("stage")
+    earlier = [delta.claims[n][1] for n in chosen]
+    found = [*(ChunkClaim(c.statement, [], [], c.rebuttals) for c in earlier), *added]
+    reduced = await reduce_claims(run, found)
+    groups: list[ClaimGroup] = []
+    for merged in reduced.claims:
+        olds = [earlier[m] for m in merged.members if m < len(earlier)]
+        news = [added[m - len(earlier)] for m in merged.members if m >= len(earlier)]
+        if not news:
+            continue
+        if not olds:
+            groups.append(ClaimGroup(merged.statement, news))
+            continue
+        into = olds[0]
+        for claim in news:
+            into.supporters.extend(
+                s
+                for s in (*claim.evidence, *claim.supporters)
+                if s not in into.supporters and s not in into.evidence
+            )
+            into.rebuttals.extend(claim.rebuttals)
     return groups
 
 
@@ -333,7 +511,7 @@ async def _ask(
     run: Run, delta: Delta, chunk: Chunk, label: str
 ) -> tuple[DeltaReply | None, dict[str, str]]:
     thread = run.thread
-    view = render_chunk(thread, chunk)
+    view = _excerpted(render_chunk(thread, chunk), thread, chunk, delta)
     valid = citable(thread, view)
     if not valid:
         return None, {}

@@ -21,6 +21,7 @@ from ...render import MEDIA_TYPES, Format, render
 from ...render.html import render_map
 from ...settings import Settings
 from ...summarizer import EngineChoice
+from ...summary_cache import SummaryCache
 from ..bounds import deadline, until_disconnected
 from ..events import EVENT_STREAM, NO_BUFFERING, progress_stream
 from ..inputs import not_json_thread
@@ -41,21 +42,28 @@ async def answer(
     json_only: bool,
     url: UrlRequest | None,
     events: bool,
+    since: ThreadSummary | None = None,
+    summaries: SummaryCache | None = None,
 ) -> Response:
-    """The response to a summary request for ``url`` (or the thread in ``body``)."""
+    """The response to a summary request for ``url`` (or the thread in ``body``, ``since`` an
+    earlier summary). A summary of a URL is kept in ``summaries`` under an id of its own
+    (``Summary-Id``); a streamed one is not."""
     service = service_of(request)
     if url is not None:
         work = prepare(service, run, engine, url=url.url, since=url.since)
     else:
-        work = prepare(service, run, engine, body=body, fmt=input_format)
+        work = prepare(service, run, engine, body=body, fmt=input_format, since=since)
     prepared = await until_disconnected(request, work)
     if json_only and url is None and prepared.thread.format == "text":
         prepared.close()
         raise not_json_thread()
     if not events:
         summary = await until_disconnected(request, run_prepared(service, prepared, run, engine))
+        kept = await summaries.keep(summary) if summaries is not None else None
         return Response(
-            render(summary, output, thread=prepared.thread), media_type=MEDIA_TYPES[output]
+            render(summary, output, thread=prepared.thread),
+            media_type=MEDIA_TYPES[output],
+            headers={"Summary-Id": kept} if kept else None,
         )
     return stream(request, prepared, run, engine, "summary", output)
 
