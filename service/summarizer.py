@@ -10,6 +10,7 @@ grounding before it leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Literal
 from . import events
 from .changes import compare
 from .claim_ids import assign_ids
-from .errors import GroundingError, UsageError
+from .errors import CacheError, GroundingError, UsageError
 from .grounding import check_summary
 from .models import Thread, ThreadSummary
 from .progress import Progress, ProgressCallback
@@ -83,7 +84,7 @@ async def summarize(
     choice = engine if isinstance(engine, EngineChoice) else resolve_engine(settings, engine)
     observe = None if progress is None else _Observer(progress)
     if choice.kind == "extractive":
-        summary = await _summarize_extractive(thread, runtime, observe, settings.max_claims)
+        summary = await _summarize_extractive(thread, runtime, observe, settings)
     elif runtime is None:
         async with Runtime(settings) as own:
             summary = await _summarize_llm(thread, settings, own, observe, since)
@@ -151,17 +152,36 @@ async def _summarize_extractive(
     thread: Thread,
     runtime: Runtime | None,
     progress: ProgressCallback | None,
-    max_claims: int | None,
+    settings: Settings,
 ) -> ThreadSummary:
+    """The extractive map, off the event loop. With a runtime, the stances an earlier run of the
+    same thread stored in the answer cache are reused, so only new reply pairs are read."""
     from .engines.extractive import summarize_extractive
+    from .engines.stance.memo import StanceMemo, memo_key
 
+    cache = runtime.cache(settings) if runtime is not None else None
+    key = memo_key(thread.source, thread.id)
+    stored = None
+    if cache is not None:
+        try:
+            stored = await cache.get(key)
+        except CacheError:
+            cache = None  # the map does not need the memo: read every pair
+    memo = StanceMemo(stored)
     stage = None if progress is None else _on_loop(progress, asyncio.get_running_loop())
-    work = functools.partial(summarize_extractive, thread, stage=stage, max_claims=max_claims)
+    work = functools.partial(
+        summarize_extractive, thread, stage=stage, max_claims=settings.max_claims, stance=memo
+    )
     executor = runtime.executor if runtime is not None else None
     if executor is None:
-        return await asyncio.to_thread(work)
-    job = functools.partial(contextvars.copy_context().run, work)
-    return await asyncio.get_running_loop().run_in_executor(executor, job)
+        summary = await asyncio.to_thread(work)
+    else:
+        job = functools.partial(contextvars.copy_context().run, work)
+        summary = await asyncio.get_running_loop().run_in_executor(executor, job)
+    if cache is not None and memo.changed:
+        with contextlib.suppress(CacheError):
+            await cache.set(key, memo.value())
+    return summary
 
 
 def _on_loop(progress: ProgressCallback, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
