@@ -157,7 +157,7 @@ def estimate_llm(thread: Thread, settings: Settings, prompts: dict[str, Prompt])
     chunks = chunk_thread(thread, settings.chunk_tokens, slots=settings.concurrency)
     map_calls = prompt_tokens = completion_tokens = claims = 0
     for chunk in chunks:
-        view = render_chunk(thread, chunk)
+        view = render_chunk(thread, chunk, implied_first=True)  # as the map renders it
         ids = [
             f"{key}.{first}"
             for key, (first, _last) in view.sentences.items()

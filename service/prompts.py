@@ -62,6 +62,7 @@ _IGNORABLE_RANGES = (
 _FORMAT_SCAN_END = 0x20000
 _HEADER = re.compile(r"^(c|p)(\d+)(?: ([^\s>]\S*))?(?: >((?:[cp]\d+)?))?$")
 _SENTENCE = re.compile(r"^(\d+) (.*)$")
+_LABELS = frozenset({"context:", "comments:"})
 
 TITLE_PREFIX = "Title: "
 """How the map and reduce prompts start the line that carries the thread's title (the
@@ -211,7 +212,7 @@ class ChunkView:
     sentences: dict[str, tuple[int, int]]  # local comment key -> first, last sentence number
 
 
-def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
+def render_chunk(thread: Thread, chunk: Chunk, *, implied_first: bool = False) -> ChunkView:
     """The compact data block of a chunk, with chunk-local keys.
 
     Local keys (``c1…`` for comments, ``p1…`` for context) depend only on the chunk's content,
@@ -219,6 +220,11 @@ def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
     names its comment's parent (``>c2``, or ``>`` alone for the comment just above) and its
     author only when the author wrote two or more of the comments shown: who wrote what matters
     to the map only where one person speaks twice, and everyone else is told apart by key.
+
+    Every sentence line is ``N text``; with ``implied_first`` a comment's sentence 1 goes
+    without its number (the line right after the header is sentence 1) unless its text could
+    be read as anything else: a number, an indented line, a header or a section label then
+    keep the ``1``, so no comment text can pass for a header or another sentence.
     """
     by_id = thread.by_id
     members = sorted(
@@ -265,8 +271,20 @@ def render_chunk(thread: Thread, chunk: Chunk) -> ChunkView:
             lines.append(f"  [{c.status}]")
             continue
         for k in range(first, last + 1):
-            lines.append(f"{k} {_continued(c.sentences[k - 1].text)}")
+            text = _continued(c.sentences[k - 1].text)
+            lines.append(text if k == 1 and implied_first and _plain(text) else f"{k} {text}")
     return ChunkView("\n".join(lines), local_to_global, sentence_ranges)
+
+
+def _plain(text: str) -> bool:
+    """Whether a sentence's rendered text, unnumbered, can only be read as a sentence."""
+    first = text.split("\n", 1)[0]
+    return bool(first) and not (
+        first[0].isdigit()
+        or first[0].isspace()
+        or first in _LABELS
+        or _HEADER.match(first) is not None
+    )
 
 
 def _author(author: str) -> str:
@@ -315,6 +333,9 @@ def parse_chunk(text: str) -> list[ParsedComment]:
         m = _SENTENCE.match(line)
         if m and out and not out[-1].context:
             out[-1].sentences.append((int(m.group(1)), m.group(2)))
+            continue
+        if out and not out[-1].context and not out[-1].sentences and _plain(line):
+            out[-1].sentences.append((1, line))  # sentence 1, its number implied
             continue
         if in_context and line.startswith("p"):
             head, _, body = line.partition(": ")

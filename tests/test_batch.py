@@ -417,7 +417,10 @@ from pathlib import Path
 from service.cli.batchfile import run_batch_file
 from service.settings import Settings
 src, out, url, resume = sys.argv[1:5]
-settings = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
+# A fixed output mode: a fresh process in auto mode may add a one-token probe of the mode.
+settings = Settings(
+    engine="llm", base_url=url, model="threadsum-mock", cache="off", output_mode="json_schema"
+)
 def progress(done, total, failed):
     print(done, flush=True)  # after the item's result is committed
 sys.exit(asyncio.run(run_batch_file(

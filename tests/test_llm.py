@@ -9,6 +9,7 @@ strategy asked for and returns zero.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import email.utils
 import json
@@ -949,8 +950,10 @@ def test_auto_finds_the_mode_once_before_calls_fan_out(chat: respx.Route) -> Non
         return await asyncio.gather(*(_ask(client) for _ in range(6)))
 
     _run(_client(concurrency=4), many)
-    assert seen.count("json_schema") == 1  # one probe, not one per concurrent call
-    assert seen.count("json_object") == 6
+    # The first call's refusal and the one-token probe's, not one per concurrent call.
+    assert seen.count("json_schema") == 2
+    # The six answers, and the probe's unless the first answer settled the mode before it.
+    assert seen.count("json_object") in (6, 7)
 
 
 def _peak_in_flight(chat: respx.Route, client: ModelClient, calls: int) -> tuple[int, int]:
@@ -987,8 +990,48 @@ def test_auto_calls_go_in_parallel_once_the_first_answer_settles_the_mode(
 ) -> None:
     # A fresh process: nothing known about the server, 8 calls, 4 slots.
     peak, sent = _peak_in_flight(chat, _client(concurrency=4), 8)
-    assert sent == 8
+    assert sent == 9  # the eight calls and one mode probe
     assert peak == 4
+
+
+def test_a_one_token_probe_lets_calls_go_before_the_first_answer(chat: respx.Route) -> None:
+    # While the first call's answer is still being written, a second call probes the mode with
+    # max_tokens=1; the server takes it (the answer is cut off), and the calls waiting go then.
+    first_done = asyncio.Event()
+    others_sent = asyncio.Event()
+    order: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["max_tokens"] == 1:
+            order.append("probe")
+            return _ok(_answer("{", finish_reason="length"))
+        order.append("call")
+        if order.count("call") == 1:  # the first answer waits for the other calls to be sent
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(others_sent.wait(), timeout=10)
+            first_done.set()
+        elif order.count("call") == 4:
+            others_sent.set()
+        return _ok()
+
+    chat.mock(side_effect=answer)
+
+    async def many(c: ModelClient) -> list[Completion]:
+        return await asyncio.gather(*(_ask(c) for _ in range(4)))
+
+    results = _run(_client(concurrency=4), many)
+    assert len(results) == 4 and {r.mode for r in results} == {"json_schema"}
+    assert order.count("probe") == 1
+    assert order.index("probe") == 1  # sent by the second call, while the first one's ran
+    assert others_sent.is_set() and first_done.is_set()
+
+
+def test_no_probe_without_a_second_call(chat: respx.Route) -> None:
+    # One call alone finds the mode with its own answer: nothing is spent on a probe.
+    chat.mock(return_value=_ok())
+    _complete(_client())
+    assert chat.call_count == 1
 
 
 def test_a_truncated_answer_settles_the_mode(chat: respx.Route) -> None:

@@ -74,6 +74,51 @@ def test_render_and_parse_round_trip_on_the_example() -> None:
         assert [t for _, t in p.sentences] == [s.text for s in c.sentences]
 
 
+def test_render_and_parse_round_trip_with_sentence_one_unnumbered() -> None:
+    thread = read_thread(EXAMPLE_PAGE.read_bytes())
+    chunk = chunk_thread(thread, 6000)[0]
+    numbered = render_chunk(thread, chunk)
+    view = render_chunk(thread, chunk, implied_first=True)
+    assert len(view.text) < len(numbered.text)
+    assert "\n1 " not in view.text  # every first sentence of the example is plain text
+    assert parse_chunk(view.text) == parse_chunk(numbered.text)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "3 people said so.",  # a number: it would read as sentence 3
+        "c7 >c2",  # a header: it would start another comment
+        "p1",
+        "comments:",  # a section label
+        "context:",
+    ],
+)
+def test_sentence_one_keeps_its_number_when_its_text_could_read_as_markup(first: str) -> None:
+    doc = {
+        "id": "t",
+        "comments": [
+            {"id": "1", "parent_id": None, "text": f"{first}\n\nA second sentence here."},
+            {"id": "2", "parent_id": "1", "text": "Plain first sentence. And more."},
+        ],
+    }
+    thread = read_thread(json.dumps(doc))
+    chunk = chunk_thread(thread, 6000)[0]
+    view = render_chunk(thread, chunk, implied_first=True)
+    parsed = parse_chunk(view.text)
+    assert [p.key for p in parsed] == ["c1", "c2"]
+    for p in parsed:
+        c = thread.by_key[view.local_to_global[p.key]]
+        assert p.sentences == [(k, s.text) for k, s in enumerate(c.sentences, start=1)]
+    lines = view.text.split("\n")
+    assert lines[lines.index("c2 >") + 1] == "Plain first sentence."  # no number needed there
+    assert lines[1].startswith("1 ")
+
+
+def test_the_map_prompt_sends_sentence_one_unnumbered() -> None:
+    assert "\nc1\nFirst.\n2 x ok.\n3 x\nc2 >\nxNo, x\n" in map_prompt("x")
+
+
 def test_prompt_overhead_over_raw_text_is_small() -> None:
     thread = read_thread(EXAMPLE_PAGE.read_bytes())
     chunk = chunk_thread(thread, 6000)[0]

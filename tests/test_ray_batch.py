@@ -80,6 +80,9 @@ def _settings(url: str, **more: Any) -> Settings:
         cache="off",
         batch_concurrency=4,
         concurrency=4,
+        # A fixed mode: in auto, each fresh worker's client may add a one-token probe of it,
+        # a model request that belongs to no record.
+        output_mode="json_schema",
         **more,
     )
 

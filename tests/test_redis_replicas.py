@@ -63,6 +63,8 @@ def replicas(
             "THREADSUM_REPLICA": f"api-{n}",
             "THREADSUM_CHUNK_TOKENS": "1000",
             "THREADSUM_CONCURRENCY": "8",
+            # A fixed mode: each fresh replica would otherwise add a one-token probe of it.
+            "THREADSUM_OUTPUT_MODE": "json_schema",
             **extra,
         }
         args = ("--engine", "llm", "--base-url", model_url, "--model", "threadsum-mock")

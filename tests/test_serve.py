@@ -169,6 +169,8 @@ def test_kill_9_mid_batch_loses_nothing_and_repeats_no_model_call(tmp_path: Path
             "THREADSUM_STATE_DIR": str(state),
             "THREADSUM_CACHE": "off",
             "THREADSUM_BATCH_CONCURRENCY": "2",
+            # A fixed mode: the restarted server would add a one-token probe of it.
+            "THREADSUM_OUTPUT_MODE": "json_schema",
         }
         args = ("--engine", "llm", "--base-url", model_url, "--model", "threadsum-mock")
         with serve(env, *args) as (url, proc):

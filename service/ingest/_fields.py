@@ -74,9 +74,11 @@ class Fields:
         raise FormatError(f"{self.fmt}: {printable(problem)}")
 
     def obj(self, value: object, what: str) -> JSONObject:
-        """``value`` as a JSON object."""
+        """``value`` as a JSON object (itself when its keys are strings, as decoded JSON's are)."""
         if not isinstance(value, dict):
             self.fail(f"{what} should be a JSON object, got {kind(value)}")
+        if all(type(k) is str for k in value):
+            return value
         return {str(k): v for k, v in value.items()}
 
     def array(self, value: object, what: str) -> list[object]:
@@ -94,7 +96,12 @@ class Fields:
 
     def opt_ident(self, obj: JSONObject, key: str, what: str) -> str | None:
         """An optional id (a string or an integer), as a string; null or missing is None."""
-        return self.to_ident(obj.get(key), f"'{key}' of {what}")
+        value = obj.get(key)
+        if type(value) is str:  # the usual case, without building the name of the field
+            text = value.strip()
+            if text and text.isascii():
+                return text
+        return self.to_ident(value, f"'{key}' of {what}")
 
     def to_ident(self, value: object, what: str) -> str | None:
         """An id value (a string or an integer) as a string; None stays None."""
@@ -115,7 +122,8 @@ class Fields:
             return None
         if not isinstance(value, str):
             self.fail(f"'{key}' of {what} should be a string, got {kind(value)}")
-        self.check_unicode(value, f"'{key}' of {what}")
+        if not value.isascii():  # the field's name is built only when it may be needed
+            self.check_unicode(value, f"'{key}' of {what}")
         return value
 
     def check_unicode(self, text: str, what: str) -> None:

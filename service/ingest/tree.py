@@ -180,6 +180,13 @@ def _check_unicode(raw: RawThread) -> None:
     The parsers refuse these as they read each field; this holds the same line for a
     :class:`RawThread` from anywhere else, so a :class:`Thread` can always be encoded.
     """
+    # One pass over every string at C speed first; only a thread holding a surrogate somewhere
+    # is walked field by field to name it.
+    texts = [raw.id, raw.title, raw.url, raw.text, *raw.warnings]
+    for c in raw.comments:
+        texts += (c.id, c.parent_id, c.author, c.text, c.url)
+    if unicode_problem("".join(t for t in texts if t)) is None:
+        return
     owners: list[tuple[str, object, tuple[str, ...]]] = [
         ("the thread's", raw, ("id", "title", "url", "text"))
     ]

@@ -9,9 +9,11 @@ project's errors; nothing else catches ``openai.*``. What each output mode sends
 
 ``auto`` tries the modes strongest first, steps past a refusal, and remembers the mode that
 worked per ``(base_url, model)`` in the :class:`~.modes.ModeMemory` it is given, so later calls
-and later clients go straight to it. While the mode is unknown, calls probe one at a time; the
-first answer (a truncated one too) settles it, and the calls waiting behind it then run in
-parallel, up to ``concurrency``.
+and later clients go straight to it. While the mode is unknown, one call at a time tries the
+modes, and the first answer (a truncated one too) settles it; a second call made meanwhile sends
+its request cut to one answer token, which settles a ``response_format`` mode in the server's
+fixed latency, so the calls waiting behind wait for the mode, not for a whole answer. They then
+run in parallel, up to ``concurrency``.
 
 Retries: :func:`~service.retrying.call_with_retries` is the one retry owner (the SDK's
 ``max_retries=0``). Connection errors, timeouts, 408, 409, 429 and 5xx are retried,
@@ -69,6 +71,8 @@ __all__ = ["DEFAULT_BASE_URL", "Completion", "ModelClient"]
 log = logging.getLogger("threadsum.llm")
 
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
+#: How many modes of MODE_ORDER the mode probe tries (the ``response_format`` ones).
+_PROBED_MODES: Final = 2
 
 
 class ModelClient:
@@ -114,7 +118,9 @@ class ModelClient:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._modes = modes if modes is not None else ModeMemory()
         self._server = str(self._client.base_url).rstrip("/")
-        self._resolving: asyncio.Lock | None = None
+        self._finding = False  # a call is finding the output mode with its answer
+        self._probed = False  # the one-token probe for the output mode was sent
+        self._changed = asyncio.Event()  # set (and replaced) when the mode search moves on
         self._context_length: int | None = None
         self._context_asked = False
 
@@ -171,15 +177,70 @@ class ModelClient:
                     body=self._excerpt(refused.detail),
                 ) from None
         if self._modes.get(self._server, self.model) is None:
-            # The first calls to a server find its mode one at a time, not all probing at
-            # once; the first answer settles it, and the calls queued behind it then go in
-            # parallel instead of holding the lock in turn.
-            if self._resolving is None:
-                self._resolving = asyncio.Lock()
-            async with self._resolving:
-                if self._modes.get(self._server, self.model) is None:
-                    return await self._complete_auto(request, schema_name, schema)
+            return await self._complete_unknown(request, schema_name, schema)
         return await self._complete_auto(request, schema_name, schema)
+
+    async def _complete_unknown(
+        self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
+    ) -> Completion:
+        """A call made while the output mode is unknown.
+
+        The first call finds the mode with its whole answer. A second call arriving while it
+        runs probes instead, once per client: its request cut to one answer token, which costs
+        the server's fixed latency rather than an answer's decoding, and settles the mode long
+        before the first answer is in. The calls after those wait for the mode, not for either
+        answer; once it is known (or the finder fails, when the next one takes over) they go
+        in parallel, up to ``concurrency``.
+        """
+        while self._modes.get(self._server, self.model) is None:
+            if not self._finding:
+                self._finding = True
+                try:
+                    return await self._complete_auto(request, schema_name, schema)
+                finally:
+                    self._finding = False
+                    self._news()
+            if not self._probed:
+                self._probed = True
+                try:
+                    await self._probe(request, schema_name, schema)
+                finally:
+                    self._news()
+                continue
+            await self._changed.wait()
+        return await self._complete_auto(request, schema_name, schema)
+
+    def _news(self) -> None:
+        """Wake the calls waiting for the mode: it is known, or the finder stopped."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _probe(
+        self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
+    ) -> None:
+        """Find the output mode with ``request`` cut to one answer token.
+
+        Only the ``response_format`` modes are probed: a server that takes one answers (cut
+        off at ``max_tokens``) and one that does not refuses it, whatever the answer's length.
+        A ``tools`` answer cut after one token cannot show whether the server honoured
+        ``tool_choice``, so when both are refused the first full answer settles the mode, as
+        it does when the probe fails in any other way.
+        """
+        probe = request | {"max_tokens": 1}
+        for mode in MODE_ORDER[:_PROBED_MODES]:
+            if self._modes.get(self._server, self.model) is not None:
+                return  # the first answer was quicker
+            try:
+                await self._complete_in(mode, probe, schema_name, schema)
+            except TruncatedError:
+                pass
+            except ModeRefused:
+                continue
+            except ModelError as exc:
+                log.debug("the output mode probe to %s failed: %s", self.base_url, exc)
+                return
+            self._settle(mode)
+            return
 
     async def _complete_auto(
         self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]

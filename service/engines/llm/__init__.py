@@ -174,17 +174,12 @@ async def _incremental(
 async def _map_into(run: Run, chunks: list[Chunk], reducer: Reducer) -> None:
     """Map every chunk, feeding the claims to ``reducer`` in chunk order as they come in.
 
-    The maps are started largest chunk first (see :class:`~.calls.Slots`), but for the
-    smallest when the client has yet to find the server's output mode; a chunk's claims go
-    to the reducer once every chunk before it is in, so reduce groups follow chunk order, never
-    the order the answers arrive in. The first failure cancels the rest.
+    The maps are started largest chunk first (see :class:`~.calls.Slots`; while the client
+    finds the server's output mode, the others wait only for its one-token probe); a chunk's
+    claims go to the reducer once every chunk before it is in, so reduce groups follow chunk
+    order, never the order the answers arrive in. The first failure cancels the rest.
     """
     order = sorted(chunks, key=lambda ch: (-ch.tokens, ch.index))
-    resolved = getattr(run.model, "resolved_mode", None)
-    if len(order) > 1 and callable(resolved) and resolved() is None:
-        # While the output mode is unknown the client sends one call at a time to find it, and
-        # the rest wait for that call: let it be the smallest.
-        order.insert(0, order.pop())
     tasks = {ch.index: asyncio.ensure_future(_map_counted(run, ch)) for ch in order}
     ordered = [tasks[ch.index] for ch in chunks]
     pending: set[asyncio.Future[list[ChunkClaim]]] = set(ordered)

@@ -80,7 +80,7 @@ def citable(thread: Thread, view: ChunkView) -> set[str]:
 
 async def _map_once(run: Run, chunk: Chunk, label: str) -> list[ChunkClaim]:
     thread = run.thread
-    view = render_chunk(thread, chunk)
+    view = render_chunk(thread, chunk, implied_first=True)
     valid = citable(thread, view)
     if not valid:
         return []  # deleted or empty comments only: there is nothing to cite, so no call
