@@ -159,11 +159,12 @@ async def _summarize_extractive(
     from .engines.extractive import summarize_extractive
     from .engines.stance.memo import StanceMemo, memo_key
 
-    cache = runtime.cache(settings) if runtime is not None else None
+    cache = None
     key = memo_key(thread.source, thread.id)
     stored = None
-    if cache is not None:
+    if runtime is not None:
         try:
+            cache = runtime.cache(settings)
             stored = await cache.get(key)
         except CacheError:
             cache = None  # the map does not need the memo: read every pair
