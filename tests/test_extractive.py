@@ -537,3 +537,22 @@ def test_only_a_question_that_asks_is_a_prompt(text: str, prompt: bool) -> None:
 )
 def test_adjectives_in_ed_are_no_past_tense_narration(sentence: str) -> None:
     assert argues(sentence)
+
+
+def test_the_claimant_answering_a_rebuttal_defends_unless_he_concedes() -> None:
+    rebut = "No, the studies show remote teams ship less often."
+    unsure = "Look at what those studies counted before you lean on them here."
+    concede = "Fair enough, that is a real drop and I had not seen those numbers."
+    asks = "Which studies do you mean?"
+    thread = _thread(
+        ("1", None, "a", CLAIM_TEXT),
+        ("2", "1", "b", rebut),
+        ("3", "2", "a", unsure),
+        ("4", "2", "a", concede),
+        ("5", "2", "a", asks),
+    )
+    stance = _scripted({rebut: ("disagree", 0.9), unsure: ("other", 0.4), concede: ("agree", 0.9)})
+    (claim,) = summarize_extractive(thread, stance=stance, threshold=0.5).claims
+    (rebuttal,) = claim.rebuttals
+    assert [co.evidence[0].comment_id for co in rebuttal.counters] == ["3"]
+    assert [e.comment_id for e in rebuttal.evidence] == ["2"]  # no concession backs it

@@ -21,8 +21,9 @@ Roles come from each reply's stance toward the comment it answers (parent-relati
 * a role's confidence is the product of the stance confidences on the way down from the claim
   (each step must be right for the side to be right); below the role confidence there is no role,
   so a deep counter needs surer steps than a direct rebuttal;
-* the claim's author never rebuts or supports his own claim: his disagreeing reply to a
-  rebuttal is a counter, and elsewhere he has no role.
+* the claim's author never rebuts or supports his own claim: his reply to a rebuttal is a
+  counter unless it concedes (agrees) or only asks, whatever the stance model reads in it (he
+  is defending his claim), and elsewhere he has no role.
 """
 
 from __future__ import annotations
@@ -179,13 +180,18 @@ def _place(reader: Reader, draft: ClaimDraft, c: Comment, parent: _Node) -> _Nod
     """The role of comment ``c`` in the claim's map, given its parent's role."""
     if parent.role == "none" or not reader.ok(c.id):
         return _NONE
+    claimant = bool(c.author) and c.author == draft.root.author
     side = reader.side(c.id)
+    sure = parent.confidence * reader.confidence(c.id)
+    answering = parent.role in ("rebuttal", "rebuttal-backer") and parent.rebuttal is not None
+    if claimant and answering and side != "agree" and not reader.only_asks(c):
+        # The claimant answering a rebuttal of his claim defends it, unless he concedes: his
+        # side is known from who he is, however his words read.
+        side, sure = "disagree", parent.confidence
     if side not in ("agree", "disagree"):
         return _NONE
-    sure = parent.confidence * reader.confidence(c.id)
     if sure < reader.threshold:
         return _NONE  # each step down may be misread: too deep to tell which side it is on
-    claimant = bool(c.author) and c.author == draft.root.author
     sid = reader.opening_id(c)
     if sid is None:
         return _NONE  # nothing in it can stand as a statement
