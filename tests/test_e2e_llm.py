@@ -136,6 +136,8 @@ def test_auto_negotiates_a_mode_the_server_accepts(
 
 
 def _run(thread: Any, url: str, cache_dir: Path) -> ThreadSummary:
+    # The output mode is fixed: these tests count faults per answer, and finding the mode in
+    # ``auto`` sends a one-token probe that a fault may hit too.
     s = Settings(
         base_url=url,
         model="threadsum-mock",
@@ -143,6 +145,7 @@ def _run(thread: Any, url: str, cache_dir: Path) -> ThreadSummary:
         cache_dir=cache_dir,
         engine="llm",
         concurrency=4,
+        output_mode="json_schema",
     )
 
     async def go() -> ThreadSummary:
@@ -151,6 +154,7 @@ def _run(thread: Any, url: str, cache_dir: Path) -> ThreadSummary:
             model="threadsum-mock",
             api_key=None,
             concurrency=4,
+            output_mode="json_schema",
             retry=RetryPolicy(attempts=8, wait=tenacity.wait_none()),
         )
         cache = AnswerCache(cache_dir, "use")
