@@ -959,8 +959,10 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
   {mid} busy on 1,000 comments it idles too, short of the 85% aimed at: its chunks
   are balanced by prompt size into whole waves of calls, but map answers differ in length
   (a chunk's claims are not known before it is mapped), so a wave's maps do not finish
-  together; the first call runs alone while the client finds the server's output mode; and
-  the last reduce runs alone once every map is in.
+  together; while the client finds the server's output mode, the first call and a one-token
+  probe run alone for the server's fixed latency; and the last reduce, which writes the
+  overview and names and fills the topics, runs alone once every map is in (on the mock its
+  answer is about as long as a map's).
 - *Calls: {_span(calls_big)} map_reduce's on 1,000 comments and up.* threadsum's chunks are
   fuller of markup (comment keys, reply-to, an id per sentence, ancestor context) and less full
   of text: units are whole subtrees, and chunk boundaries are content-defined anchors (so a
@@ -975,6 +977,9 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
   every chunk, and a thread re-packed into whole waves of calls has no anchors to keep its
   boundaries in place. Reaching the aim needs caching below the chunk (per subtree or per comment
   group, with the chunk's answer merged from cached parts), not a better hit rate on chunks.
+  A re-summary *since* the earlier summary takes another path, asking only about new comments:
+  `python3 bench/grow.py` gives 4.0% of a cold run's tokens at +1% and 15.6% at +10% on 1,000
+  comments (README, "Growing threads").
 - *Against one-shot on threads that fit*, threadsum is slower and costlier, always: one call
   and a 200-token answer is hard to beat when the thread fits and a paragraph is enough.
 
