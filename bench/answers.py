@@ -138,7 +138,7 @@ def token_figures(sizes: list[int]) -> list[dict[str, Any]]:
                     "thread": name,
                     "calls": calls,
                     "map": served["by_kind"]["map"],
-                    "reduce": served["by_kind"]["reduce"],
+                    "reduce": served["by_kind"]["reduce"] + served["by_kind"].get("overview", 0),
                     "completion": served["completion_tokens"],
                     "per_call": served["completion_tokens"] / max(1, calls),
                     "prompt": served["prompt_tokens"],

@@ -591,7 +591,7 @@ async def growth_figures(
         "touched": len(touched),
         "maps": maps,
         "map_hits": maps - map_misses,
-        "reduce_calls": stats["by_kind"]["reduce"],
+        "reduce_calls": stats["by_kind"]["reduce"] + stats["by_kind"].get("overview", 0),
         "hits": summary.stats.cache_hits,
         "calls": stats["requests"],
         "wall_s": wall,

@@ -118,9 +118,11 @@ def main() -> None:
             _, warm = asyncio.run(_run(thread, settings, "use", cache_dir))
             raw = sum(estimate_tokens(c.text) for c in thread.comments)
             ratio = served["prompt_tokens"] / raw
+            kinds = served["by_kind"]
+            reduces = kinds["reduce"] + kinds.get("overview", 0)  # the overview's call included
             print(
-                f"{name:<14} {summary.stats.llm_calls:>6} {served['by_kind']['map']:>5} "
-                f"{served['by_kind']['reduce']:>6} {ratio:>9.2f} {cold:>8.2f} {warm:>9.3f}"
+                f"{name:<14} {summary.stats.llm_calls:>6} {kinds['map']:>5} "
+                f"{reduces:>6} {ratio:>9.2f} {cold:>8.2f} {warm:>9.3f}"
             )
 
         # Orchestration overhead per call.

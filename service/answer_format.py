@@ -1,4 +1,5 @@
-"""The compact answer format the map and reduce prompts ask the model for, and its codec.
+"""The compact answer format the map, reduce and overview prompts ask the model for, and its
+codec.
 
 The model's answers are the most expensive tokens of a summary (it decodes every one), so they
 are written compactly; this shape is the model's only and is converted to the internal replies
@@ -17,14 +18,17 @@ left out when empty.
 
 Reduce answer::
 
-    {"o": "overview", "k": [{"m": "m1-3 m7", "s": "statement"}],
-     "g": [{"n": "topic title", "m": "m1-3 m7 m9"}]}
+    {"k": [{"m": "m1-3 m7", "s": "statement"}], "g": ["topic title: m1-3 m7 m9"]}
 
 ``m`` lists the input claims a claim merges (ranges allowed); ``s`` is left out to keep the
 statement of the first one listed. An input claim listed nowhere stays a claim of its own.
-``g`` names the topics and lists the input claims on each (ranges allowed, as in ``m``); it may
-be left out, and an input claim in no topic is given one after the reduce (see
+``g`` names the topics, each a title, a colon and the input claims on it (ranges allowed, as in
+``m``); it may be left out, and an input claim in no topic is given one after the reduce (see
 :func:`service.validation.check_reduce`).
+
+Overview answer (asked beside the last reduce call, over the same claims)::
+
+    {"o": "overview"}
 """
 
 from __future__ import annotations
@@ -37,15 +41,17 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "MAP_SHAPE",
+    "OVERVIEW_SHAPE",
     "REDUCE_SHAPE",
     "IdError",
     "WireMap",
+    "WireOverview",
     "WireReduce",
-    "WireTopic",
     "answer_schema",
     "format_ids",
     "parse_ids",
     "split_item",
+    "split_topic",
 ]
 
 
@@ -81,25 +87,25 @@ class WireMerge(_Strict):
     s: str = ""
 
 
-class WireTopic(_Strict):
-    """A topic as the model writes it: ``n`` its title, ``m`` the input claims on it."""
-
-    n: str
-    m: str
-
-
 class WireReduce(_Strict):
-    """A reduce answer as the model writes it."""
+    """A reduce answer as the model writes it (``g``: topics, ``"title: m1 m3-4"``)."""
+
+    k: list[WireMerge] = []
+    g: list[str] = []
+
+
+class WireOverview(_Strict):
+    """An overview answer as the model writes it."""
 
     o: str
-    k: list[WireMerge] = []
-    g: list[WireTopic] = []
 
 
 MAP_SHAPE: Final = "{k: [{t, p?, r?: [{t, c?: [t]}]}]}"
 """The map answer's shape as the prompt shows it (``?``: may be left out)."""
-REDUCE_SHAPE: Final = "{o, k: [{m, s?}], g: [{n, m}]}"
+REDUCE_SHAPE: Final = '{k: [{m, s?}], g: ["title: IDs"]}'
 """The reduce answer's shape as the prompt shows it."""
+OVERVIEW_SHAPE: Final = "{o}"
+"""The overview answer's shape as the prompt shows it."""
 
 
 def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -198,6 +204,13 @@ def split_item(text: str) -> tuple[str, str]:
     if rest and rest[0] in (":", "|", "-", "—"):
         rest = rest[1:]
     return " ".join(w.rstrip(":|,") for w in words[:n]), " ".join(rest)
+
+
+def split_topic(text: str) -> tuple[str, str] | None:
+    """A topic (``"topic title: m1-3 m7"``) as its title and its id string; None without the
+    colon. The title is what comes before the last colon, so a title may hold one."""
+    title, colon, ids = text.rpartition(":")
+    return (title.strip(), ids.strip()) if colon else None
 
 
 def format_ids(ids: Iterable[str]) -> str:

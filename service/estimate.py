@@ -42,7 +42,7 @@ STATEMENT_WORDS: Final = 18
 REDUCE_KEEP: Final = 0.5
 """Assumed share of a reduce group's claims that remain after it merges them."""
 OVERVIEW_WORDS: Final = 120
-"""The overview's length the reduce prompt asks for, at most."""
+"""The overview's length the overview prompt asks for, at most."""
 MESSAGE_OVERHEAD: Final = 4
 """Tokens each chat message adds besides its content (as the engine counts them)."""
 _STATEMENT: Final = " ".join(["word"] * STATEMENT_WORDS)
@@ -121,9 +121,12 @@ def _map_answer(ids: list[str]) -> str:
 
 
 def _reduce_calls(
-    claims: int, prompt: Prompt, title: str, schema: str, room: int
+    claims: int, prompts: dict[str, Prompt], title: str, room: int
 ) -> tuple[int, int, int]:
-    """Reduce calls, their prompt tokens and completion tokens, for ``claims`` chunk claims."""
+    """Reduce calls (the overview's, beside the last, included), their prompt tokens and
+    completion tokens, for ``claims`` chunk claims."""
+    from .answer_format import OVERVIEW_SHAPE, REDUCE_SHAPE
+
     line = f"m1 [1 rebuttals] {_STATEMENT}"
     per_claim = estimate_tokens(_STATEMENT) + 8  # what the engine's packing counts per claim
     calls = prompt_tokens = completion_tokens = 0
@@ -134,23 +137,25 @@ def _reduce_calls(
         for g in range(groups):
             size = min(per_group, items - g * per_group)
             lines = "\n".join([line] * size)
-            messages = prompt.render(title=title, claims=lines, schema=schema)
+            messages = prompts["reduce"].render(title=title, claims=lines, schema=REDUCE_SHAPE)
             prompt_tokens += _tokens(messages)
             kept = max(1, round(size * REDUCE_KEEP)) if groups > 1 else max(1, size)
-            answer = {
-                "o": " ".join(["word"] * OVERVIEW_WORDS),
-                "k": [{"m": "m1-2", "s": _STATEMENT}] * kept,
-            }
+            answer = {"k": [{"m": "m1-2", "s": _STATEMENT}] * kept}
             completion_tokens += estimate_tokens(json.dumps(answer))
         calls += groups
         if groups <= 1:
-            return calls, prompt_tokens, completion_tokens
+            messages = prompts["overview"].render(title=title, claims=lines, schema=OVERVIEW_SHAPE)
+            prompt_tokens += _tokens(messages)
+            completion_tokens += estimate_tokens(
+                json.dumps({"o": " ".join(["word"] * OVERVIEW_WORDS)})
+            )
+            return calls + 1, prompt_tokens, completion_tokens
         items = max(1, round(items * REDUCE_KEEP))
 
 
 def estimate_llm(thread: Thread, settings: Settings, prompts: dict[str, Prompt]) -> Estimate:
     """What summarizing ``thread`` with the LLM engine and ``settings`` would spend."""
-    from .answer_format import MAP_SHAPE, REDUCE_SHAPE
+    from .answer_format import MAP_SHAPE
     from .engines.llm.reduce import MIN_ROOM, REDUCE_OVERHEAD
 
     title = one_line(thread.title or "(untitled)")
@@ -175,7 +180,7 @@ def estimate_llm(thread: Thread, settings: Settings, prompts: dict[str, Prompt])
         # The engine's group budget (engines.llm.reduce): a reduce answer restates its claims.
         budget = min(settings.chunk_tokens - REDUCE_OVERHEAD, int(settings.max_tokens * 0.6))
         reduce_calls, reduce_prompt_tokens, reduce_completion = _reduce_calls(
-            claims, prompts["reduce"], title, REDUCE_SHAPE, max(MIN_ROOM, budget)
+            claims, prompts, title, max(MIN_ROOM, budget)
         )
         prompt_tokens += reduce_prompt_tokens
         completion_tokens += reduce_completion

@@ -6,9 +6,11 @@ leave here as the internal replies below. ``check_map`` validates a map answer a
 every cited sentence id (or every id of a cited range) must exist in the chunk (context comments
 cannot be cited), duplicates go, items left with no evidence go. ``check_reduce`` checks that a
 reduce answer merges only input ids, each at most once, and that its topics are titled and
-list only input ids, each in at most one topic. Both return a :class:`Checked` reply:
+list only input ids, each in at most one topic; ``check_overview`` that an overview answer is
+one paragraph. Each returns a :class:`Checked` reply:
 what could be kept, and as errors what could not, ready to be sent back to the model in a
-re-ask. ``encode_map`` is the way back, for the fakes that answer like a model.
+re-ask. ``encode_map``, ``encode_reduce`` and ``encode_overview`` are the way back, for the
+fakes that answer like a model.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .answer_format import WireMap, WireReduce, WireTopic, format_ids, parse_ids, split_item
+from .answer_format import (
+    WireMap,
+    WireOverview,
+    WireReduce,
+    format_ids,
+    parse_ids,
+    split_item,
+    split_topic,
+)
 from .errors import ReplyError
 from .text.wording import one_line
 
@@ -77,9 +87,14 @@ class ReduceReply(_Strict):
     """A reduce answer, validated: every input id in exactly one claim, and in at most one
     topic, the one of every other id its claim merges (the internal form)."""
 
-    overview: str
     claims: list[ReduceClaim]
     topics: list[ReduceTopic] = []
+
+
+class OverviewReply(_Strict):
+    """An overview answer, validated: one paragraph."""
+
+    overview: str
 
 
 #: Most words of a topic title the reduce may give (the prompt asks for at most 6).
@@ -298,11 +313,11 @@ def check_reduce(value: Any, inputs: dict[str, str]) -> Checked[ReduceReply]:
     ]
     claims.sort(key=lambda c: min(order[mid] for mid in c.merges))
     topics = _check_topics(wire.g, order, claims, errors)
-    return Checked(ReduceReply(overview=wire.o, claims=claims, topics=topics), errors)
+    return Checked(ReduceReply(claims=claims, topics=topics), errors)
 
 
 def _check_topics(
-    wire: list[WireTopic], order: dict[str, int], claims: list[ReduceClaim], errors: list[str]
+    wire: list[str], order: dict[str, int], claims: list[ReduceClaim], errors: list[str]
 ) -> list[ReduceTopic]:
     """The valid part of the model's topics, over the (checked) ``claims``; faults go to
     ``errors``."""
@@ -311,26 +326,30 @@ def _check_topics(
     topic_of: dict[str, int] = {}  # input id -> topic
     for i, topic in enumerate(wire, start=1):
         where = f"g[{i}]"
-        title = one_line(topic.n)
+        parts = split_topic(topic)
+        if parts is None:
+            errors.append(f"{where}: a topic is its title, a colon and its IDs ('title: m1 m3')")
+            continue
+        title = one_line(parts[0])
         if not title:
-            errors.append(f"{where}.n: a topic needs a title")
+            errors.append(f"{where}: a topic needs a title before the colon")
             continue
         words = title.split()
         if len(words) > TITLE_WORDS or len(title) > TITLE_CHARS:
-            errors.append(f"{where}.n: a title is at most 6 words, not {len(words)}")
+            errors.append(f"{where}: a title is at most 6 words, not {len(words)}")
             title = one_line(" ".join(words[:TITLE_WORDS]), TITLE_CHARS)
-        ids, bad = parse_ids(topic.m, sentences=False)
-        errors.extend(f"{where}.m: {b}" for b in bad)
+        ids, bad = parse_ids(parts[1], sentences=False)
+        errors.extend(f"{where}: {b}" for b in bad)
         if not ids and not bad:
-            errors.append(f"{where}.m: a topic lists the IDs of its claims")
+            errors.append(f"{where}: a topic lists the IDs of its claims after the colon")
         n = by_title.setdefault(title.casefold(), len(titles))
         if n == len(titles):
             titles.append(title)
         for mid in ids:
             if mid not in order:
-                errors.append(f"{where}.m: {mid!r} is not an input ID")
+                errors.append(f"{where}: {mid!r} is not an input ID")
             elif mid in topic_of:
-                errors.append(f"{where}.m: {mid!r} is already in another topic")
+                errors.append(f"{where}: {mid!r} is already in another topic")
             else:
                 topic_of[mid] = n
     members: list[list[str]] = [[] for _ in titles]
@@ -358,7 +377,24 @@ def encode_reduce(reply: ReduceReply, inputs: dict[str, str]) -> dict[str, Any]:
         if not kept:
             item["s"] = claim.statement
         claims.append(item)
-    out: dict[str, Any] = {"o": reply.overview, "k": claims}
+    out: dict[str, Any] = {"k": claims}
     if reply.topics:
-        out["g"] = [{"n": t.title, "m": format_ids(t.members)} for t in reply.topics]
+        out["g"] = [f"{t.title}: {format_ids(t.members)}" for t in reply.topics]
     return out
+
+
+def check_overview(value: Any) -> Checked[OverviewReply]:
+    """Validate a parsed overview answer: one paragraph, not empty. Raises
+    :class:`ReplyError` when the answer does not fit the schema."""
+    try:
+        wire = WireOverview.model_validate(value)
+    except ValidationError as e:
+        raise ReplyError(_schema_errors(e)) from None
+    overview = one_line(wire.o)
+    return Checked(OverviewReply(overview=overview), [] if overview else ["o: it is empty"])
+
+
+def encode_overview(reply: OverviewReply) -> dict[str, Any]:
+    """``reply`` in the compact answer format (what a model answering the overview prompt
+    writes)."""
+    return {"o": reply.overview}

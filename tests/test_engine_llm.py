@@ -140,7 +140,7 @@ class InvalidReduce(FakeModel):
         previous = [json.loads(m["content"]) for m in messages if m["role"] == "assistant"]
         attempt = 1 + sum(int(p["k"][0]["s"].split()[1]) for p in previous)
         claims = [{"m": "zz9", "s": f"Attempt {attempt}"}]
-        return FakeCompletion(json.dumps({"o": "o", "k": claims}))
+        return FakeCompletion(json.dumps({"k": claims}))
 
 
 def test_fail_policy_on_reduce_raises_with_the_last_reply(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from service import Settings, summarize
-from service.answer_format import MAP_SHAPE, REDUCE_SHAPE, WireMap, answer_schema
+from service.answer_format import MAP_SHAPE, OVERVIEW_SHAPE, REDUCE_SHAPE, WireMap, answer_schema
 from service.chunker import chunk_thread
 from service.devtools.fake import FakeModel
 from service.devtools.mockllm import (
@@ -38,6 +38,7 @@ from service.validation import (
     MapReply,
     ReduceReply,
     check_map,
+    check_overview,
     check_reduce,
     encode_map,
     parse_reply,
@@ -233,8 +234,22 @@ def test_reduce_merges_near_duplicates(base_url: str, reduce_messages: Messages)
     reply = decode_reduce(answer.choices[0].message.content or "")
     assert [c.merges for c in reply.claims] == [["m1", "m2"], ["m3"]]
     assert reply.claims[0].statement == "Open models are cheap."
-    assert "2 distinct claims" in reply.overview and "Open models are cheap." in reply.overview
-    assert len(reply.overview.split()) <= 120
+
+
+def test_the_overview_prompt_gets_an_overview_of_the_same_claims(base_url: str) -> None:
+    messages = load_prompt("overview").render(
+        title="T", claims=REDUCE_CLAIMS, schema=OVERVIEW_SHAPE
+    )
+    with client(base_url) as c:
+        answer = c.chat.completions.create(
+            model="m", messages=messages, response_format={"type": "json_object"}
+        )
+    checked = check_overview(parse_reply(answer.choices[0].message.content or ""))
+    overview = checked.reply.overview
+    assert checked.errors == [] and "2 distinct claims" in overview
+    assert "Open models are cheap." in overview and len(overview.split()) <= 120
+    stats = httpx.get(base_url.removesuffix("/v1") + "/mock/stats").json()
+    assert stats["by_kind"]["overview"] >= 1
 
 
 TITLE = "Should small teams self-host their database?"
@@ -252,7 +267,8 @@ def llm_settings(url: str = "http://127.0.0.1:9/v1") -> Settings:
 
 
 def test_the_title_line_of_real_prompts_is_read() -> None:
-    """The map and reduce prompts as the LLM engine renders them carry the title to the mock."""
+    """The map, reduce and overview prompts as the LLM engine renders them carry the title to
+    the mock."""
     fake = FakeModel()
 
     async def go() -> ThreadSummary:
@@ -261,14 +277,14 @@ def test_the_title_line_of_real_prompts_is_read() -> None:
 
     asyncio.run(go())
     read = [read_prompt(messages) for messages in fake.calls]
-    assert {r.kind for r in read} == {"map", "reduce"}
+    assert {r.kind for r in read} == {"map", "reduce", "overview"}
     assert all(r.title == TITLE for r in read)
 
 
 def test_the_reduce_overview_names_the_thread_title() -> None:
     with running(MockConfig()) as url:
         summary = asyncio.run(summarize(titled_thread(), llm_settings(url)))
-    assert summary.stats.chunks > 1  # the overview is the mock's reduce answer
+    assert summary.stats.chunks > 1  # the overview is the mock's answer to the overview prompt
     assert summary.overview.startswith(f"The discussion “{TITLE}” comes down to ")
 
 
@@ -434,7 +450,7 @@ def test_stats_and_reset(map_messages: Messages, reduce_messages: Messages) -> N
         assert httpx.post(root + "/mock/reset").json() == {"ok": True}
         after = httpx.get(root + "/mock/stats").json()
     assert stats["requests"] == 3
-    assert stats["by_kind"] == {"map": 1, "reduce": 1, "other": 1}
+    assert stats["by_kind"] == {"map": 1, "reduce": 1, "overview": 0, "other": 1}
     assert stats["by_mode"]["json_object"] == 1 and stats["by_mode"]["text"] == 2
     assert stats["rejected"] == 1 and stats["faults"] == 0
     assert stats["prompt_tokens"] > 1000 and stats["completion_tokens"] > 0
@@ -507,7 +523,7 @@ def test_answer_any_summarises_any_prompt_in_plain_text() -> None:
     assert answer.split(": ", 1)[1].split(". ")[0] in prompt
     assert first.usage is not None and first.usage.completion_tokens == estimate_tokens(answer)
     assert first.usage.prompt_tokens > 1000
-    assert stats["by_kind"] == {"map": 0, "reduce": 0, "other": 2}
+    assert stats["by_kind"] == {"map": 0, "reduce": 0, "overview": 0, "other": 2}
     assert stats["rejected"] == 0 and stats["completion_tokens"] == 2 * estimate_tokens(answer)
 
 

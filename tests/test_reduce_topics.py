@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from service import Runtime, Settings, read_thread, summarize
-from service.devtools.fake import FakeCompletion, FakeModel, data_block
+from service.devtools.fake import FakeCompletion, FakeModel
 from service.devtools.mock.reducing import name_topics, reduce_answer
 from service.devtools.mockllm import MockConfig, running
+from service.devtools.prompt_data import read_prompt
 from service.devtools.synthetic import synthetic_thread
 from service.grounding import check_summary
 from service.models import Thread, ThreadSummary
@@ -37,7 +38,7 @@ def topics_of(value: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 def test_valid_topics_are_kept_in_input_order() -> None:
     checked = check_reduce(
-        {"o": "o", "g": [{"n": "Costs", "m": "m4 m1"}, {"n": " Open\nweights ", "m": "m2-3"}]},
+        {"g": ["Costs: m4 m1", " Open\nweights : m2-3"]},
         INPUTS,
     )
     assert checked.errors == []
@@ -50,15 +51,16 @@ def test_valid_topics_are_kept_in_input_order() -> None:
 @pytest.mark.parametrize(
     ("topic", "error"),
     [
-        ({"n": "Costs", "m": "m1 m9"}, "'m9' is not an input ID"),
-        ({"n": "", "m": "m1"}, "a topic needs a title"),
-        ({"n": "  ", "m": "m1"}, "a topic needs a title"),
-        ({"n": "Costs", "m": ""}, "a topic lists the IDs"),
-        ({"n": "Costs", "m": "c1.2"}, "is not a claim id"),
+        ("Costs: m1 m9", "'m9' is not an input ID"),
+        (": m1", "a topic needs a title"),
+        ("  : m1", "a topic needs a title"),
+        ("Costs: ", "a topic lists the IDs"),
+        ("Costs: c1.2", "is not a claim id"),
+        ("Costs m1", "a topic is its title, a colon and its IDs"),
     ],
 )
-def test_a_bad_topic_is_reported_and_its_valid_part_kept(topic: dict[str, str], error: str) -> None:
-    checked = check_reduce({"o": "o", "g": [topic, {"n": "Other", "m": "m2"}]}, INPUTS)
+def test_a_bad_topic_is_reported_and_its_valid_part_kept(topic: str, error: str) -> None:
+    checked = check_reduce({"g": [topic, "Other: m2"]}, INPUTS)
     assert any(error in e for e in checked.errors), checked.errors
     titles = [t.title for t in checked.reply.topics]
     assert "Other" in titles and all(t.strip() for t in titles)
@@ -66,10 +68,8 @@ def test_a_bad_topic_is_reported_and_its_valid_part_kept(topic: dict[str, str], 
 
 
 def test_an_id_in_two_topics_stays_in_the_first() -> None:
-    checked = check_reduce(
-        {"o": "o", "g": [{"n": "A", "m": "m1-2"}, {"n": "B", "m": "m2 m3"}]}, INPUTS
-    )
-    assert checked.errors == ["g[2].m: 'm2' is already in another topic"]
+    checked = check_reduce({"g": ["A: m1-2", "B: m2 m3"]}, INPUTS)
+    assert checked.errors == ["g[2]: 'm2' is already in another topic"]
     assert [(t.title, t.members) for t in checked.reply.topics] == [
         ("A", ["m1", "m2"]),
         ("B", ["m3"]),
@@ -78,8 +78,8 @@ def test_an_id_in_two_topics_stays_in_the_first() -> None:
 
 def test_a_long_title_is_reported_and_cut() -> None:
     long = " ".join(f"word{n}" for n in range(20))
-    checked = check_reduce({"o": "o", "g": [{"n": long, "m": "m1"}]}, INPUTS)
-    assert checked.errors == ["g[1].n: a title is at most 6 words, not 20"]
+    checked = check_reduce({"g": [f"{long}: m1"]}, INPUTS)
+    assert checked.errors == ["g[1]: a title is at most 6 words, not 20"]
     (topic,) = checked.reply.topics
     assert len(topic.title.split()) == 8 and topic.members == ["m1"]
 
@@ -87,9 +87,8 @@ def test_a_long_title_is_reported_and_cut() -> None:
 def test_a_merged_claim_follows_its_first_member_into_one_topic() -> None:
     checked = check_reduce(
         {
-            "o": "o",
             "k": [{"m": "m5 m1"}, {"m": "m3 m6"}],
-            "g": [{"n": "A", "m": "m1 m2"}, {"n": "B", "m": "m5"}, {"n": "C", "m": "m6"}],
+            "g": ["A: m1 m2", "B: m5", "C: m6"],
         },
         INPUTS,
     )
@@ -103,15 +102,12 @@ def test_a_merged_claim_follows_its_first_member_into_one_topic() -> None:
 
 
 def test_same_titles_are_one_topic_and_unlisted_ids_are_in_none() -> None:
-    assert topics_of({"o": "o", "g": [{"n": "Costs", "m": "m1"}, {"n": "costs", "m": "m3"}]}) == [
-        ("Costs", ["m1", "m3"])
-    ]
-    assert topics_of({"o": "o"}) == []
+    assert topics_of({"g": ["Costs: m1", "costs: m3"]}) == [("Costs", ["m1", "m3"])]
+    assert topics_of({}) == []
 
 
 def test_encode_reduce_round_trips_topics() -> None:
     reply = ReduceReply(
-        overview="o",
         claims=[
             ReduceClaim(statement="Claim 1.", merges=["m1", "m2"]),
             *(ReduceClaim(statement=f"Claim {n}.", merges=[f"m{n}"]) for n in range(3, 7)),
@@ -122,7 +118,7 @@ def test_encode_reduce_round_trips_topics() -> None:
         ],
     )
     wire = encode_reduce(reply, INPUTS)
-    assert wire["g"] == [{"n": "A", "m": "m1-3 m5"}, {"n": "B", "m": "m4"}]
+    assert wire["g"] == ["A: m1-3 m5", "B: m4"]
     assert check_reduce(wire, INPUTS).reply == reply
 
 
@@ -146,7 +142,7 @@ def test_name_topics_groups_claims_by_shared_words() -> None:
 
 def test_the_mock_reduce_puts_every_input_in_one_topic() -> None:
     lines = "\n".join(f"{mid} {s}" for mid, s in INPUTS.items()) + "\nm7 [2] Claim 1."
-    reply = reduce_answer(lines, "T")
+    reply = reduce_answer(lines)
     inputs = {**INPUTS, "m7": "Claim 1."}
     checked = check_reduce(encode_reduce(reply, inputs), inputs)
     assert checked.errors == []
@@ -188,15 +184,19 @@ def one_topic_each(summary: ThreadSummary) -> list[str]:
 
 
 def is_reduce(messages: list[dict[str, str]]) -> bool:
-    return data_block(messages, "claims_data") is not None
+    return read_prompt(messages).kind == "reduce"  # the overview's claims are not a reduce
 
 
 def named(prefix: str) -> Any:
     """A transform titling every reduce answer's topics ``prefix N``."""
 
     def rename(value: dict[str, Any]) -> dict[str, Any]:
-        for n, topic in enumerate(value.get("g", []), start=1):
-            topic["n"] = f"{prefix} {n}"
+        if "g" not in value:
+            return value
+        value["g"] = [
+            f"{prefix} {n}: {topic.rpartition(':')[2].strip()}"
+            for n, topic in enumerate(value.get("g", []), start=1)
+        ]
         return value
 
     return rename
@@ -223,7 +223,7 @@ def test_claims_in_no_topic_are_grouped_lexically(grown: Thread, tmp_path: Path)
     def leave_out_half(value: dict[str, Any]) -> dict[str, Any]:
         if "g" in value:
             value["g"] = [
-                {"n": f"Named {n}", "m": t["m"]} for n, t in enumerate(value["g"]) if n % 2
+                f"Named {n}:{t.rpartition(':')[2]}" for n, t in enumerate(value["g"]) if n % 2
             ]
         return value
 
@@ -246,7 +246,7 @@ def test_a_reduce_that_names_no_topics_gives_lexical_ones(grown: Thread, tmp_pat
 class BadTopicsFirst(FakeModel):
     """Answers like FakeModel, but a reduce's first answer carries ``fault`` in its topics."""
 
-    def __init__(self, fault: dict[str, str]) -> None:
+    def __init__(self, fault: str) -> None:
         super().__init__(transform=named("Named"))
         self.fault = fault
 
@@ -262,16 +262,14 @@ class BadTopicsFirst(FakeModel):
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
-        ({"n": "Made up", "m": "m999"}, "'m999' is not an input ID"),
-        ({"n": "Twice", "m": "m1"}, "already in another topic"),
-        ({"n": "", "m": "m1"}, "a topic needs a title"),
+        ("Made up: m999", "'m999' is not an input ID"),
+        ("Twice: m1", "already in another topic"),
+        (": m1", "a topic needs a title"),
     ],
 )
-def test_invalid_topics_are_reasked(
-    grown: Thread, tmp_path: Path, fault: dict[str, str], error: str
-) -> None:
-    if fault["n"] == "Twice":
-        fault = {"n": "Twice", "m": "m1"}  # m1 is in the model's own topics too: listed twice
+def test_invalid_topics_are_reasked(grown: Thread, tmp_path: Path, fault: str, error: str) -> None:
+    if fault.startswith("Twice"):
+        fault = "Twice: m1"  # m1 is in the model's own topics too: listed twice
 
         class Doubled(BadTopicsFirst):
             async def complete(
@@ -311,9 +309,7 @@ class Levels(FakeModel):
             value = json.loads(answer.content)
             if not self.top and self.reduces == self.last:
                 value["g"] = []
-            value["g"] = [
-                {"n": f"Call {self.reduces}: {t['n']}", "m": t["m"]} for t in value.get("g", [])
-            ]
+            value["g"] = [f"Call {self.reduces}: {t}" for t in value["g"]]
             answer.content = json.dumps(value)
         return answer
 

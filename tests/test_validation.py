@@ -150,7 +150,7 @@ def test_parse_ids_reads_long_forms_and_refuses_huge_ranges() -> None:
 
 def test_check_reduce_repairs_and_reports() -> None:
     checked = check_reduce(
-        {"o": "o", "k": [{"m": "m1 m9", "s": "S"}, {"m": "m3 m2 m1"}, {"m": "x7.1"}]},
+        {"k": [{"m": "m1 m9", "s": "S"}, {"m": "m3 m2 m1"}, {"m": "x7.1"}]},
         {"m1": "One.", "m2": "Two.", "m3": "Three.", "m4": "Four."},
     )
     reply, errors = checked.reply, checked.errors
@@ -163,20 +163,19 @@ def test_check_reduce_repairs_and_reports() -> None:
     assert any("m9" in e for e in errors) and any("already merged" in e for e in errors)
     assert any("x7.1" in e for e in errors) and not any("m4" in e for e in errors)
     with pytest.raises(ReplyError):
-        check_reduce({"k": []}, {"m1": "One."})  # no overview
+        check_reduce({"k": [], "o": "An overview."}, {"m1": "One."})  # not this answer's field
 
 
 def test_encode_reduce_lists_only_what_changes() -> None:
     inputs = {"m1": "One.", "m2": "Two.", "m3": "Three."}
     reply = ReduceReply(
-        overview="o",
         claims=[
             ReduceClaim(statement="One.", merges=["m1", "m3"]),
             ReduceClaim(statement="Two.", merges=["m2"]),
         ],
     )
     wire = encode_reduce(reply, inputs)
-    assert wire == {"o": "o", "k": [{"m": "m1 m3"}]}
+    assert wire == {"k": [{"m": "m1 m3"}]}
     assert check_reduce(wire, inputs).reply == reply
 
 

@@ -16,7 +16,7 @@ built on threadsum can be tested with the LLM engine and no server, no network, 
 
 Its answers are simple and grounded: one claim per top-level comment of a chunk, replies to it as
 rebuttals (:func:`answer_map`); reduce merges equal statements and groups them into topics by
-the words they share (:func:`answer_reduce`); a delta
+the words they share (:func:`answer_reduce`); an overview counts the claims listed; a delta
 prompt's new replies rebut or counter the listed claims their parents are cited by
 (:func:`answer_delta`).
 ``script`` replaces answers call by call (text to return, or an exception to raise), and the
@@ -137,15 +137,20 @@ def answer_reduce(data: str) -> dict[str, Any]:
         statement = rest.split("] ", 1)[-1] if rest.startswith("[") else rest
         groups.setdefault(statement.lower().strip(" .!"), (statement, []))[1].append(mid)
     return {
-        "o": f"The discussion has {len(groups)} distinct claims.",
         "k": [{"m": " ".join(ids)} for _, ids in groups.values() if len(ids) > 1],
-        "g": [{"n": n, "m": " ".join(ids)} for n, ids in name_topics(list(groups.values()))],
+        "g": [f"{n}: {' '.join(ids)}" for n, ids in name_topics(list(groups.values()))],
     }
+
+
+def answer_overview(data: str) -> dict[str, Any]:
+    """An overview that counts the claim lines."""
+    return {"o": f"The discussion has {len([x for x in data.split(chr(10)) if x])} claims."}
 
 
 @dataclass
 class FakeModel:
-    """Answers map and reduce prompts in memory; ``script`` can override answers call by call.
+    """Answers map, reduce, overview and delta prompts in memory; ``script`` can override
+    answers call by call.
 
     A :class:`~service.model.protocol.ChatModel`: pass it as ``Runtime(settings, model=...)``.
     """
@@ -201,8 +206,10 @@ class FakeModel:
             ):
                 raise TruncatedError("cut off")
             value = answer_map(data)
+        elif schema_name == "overview":
+            value = answer_overview(listed or "")
         else:
-            claims = data_block(messages, "claims_data") or ""
+            claims = listed or ""
             if self.truncate_reduce_over is not None and (
                 len(claims.split("\n")) > self.truncate_reduce_over
             ):

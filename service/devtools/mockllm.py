@@ -7,9 +7,10 @@ deterministically, from the extractive engine, with no model and no network.
 * **Map** calls (the last user message holding ``<thread_data>``): the chunk's claims from the
   extractive engine, citing the chunk-local sentence ids exactly as rendered, never a context
   comment (:mod:`~service.devtools.mock.mapping`).
-* **Reduce** calls (``<claims_data>``): near-duplicate statements merge, and the overview is a
-  neutral template naming the thread's title (:mod:`~service.devtools.mock.reducing`). The title
-  is read from the prompt's own title line (:func:`~service.prompts.parse_title`).
+* **Reduce** calls (``<claims_data>``): near-duplicate statements merge and are put in topics;
+  **overview** calls (the same lines, asking for ``{o}``) get a neutral template naming the
+  thread's title and the claims most rebutted (:mod:`~service.devtools.mock.reducing`). The
+  title is read from the prompt's own title line (:func:`~service.prompts.parse_title`).
 * A re-ask (a later user message without data) is answered for the data earlier in the
   conversation.
 * Any other prompt is a 400 — unless :attr:`MockConfig.answer_any` is set (benchmarks that run
@@ -32,7 +33,7 @@ from __future__ import annotations
 from .mock.config import FAULT_KINDS, MODES, MockConfig
 from .mock.generic import GENERIC_TOKENS, generic_answer
 from .mock.mapping import map_answer
-from .mock.reducing import reduce_answer
+from .mock.reducing import overview_answer, reduce_answer
 from .mock.server import create_app, running, serve, serve_on
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "create_app",
     "generic_answer",
     "map_answer",
+    "overview_answer",
     "reduce_answer",
     "running",
     "serve",

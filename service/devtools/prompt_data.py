@@ -1,8 +1,9 @@
 """Reading threadsum's rendered prompts back, for the fakes that answer them.
 
-The map prompt carries a chunk between ``<thread_data>`` lines, the reduce prompt claim lines
-between ``<claims_data>`` lines (:data:`~service.prompts.DATA_TAGS`), and both carry the thread's
-title on the line :func:`~service.prompts.parse_title` reads. The mock model server
+The map prompt carries a chunk between ``<thread_data>`` lines, the reduce and overview prompts
+claim lines between ``<claims_data>`` lines (:data:`~service.prompts.DATA_TAGS`; the overview
+prompt asks for the shape :data:`~service.answer_format.OVERVIEW_SHAPE`), and all carry the
+thread's title on the line :func:`~service.prompts.parse_title` reads. The mock model server
 (:mod:`service.devtools.mock`) and :class:`~service.devtools.fake.FakeModel` both read prompts
 through this module.
 """
@@ -14,12 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..answer_format import OVERVIEW_SHAPE
 from ..prompts import DATA_TAGS, parse_title
 
-PromptKind = Literal["map", "reduce", "other"]
+PromptKind = Literal["map", "reduce", "overview", "other"]
 """Which of threadsum's prompts a conversation holds (``other``: none of them)."""
 
 _KIND_TAGS: tuple[tuple[PromptKind, str], ...] = (("map", "thread_data"), ("reduce", "claims_data"))
+_OVERVIEW = re.compile(rf"^JSON {re.escape(OVERVIEW_SHAPE)}$", re.MULTILINE)
 _BLOCKS = {
     tag: re.compile(rf"^<{tag}>\n(.*?)\n?^</{tag}>$", re.MULTILINE | re.DOTALL) for tag in DATA_TAGS
 }
@@ -63,5 +66,7 @@ def read_prompt(messages: Sequence[Mapping[str, Any]]) -> PromptData:
         for kind, tag in _KIND_TAGS:
             data = data_block(text, tag)
             if data is not None:
+                if kind == "reduce" and _OVERVIEW.search(text):
+                    kind = "overview"  # the same claim lines, asked for an overview
                 return PromptData(kind, data, parse_title(text) or "")
     return PromptData("other")

@@ -12,7 +12,7 @@ REFUSABLE_MODES = ("json_schema", "json_object", "tools")
 """The modes :attr:`MockConfig.refuse_modes` may name (plain text is always accepted)."""
 FAULT_KINDS = ("429", "500", "503", "garbage", "disconnect")
 """The transient faults the mock can inject."""
-KINDS = ("map", "reduce", "other")
+KINDS = ("map", "reduce", "overview", "other")
 """The kinds of prompt the mock counts."""
 
 

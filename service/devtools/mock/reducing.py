@@ -1,4 +1,5 @@
-"""The mock's answers to reduce prompts: claims merged by their words, topics, an overview.
+"""The mock's answers to reduce and overview prompts: claims merged by their words, topics, an
+overview.
 
 Near-duplicate statements merge (content-word Jaccard ≥
 :data:`~service.engines.extractive.MERGE_JACCARD`, exact duplicates always), the first statement
@@ -58,8 +59,8 @@ def reduce_inputs(data: str) -> dict[str, str]:
     return out
 
 
-def reduce_answer(data: str, title: str = "") -> ReduceReply:
-    """The reduce reply for lines ``ID [n] statement`` (``[n]``: rebuttals, left out at 0)."""
+def _grouped(data: str) -> tuple[list[_Group], int]:
+    """The near-duplicate groups of lines ``ID [n] statement``, and how many ids were read."""
     groups: list[_Group] = []
     seen: set[str] = set()
     for line in data.split("\n"):
@@ -75,12 +76,25 @@ def reduce_answer(data: str, title: str = "") -> ReduceReply:
             groups.append(group)
         group.ids.append(cid)
         group.rebuttals += rebuttals
+    return groups, len(seen)
+
+
+def reduce_answer(data: str) -> ReduceReply:
+    """The reduce reply for lines ``ID [n] statement`` (``[n]``: rebuttals, left out at 0)."""
+    groups, _ = _grouped(data)
     claims = [ReduceClaim(statement=g.statement, merges=g.ids) for g in groups]
     topics = [
         ReduceTopic(title=name, members=ids)
         for name, ids in name_topics([(g.statement, g.ids) for g in groups])
     ]
-    return ReduceReply(overview=_overview(title, len(seen), groups), claims=claims, topics=topics)
+    return ReduceReply(claims=claims, topics=topics)
+
+
+def overview_answer(data: str, title: str = "") -> str:
+    """The overview for the same lines: a template naming the title, the counts (the groups
+    :func:`reduce_answer` makes of them) and the most rebutted claims."""
+    groups, inputs = _grouped(data)
+    return _overview(title, inputs, groups)
 
 
 #: Most words in a topic title the mock writes.

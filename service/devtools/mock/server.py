@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...serving import listen
 from ...text.tokens import estimate_tokens
-from ...validation import encode_map, encode_reduce
+from ...validation import OverviewReply, encode_map, encode_overview, encode_reduce
 from ..prompt_data import PromptKind, content_text, data_block, read_prompt
 from ..servers import LOOPBACK, in_thread
 from .config import MockConfig, Stats
@@ -38,7 +38,7 @@ from .protocol import (
     read_request,
     truncate,
 )
-from .reducing import reduce_answer, reduce_inputs
+from .reducing import overview_answer, reduce_answer, reduce_inputs
 from .stancing import stance_answer
 
 GARBAGE = "}{ not json"
@@ -62,12 +62,14 @@ def _error(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
 
 @functools.lru_cache(maxsize=512)
 def _threadsum_answer(kind: PromptKind, data: str, title: str) -> str:
-    """The JSON answer to a map or reduce prompt, in the compact answer format (cached:
-    benchmarks send the same chunks)."""
+    """The JSON answer to a map, reduce or overview prompt, in the compact answer format
+    (cached: benchmarks send the same chunks)."""
     if kind == "map":
         value = encode_map(map_answer(data, title))
+    elif kind == "overview":
+        value = encode_overview(OverviewReply(overview=overview_answer(data, title)))
     else:
-        value = encode_reduce(reduce_answer(data, title), reduce_inputs(data))
+        value = encode_reduce(reduce_answer(data), reduce_inputs(data))
     return json.dumps(value, ensure_ascii=False)
 
 

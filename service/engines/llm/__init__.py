@@ -7,9 +7,9 @@ Modules, in the order a summary goes through them:
 * :mod:`.calls` is the one validated model call (render → cache → model → validate → re-ask
   with the errors, bounded by ``max_reasks``);
 * :mod:`.map` maps one chunk to claims; calls run concurrently, the largest chunks first;
-* :mod:`.reduce` merges chunk claims into the thread's and writes the overview, in a tree when
-  they do not fit one call, starting while chunks are still mapped; a single-chunk thread
-  needs exactly one call in all;
+* :mod:`.reduce` merges chunk claims into the thread's, in a tree when they do not fit one
+  call, starting while chunks are still mapped, and asks for the overview beside its last call;
+  a single-chunk thread needs exactly one call in all;
 * :mod:`.assemble` builds the summary's claims and citations from what map and reduce found;
 * :mod:`.policy` decides whether the chunks that got no usable answer make the run an error.
 
@@ -56,8 +56,8 @@ NOTHING_TO_SUMMARIZE = (
 
 
 def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
-    """The map, reduce and re-ask prompts, checked, and the delta prompt where the directory
-    has one (without it, runs ``since`` an earlier summary are cold)."""
+    """The map, reduce, overview and re-ask prompts, checked, and the delta prompt where the
+    directory has one (without it, runs ``since`` an earlier summary are cold)."""
     where = directory or default_prompts_dir()
     prompts = {name: load_prompt(name, where) for name in COLD_PROMPTS}
     if (where / "delta.toml").is_file():
@@ -66,7 +66,7 @@ def load_engine_prompts(directory: Path | None = None) -> dict[str, Prompt]:
 
 
 #: The prompts of a cold run (its prompt digest, and so its cache keys, covers these only).
-COLD_PROMPTS = ("map", "reduce", "reask")
+COLD_PROMPTS = ("map", "reduce", "overview", "reask")
 
 
 async def summarize_llm(

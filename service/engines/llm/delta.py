@@ -477,7 +477,7 @@ async def _fold(run: Run, delta: Delta) -> list[ClaimGroup]:
     run.report("stage")
     earlier = [delta.claims[n][1] for n in chosen]
     found = [*(ChunkClaim(c.statement, [], [], c.rebuttals) for c in earlier), *added]
-    reduced = await reduce_claims(run, found)
+    reduced = await reduce_claims(run, found, overview=False)  # the earlier overview stays
     groups: list[ClaimGroup] = []
     for merged in reduced.claims:
         olds = [earlier[m] for m in merged.members if m < len(earlier)]

@@ -12,6 +12,11 @@ claim carries its topic's title up the tree: the level above names topics afresh
 claims it sees, and a claim it leaves in no topic (or a group with no valid answer) keeps the
 title the level below gave it. The final claims' titles are their topics; a claim with none is
 placed by the caller (lexically, :func:`~service.engines.topics.topics_from_titles`).
+
+Overview: asked in a call of its own over the same claims as the last reduce call, at the same
+time, so the last step waits for the longer of two short answers rather than for one long one.
+An overview with no valid answer after the re-asks is left empty (the caller writes one from a
+template), with a warning.
 """
 
 from __future__ import annotations
@@ -20,16 +25,19 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from ...answer_format import REDUCE_SHAPE, WireReduce, answer_schema
+from ...answer_format import OVERVIEW_SHAPE, REDUCE_SHAPE, WireOverview, WireReduce, answer_schema
 from ...errors import TruncatedError
 from ...prompts import one_line
 from ...text.tokens import estimate_tokens
-from ...validation import ReduceClaim, ReduceReply, ReduceTopic, check_reduce
+from ...validation import ReduceClaim, ReduceReply, ReduceTopic, check_overview, check_reduce
 from .calls import Run, Step, ask_validated, gather_or_cancel
 from .map import ChunkClaim
 
 REDUCE = Step(
     prompt="reduce", schema_name="merged_claims", schema=answer_schema(WireReduce), rank=1
+)
+OVERVIEW = Step(
+    prompt="overview", schema_name="overview", schema=answer_schema(WireOverview), rank=1
 )
 #: Estimated tokens of a reduce prompt besides the claims.
 REDUCE_OVERHEAD = 800
@@ -76,9 +84,10 @@ class Reducer:
     maps finish in, so the answer is the same; only its timing changes.
     """
 
-    def __init__(self, run: Run, stream: bool = True) -> None:
+    def __init__(self, run: Run, stream: bool = True, overview: bool = True) -> None:
         self.run = run
         self.stream = stream  # False: only collect, reduce everything in finish()
+        self.overview = overview  # False: no overview call (the caller has one)
         self.found: list[ChunkClaim] = []
         self.room = _room(run)
         self._group: list[_Item] = []
@@ -109,8 +118,8 @@ class Reducer:
 
     async def finish(self) -> Reduced:
         """The reduction of every claim added, once the last chunk's are in."""
-        if not self._sent:
-            return await _reduce_levels(self.run, self._group, level=0)  # may still be several
+        if not self._sent:  # one group, or still several: the levels decide
+            return await _reduce_levels(self.run, self._group, 0, self.overview)
         self._send()
         try:
             results = await gather_or_cancel(*(task for _, task in self._sent))
@@ -119,50 +128,58 @@ class Reducer:
             raise
         groups = [group for group, _ in self._sent]
         items = [item for group in groups for item in group]
-        merged, overview = _merged(groups, results)
-        return await _continue(self.run, items, merged, overview, level=0)
+        merged = _merged(groups, results)
+        return await _continue(self.run, items, merged, 0, self.overview)
 
 
-async def reduce_claims(run: Run, found: list[ChunkClaim]) -> Reduced:
-    """Merge chunk claims: the overview and, per thread claim, the chunk claims it merges."""
-    reducer = Reducer(run)
+async def reduce_claims(run: Run, found: list[ChunkClaim], overview: bool = True) -> Reduced:
+    """Merge chunk claims: per thread claim, the chunk claims it merges; and the overview
+    (with ``overview``; else it is "")."""
+    reducer = Reducer(run, overview=overview)
     reducer.add(found)
     return await reducer.finish()
 
 
-async def _reduce_levels(run: Run, items: list[_Item], level: int) -> Reduced:
+async def _reduce_levels(run: Run, items: list[_Item], level: int, overview: bool) -> Reduced:
     """Reduce ``items`` level by level until one call holds them all or they stop merging."""
     groups = _pack(items, _room(run))
+    if len(groups) == 1:
+        # The last call: the overview is asked beside it, over the same claims.
+        written = asyncio.ensure_future(_overview(run, groups[0], overview))
+        try:
+            result = await _reduce_group(run, groups[0], f"{level}.0")
+        except BaseException:
+            written.cancel()
+            await asyncio.gather(written, return_exceptions=True)
+            raise
+        return Reduced(await written, _final(_merged(groups, [result])))
     results = await gather_or_cancel(
         *(_reduce_group(run, g, f"{level}.{n}") for n, g in enumerate(groups))
     )
-    merged, overview = _merged(groups, results)
-    if len(groups) == 1:
-        return Reduced(overview, _final(merged))
-    return await _continue(run, items, merged, overview, level)
+    return await _continue(run, items, _merged(groups, results), level, overview)
 
 
 async def _continue(
-    run: Run, items: list[_Item], merged: list[_Item], overview: str, level: int
+    run: Run, items: list[_Item], merged: list[_Item], level: int, overview: bool
 ) -> Reduced:
     """After a level of several groups: the next level, unless nothing merged."""
     if len(merged) >= len(items):
-        # No progress: the claims do not merge further; stop with what there is.
+        # No progress: the claims do not merge further; stop with what there is, and write the
+        # overview over as many of them as one call takes.
         run.warnings.append("reduce: claims could not be merged into one call")
-        return Reduced(overview, _final(merged))
+        written = await _overview(run, _pack(merged, _room(run))[0], overview)
+        return Reduced(written, _final(merged))
     upper = [
         _Item(f"r{k + 1}", m.statement, m.rebuttals, m.members, m.topic)
         for k, m in enumerate(merged)
     ]
-    return await _reduce_levels(run, upper, level + 1)
+    return await _reduce_levels(run, upper, level + 1, overview)
 
 
-def _merged(groups: list[list[_Item]], results: list[ReduceReply]) -> tuple[list[_Item], str]:
-    """The claims a level's answers make of its groups, in order, and the last overview."""
+def _merged(groups: list[list[_Item]], results: list[ReduceReply]) -> list[_Item]:
+    """The claims a level's answers make of its groups, in order."""
     merged: list[_Item] = []
-    overview = ""
     for group, result in zip(groups, results, strict=True):
-        overview = result.overview
         by_id = {item.id: item for item in group}
         titled = {mid: t.title for t in result.topics for mid in t.members}
         for claim in result.claims:
@@ -173,7 +190,7 @@ def _merged(groups: list[list[_Item]], results: list[ReduceReply]) -> tuple[list
                 (by_id[mid].topic for mid in claim.merges if by_id[mid].topic), ""
             )
             merged.append(_Item("", claim.statement, rebuttals, members, topic))
-    return merged, overview
+    return merged
 
 
 def _final(merged: list[_Item]) -> list[Merged]:
@@ -225,11 +242,7 @@ async def _reduce_group(run: Run, group: list[_Item], label: str) -> ReduceReply
             _reduce_group(run, group[:half], label + "a"),
             _reduce_group(run, group[half:], label + "b"),
         )
-        return ReduceReply(
-            overview=first.overview,
-            claims=first.claims + second.claims,
-            topics=first.topics + second.topics,
-        )
+        return ReduceReply(claims=first.claims + second.claims, topics=first.topics + second.topics)
 
 
 async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
@@ -238,17 +251,7 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
     The prompt numbers the group's claims ``m1…`` afresh, so a group's prompt depends on its
     claims only, not on where the group sits in the thread.
     """
-    # Claims that say the same words are one claim: the model sees each once (its rebuttals
-    # summed) and a merge of it takes every copy, so neither prompt nor answer repeats them.
-    copies: dict[str, list[_Item]] = {}
-    for item in group:
-        copies.setdefault(_same_words(item.statement), []).append(item)
-    local = {f"m{n}": items for n, items in enumerate(copies.values(), start=1)}
-    lines = "\n".join(
-        f"{mid}{f' [{r}]' if (r := sum(i.rebuttals for i in items)) else ''} "
-        f"{one_line(items[0].statement)}"
-        for mid, items in local.items()
-    )
+    local, lines = _listed(group)
     inputs = {mid: items[0].statement for mid, items in local.items()}
     answer = await ask_validated(
         run,
@@ -273,12 +276,10 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
         else:
             run.warnings.append(f"reduce {label}: {answer.errors[0]} (kept what was valid)")
     reply = answer.reply or ReduceReply(
-        overview="",
         claims=[ReduceClaim(statement=s, merges=[mid]) for mid, s in inputs.items()],
     )
     # Back to the ids the caller knows.
     return ReduceReply(
-        overview=reply.overview,
         claims=[
             ReduceClaim(
                 statement=c.statement,
@@ -293,3 +294,44 @@ async def _reduce_once(run: Run, group: list[_Item], label: str) -> ReduceReply:
             for t in reply.topics
         ],
     )
+
+
+def _listed(group: list[_Item]) -> tuple[dict[str, list[_Item]], str]:
+    """The group as a prompt lists it: local ids (``m1…``) → the items each stands for, and the
+    lines ``ID [n] statement``.
+
+    Claims that say the same words are one claim: the model sees each once (its rebuttals
+    summed) and a merge of it takes every copy, so neither prompt nor answer repeats them.
+    """
+    copies: dict[str, list[_Item]] = {}
+    for item in group:
+        copies.setdefault(_same_words(item.statement), []).append(item)
+    local = {f"m{n}": items for n, items in enumerate(copies.values(), start=1)}
+    lines = "\n".join(
+        f"{mid}{f' [{r}]' if (r := sum(i.rebuttals for i in items)) else ''} "
+        f"{one_line(items[0].statement)}"
+        for mid, items in local.items()
+    )
+    return local, lines
+
+
+async def _overview(run: Run, group: list[_Item], wanted: bool = True) -> str:
+    """The overview of the claims of ``group`` ("" when no valid answer came, or not
+    ``wanted``)."""
+    if not wanted:
+        return ""
+    _, lines = _listed(group)
+    answer = await ask_validated(
+        run,
+        OVERVIEW,
+        {"title": run.title, "claims": lines, "schema": OVERVIEW_SHAPE},
+        check_overview,
+        where="overview",
+    )
+    if answer.reply is None or answer.errors:
+        run.warnings.append(
+            f"overview: no valid answer after {answer.reasks} re-ask(s) "
+            f"({answer.errors[0] if answer.errors else 'none'}); written from a template"
+        )
+        return ""
+    return answer.reply.overview
