@@ -13,6 +13,7 @@ says why. Prices are in US dollars and, as the table's authors warn, not exact.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -45,6 +46,9 @@ def price(model: str, base_url: str | None, prompt_tokens: int, completion_token
     server = server_identity(base_url)  # no credentials, one spelling
     if not model:
         return Cost(None, "no model named")
+    unknown = Cost(None, f"no price known for model {model} at {server}")
+    if _unpriced(model, server):
+        return unknown
     try:
         found = calc_price(
             Usage(input_tokens=max(0, prompt_tokens), output_tokens=max(0, completion_tokens)),
@@ -52,5 +56,18 @@ def price(model: str, base_url: str | None, prompt_tokens: int, completion_token
             provider_api_url=server,
         )
     except LookupError:
-        return Cost(None, f"no price known for model {model} at {server}")
+        return unknown
     return Cost(float(round(Decimal(found.total_price), PRICE_DIGITS)))
+
+
+@functools.lru_cache(maxsize=256)
+def _unpriced(model: str, server: str) -> bool:
+    """Whether the table has no price for ``model`` at ``server``, looked up once per pair (a
+    miss scans the whole table: a millisecond per summary of a batch on a local server)."""
+    from genai_prices import Usage, calc_price
+
+    try:
+        calc_price(Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_api_url=server)
+    except LookupError:
+        return True
+    return False

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.cache import AnswerCache
-from service.devtools.fake import FakeCompletion, FakeModel
+from service.devtools.fake import FakeCompletion, FakeModel, data_block
 from service.devtools.synthetic import synthetic_thread
 from service.engines.llm import load_engine_prompts, summarize_llm
 from service.engines.llm.calls import Run, Slots
@@ -575,3 +575,51 @@ def test_a_full_reduce_group_is_sent_before_the_last_chunk_is_in(tmp_path: Path)
     early, total, merged = asyncio.run(go())
     assert early >= 1 and total > early  # groups went out before the last claims were added
     assert merged == len(claims)  # distinct statements: each stays a claim of its own
+
+
+class Timed(FakeModel):
+    """A FakeModel that takes a little time per call and notes each call's kind and span."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.spans: list[tuple[str, float, float, str]] = []  # schema, start, end, claims
+
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> FakeCompletion:
+        start = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.02)
+        answer = await super().complete(messages, **kwargs)
+        claims = data_block(messages, "claims_data") or ""
+        end = asyncio.get_running_loop().time()
+        self.spans.append((kwargs["schema_name"], start, end, claims))
+        return answer
+
+
+def test_the_overview_is_asked_beside_the_last_reduce_call(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(600, 8)))
+    model = Timed()
+    summary = run(thread, settings(tmp_path, chunk_tokens=2000, cache="off"), model)
+    assert not any("into one call" in w for w in summary.warnings)  # the tree has a top
+    overviews = [s for s in model.spans if s[0] == "overview"]
+    reduces = [s for s in model.spans if s[0] == "merged_claims"]
+    assert len(overviews) == 1 and len(reduces) >= 2  # a tree, and one overview for it
+    (_, o_start, o_end, o_claims), last = overviews[0], max(reduces, key=lambda s: s[2])
+    assert o_claims == last[3]  # the same claims as the top of the tree
+    assert o_start < last[2] and last[1] < o_end  # at the same time, not one after the other
+    assert all(s[2] <= o_start for s in reduces if s is not last)  # after the levels below
+    assert summary.overview.startswith(f"The discussion has {o_claims.count(chr(10)) + 1} claims")
+
+
+def test_an_overview_with_no_valid_answer_is_written_from_a_template(tmp_path: Path) -> None:
+    thread = read_thread(json.dumps(synthetic_thread(400, 3)))
+
+    def empty_overview(value: dict[str, Any]) -> dict[str, Any]:
+        return {"o": " "} if "o" in value else value
+
+    model = FakeModel(transform=empty_overview)
+    summary = run(thread, settings(tmp_path, chunk_tokens=1000), model)
+    assert summary.stats.chunks > 1 and summary.stats.reasks >= 1  # the overview was re-asked
+    assert any(
+        w.startswith("overview: no valid answer after") for w in summary.warnings
+    )
+    assert summary.overview and not summary.overview.startswith("The discussion has")
+    assert summary.claims and check_summary(summary, thread) == []

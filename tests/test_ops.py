@@ -519,7 +519,7 @@ def test_the_estimate_of_a_large_thread_plans_map_and_reduce_calls() -> None:
     from service.engines.llm import load_engine_prompts
 
     est = estimate_llm(thread, settings, load_engine_prompts(default_prompts_dir()))
-    assert est.chunks > 3 and est.map_calls == est.chunks and est.reduce_calls >= 1
+    assert est.chunks > 3 and est.map_calls == est.chunks and est.reduce_calls >= 2  # + overview
     assert est.cost.usd is not None and est.max_cost.usd is not None
     assert 0 < est.cost.usd <= est.max_cost.usd
     assert est.as_dict()["calls"] == est.map_calls + est.reduce_calls
