@@ -618,8 +618,6 @@ def test_an_overview_with_no_valid_answer_is_written_from_a_template(tmp_path: P
     model = FakeModel(transform=empty_overview)
     summary = run(thread, settings(tmp_path, chunk_tokens=1000), model)
     assert summary.stats.chunks > 1 and summary.stats.reasks >= 1  # the overview was re-asked
-    assert any(
-        w.startswith("overview: no valid answer after") for w in summary.warnings
-    )
+    assert any(w.startswith("overview: no valid answer after") for w in summary.warnings)
     assert summary.overview and not summary.overview.startswith("The discussion has")
     assert summary.claims and check_summary(summary, thread) == []

@@ -31,7 +31,7 @@ from service.errors import (
     ModelUnavailableError,
     TruncatedError,
 )
-from service.model.client import Completion, ModelClient
+from service.model.client import PROBE_MESSAGES, Completion, ModelClient
 from service.model.modes import TOOL_DESCRIPTION, ModeMemory, OutputMode
 from service.retrying import RetryAfterWait, RetryPolicy, default_wait
 
@@ -1000,11 +1000,13 @@ def test_a_one_token_probe_lets_calls_go_before_the_first_answer(chat: respx.Rou
     first_done = asyncio.Event()
     others_sent = asyncio.Event()
     order: list[str] = []
+    probes: list[dict[str, Any]] = []
 
     async def answer(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         if body["max_tokens"] == 1:
             order.append("probe")
+            probes.append(body)
             return _ok(_answer("{", finish_reason="length"))
         order.append("call")
         if order.count("call") == 1:  # the first answer waits for the other calls to be sent
@@ -1025,6 +1027,9 @@ def test_a_one_token_probe_lets_calls_go_before_the_first_answer(chat: respx.Rou
     assert order.count("probe") == 1
     assert order.index("probe") == 1  # sent by the second call, while the first one's ran
     assert others_sent.is_set() and first_done.is_set()
+    # the probe asks the mode with the schema of the call, not with the call's whole prompt
+    assert probes[0]["messages"] == PROBE_MESSAGES
+    assert probes[0]["response_format"]["json_schema"]["schema"] == SCHEMA
 
 
 def test_no_probe_without_a_second_call(chat: respx.Route) -> None:

@@ -583,3 +583,17 @@ def test_answer_any_obeys_context_limit_and_max_tokens() -> None:
         "answer": whole.choices[0].message.content
     }
     assert stats["rejected"] == 1 and stats["by_kind"]["other"] == 4
+
+
+def test_a_one_token_probe_of_any_prompt_is_answered(base_url: str) -> None:
+    # A probe of the output mode asks one token of a one-line prompt: answered, cut off; the
+    # same prompt asking for a whole answer is still refused (it is not threadsum's).
+    messages = [{"role": "user", "content": "Reply with a JSON object."}]
+    with client(base_url) as c:
+        cut = c.chat.completions.create(
+            model="m", messages=messages, max_tokens=1, response_format=JSON_SCHEMA
+        )
+        assert cut.choices[0].finish_reason == "length"
+        assert cut.usage is not None and cut.usage.completion_tokens == 1
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="m", messages=messages, response_format=JSON_SCHEMA)

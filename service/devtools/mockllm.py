@@ -13,7 +13,8 @@ deterministically, from the extractive engine, with no model and no network.
   title is read from the prompt's own title line (:func:`~service.prompts.parse_title`).
 * A re-ask (a later user message without data) is answered for the data earlier in the
   conversation.
-* Any other prompt is a 400 — unless :attr:`MockConfig.answer_any` is set (benchmarks that run
+* Any other prompt is a 400 — unless it asks for one token (a probe of the output mode, which
+  gets its token) or :attr:`MockConfig.answer_any` is set (benchmarks that run
   other pipelines against the same server): then it gets a deterministic plain-text answer of
   realistic length, see :func:`generic_answer`.
 

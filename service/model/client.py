@@ -71,6 +71,8 @@ __all__ = ["DEFAULT_BASE_URL", "Completion", "ModelClient"]
 log = logging.getLogger("threadsum.llm")
 
 _RETRY_STATUSES: Final = frozenset({408, 409, 429})
+#: What the mode probe sends: the request's output mode and schema, with this prompt.
+PROBE_MESSAGES: Final = [{"role": "user", "content": "Reply with a JSON object."}]
 #: How many modes of MODE_ORDER the mode probe tries (the ``response_format`` ones).
 _PROBED_MODES: Final = 2
 
@@ -218,7 +220,8 @@ class ModelClient:
     async def _probe(
         self, request: dict[str, Any], schema_name: str, schema: dict[str, Any]
     ) -> None:
-        """Find the output mode with ``request`` cut to one answer token.
+        """Find the output mode with ``request`` cut to one answer token, its prompt replaced by
+        :data:`PROBE_MESSAGES`.
 
         Only the ``response_format`` modes are probed: a server that takes one answers (cut
         off at ``max_tokens``) and one that does not refuses it, whatever the answer's length.
@@ -226,7 +229,9 @@ class ModelClient:
         ``tool_choice``, so when both are refused the first full answer settles the mode, as
         it does when the probe fails in any other way.
         """
-        probe = request | {"max_tokens": 1}
+        # The mode is a property of the server and the schema, not of the prompt: a one-line
+        # prompt asks the same question without paying for the chunk's tokens again.
+        probe = request | {"max_tokens": 1, "messages": PROBE_MESSAGES}
         for mode in MODE_ORDER[:_PROBED_MODES]:
             if self._modes.get(self._server, self.model) is not None:
                 return  # the first answer was quicker

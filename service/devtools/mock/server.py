@@ -166,7 +166,9 @@ class _Mock:
             what = "tools are" if chat.mode == "tools" else f"response_format type '{chat.mode}' is"
             return self.reject(BadRequest(f"{what} not supported", param))
         stance = stance_answer(chat.messages) if prompt.kind == "other" else None
-        if prompt.kind == "other" and stance is None and not self.config.answer_any:
+        # A one-token request is a probe of the output mode: answered, whatever it asks.
+        probe = chat.max_tokens == 1
+        if prompt.kind == "other" and stance is None and not (self.config.answer_any or probe):
             return self.reject(
                 BadRequest(
                     "unknown prompt: no <thread_data>, <claims_data> or <pair_data> in the messages"
@@ -191,7 +193,7 @@ class _Mock:
             text = GARBAGE
         elif stance is not None:  # counted as "other" in by_kind
             text = stance if chat.mode != "text" else "Here is the JSON:\n" + stance
-        elif prompt.kind == "other":  # answer_any: plain text, or a JSON object where JSON is asked
+        elif prompt.kind == "other":  # answer_any or a probe: plain text, or JSON where asked
             text = generic_answer(chat.messages)
             if chat.mode != "text":
                 text = json.dumps({"answer": text}, ensure_ascii=False)
