@@ -166,6 +166,8 @@ def main() -> None:
             )
             # One client polls: httpx.get would build a client (and a TLS context) per poll, CPU
             # that the mock model, on a thread of this process, would wait behind.
+            mock = model_url.removesuffix("/v1")
+            httpx.post(mock + "/mock/reset").raise_for_status()
             with httpx.Client(timeout=30) as client:
                 t0 = time.perf_counter()
                 r = client.post(
@@ -182,7 +184,8 @@ def main() -> None:
             print(
                 f"batch of {args.threads} threads, model latency {args.latency_ms:g} ms, "
                 f"concurrency {args.concurrency}: {rate:.1f} threads/s, ideal {ideal:.1f} "
-                f"({rate / ideal:.0%} of ideal)"
+                f"({rate / ideal:.0%} of ideal); the model had at most "
+                f"{httpx.get(mock + '/mock/stats').json()['max_in_flight']} calls at once"
             )
         finally:
             proc.terminate()

@@ -196,7 +196,12 @@ class Settings(BaseSettings):
     rate_limit: int = Field(
         120, ge=0, description="Requests per minute per API key (or client address); 0: none."
     )
-    batch_concurrency: int = Field(4, ge=1, le=256, description="Threads summarized at once.")
+    batch_concurrency: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Threads in the model at once (a quarter more are read or recorded).",
+    )
     max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
     max_batch_urls: int = Field(
         100,

@@ -35,7 +35,7 @@ from service.errors import UsageError
 from service.jobs.lines import parse_jsonl
 from service.jobs.options import JobOptions
 from service.jobs.records import Usage
-from service.jobs.runner import JobBusyError, run_job
+from service.jobs.runner import JobBusyError, run_job, spare_workers
 from service.jobs.store import MAX_ATTEMPTS, Claim, ItemState, JobStore
 from service.models import ThreadSummary
 from service.runtime import Runtime
@@ -282,7 +282,7 @@ def test_url_lines_are_fetched(tmp_path: Path) -> None:
 def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path) -> None:
     store = CountingStore(tmp_path / "jobs.sqlite")
     job = store.create_job([_line(_small(n)) for n in range(16)], JobOptions.from_settings(_llm()))
-    model = CrowdModel(crowd=3)  # holds the calls until three are in flight at once
+    model = CrowdModel(crowd=4)  # holds the calls until four are in flight at once
     try:
         status = asyncio.run(
             run_job(store, job, _llm(), concurrency=3, runtime=Runtime(model=model))
@@ -290,12 +290,32 @@ def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path)
     finally:
         store.close()
     assert status.status == "done" and status.done == 16 and status.failed == 0
-    assert model.max_in_flight == 3  # three threads summarised at once: one call each
-    assert store.most_started == 3  # and never a fourth item started before one finished
+    # Three lines and one spare (read or recorded while the others are in the model) at once:
+    # this fake model has no cap of its own, so its calls reach four.
+    assert spare_workers(3) == 1 and model.max_in_flight == 4
+    assert store.most_started == 4  # and never a fifth item started before one finished
     assert len(model.calls) == 16
     # The status adds up what the summaries spent.
     assert status.llm_calls == 16 and status.cache_hits == 0
     assert status.completion_tokens > 0  # (the fake model reports no prompt tokens)
+
+
+def test_spare_lines_never_give_the_model_server_more_calls_at_once(tmp_path: Path) -> None:
+    # Against a real model client, the spare lines wait for the client's slots: the server sees
+    # at most max(THREADSUM_CONCURRENCY, --concurrency) calls at once.
+    store = CountingStore(tmp_path / "jobs.sqlite")
+    with running(MockConfig(latency_ms=40)) as url:
+        s = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
+        s = s.model_copy(update={"concurrency": 2, "output_mode": "json_schema"})
+        job = store.create_job([_line(_small(n)) for n in range(24)], JobOptions.from_settings(s))
+        try:
+            status = asyncio.run(run_job(store, job, s, concurrency=4))
+        finally:
+            store.close()
+        served = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    assert status.status == "done" and status.done == 24 and status.failed == 0
+    assert served["max_in_flight"] == 4  # the batch's concurrency, reached and never passed
+    assert store.most_started == 4 + spare_workers(4)  # lines read or recorded meanwhile
 
 
 # --- cancel, leases, resume ----------------------------------------------------------------------

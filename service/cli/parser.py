@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         dest="batch_concurrency",
         metavar="N",
-        help=f"threads summarized at once {_setting('batch_concurrency')}",
+        help="threads in the model at once; a quarter more lines are read and recorded "
+        f"meanwhile {_setting('batch_concurrency')}",
     )
     p.add_argument(
         "--resume",

@@ -2,12 +2,13 @@
 
 :func:`run_job` takes the job's lease, applies the job's stored options to the process's
 settings once, resolves the engine once, and runs a fixed pool of worker tasks over the pending
-items; all of them share one :class:`~service.runtime.Runtime` (one answer cache, one model
-client). A heartbeat renews the lease while it runs. Each item is read
-(:func:`summarize_item`) and summarised through the one core, and its record made
-(:func:`summarize_record`, which the Ray runner calls too); the record is committed as soon
-as it is known. A bad line never sinks the batch: an error is one record, an unexpected
-exception one ``InternalError`` record, logged.
+items: the batch's concurrency and :func:`spare_workers` more, so the model's slots do not wait
+while a line is read or recorded (the model client caps the calls in flight). All of them share
+one :class:`~service.runtime.Runtime` (one answer cache, one model client). A heartbeat renews
+the lease while it runs. Each item is read (:func:`summarize_item`) and summarised through the
+one core, and its record made (:func:`summarize_record`, which the Ray runner calls too); the
+record is committed as soon as it is known. A bad line never sinks the batch: an error is one
+record, an unexpected exception one ``InternalError`` record, logged.
 
 The names the HTTP face imports from here (``JobBusyError``, ``JobOptions``, ``JobStatus``,
 ``JobStore``, ``parse_body``, ``run_job``) are re-exported; they live in the modules of their
@@ -142,6 +143,17 @@ async def summarize_record(
     return "ok", ok_record(key, line, summary)
 
 
+def spare_workers(concurrency: int) -> int:
+    """Lines in flight beyond the batch's ``concurrency``: ⌈concurrency / 4⌉.
+
+    A line spends part of its time off the model: claimed, read, chunked, validated, recorded,
+    committed. With only ``concurrency`` lines in flight, a model slot would idle while its line
+    does that work; the spare lines do it meanwhile. The model sees no more calls at once for
+    it: the model client holds them to ``max(THREADSUM_CONCURRENCY, concurrency)``.
+    """
+    return -(-concurrency // 4)
+
+
 @dataclass
 class _Run:
     store: JobStore
@@ -201,7 +213,8 @@ class _Run:
     async def run(self, concurrency: int) -> None:
         lines = iter(await asyncio.to_thread(self.store.pending_lines, self.job_id))
         await self.report()
-        tasks = [asyncio.create_task(self.worker(lines)) for _ in range(concurrency)]
+        workers = concurrency + spare_workers(concurrency)
+        tasks = [asyncio.create_task(self.worker(lines)) for _ in range(workers)]
         beat = asyncio.create_task(self.heartbeat())
         try:
             await asyncio.gather(*tasks)
@@ -220,7 +233,8 @@ async def run_job(
     on_progress: Callable[[JobStatus], None] | None = None,
     runtime: Runtime | None = None,
 ) -> JobStatus:
-    """Run a job's pending items, ``concurrency`` threads at a time; its final status.
+    """Run a job's pending items, ``concurrency`` threads in the model at a time (and
+    :func:`spare_workers` more being read or recorded); its final status.
 
     The job's stored options override ``settings`` (which supply secrets, paths and limits).
     ``runtime`` holds the model clients and caches the run shares (one is opened for the run
