@@ -7,9 +7,9 @@ each batch rendered like a chunk with its earlier ancestors as read-only context
 with the earlier claims and rebuttals those ancestors are cited by (ids and statements). An
 ancestor is shown by an excerpt (:func:`excerpt`): the sentences the earlier map cites of it, else
 its first sentence, since the listed statements already say what the map took from it. The
-model answers in the compact format (:mod:`service.answer_format`) extended by ``a``: which listed
-claim each new comment backs (``p``) or rebuts (``r``), or which listed rebuttal it counters
-(``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
+model answers in the compact format (:mod:`service.answer_format`) extended by ``a``
+(:mod:`.delta_answer`): which listed claim each new comment backs (``p``) or rebuts (``r``), or
+which listed rebuttal it counters (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
 batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
 whose citations are carried over by source id, so every claim keeps its anchoring evidence and
 therefore its id. New claims then go through one small reduce (:func:`_fold`) with the earlier
@@ -28,22 +28,20 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from ...answer_format import WireClaim, WireRebuttal, answer_schema, parse_ids, split_item
+from ...answer_format import answer_schema
 from ...chunker import context_text
-from ...errors import ReplyError, TruncatedError
+from ...errors import TruncatedError
 from ...models import Chunk, Citation, Comment, Prevalence, Thread, ThreadSummary, seen_digest
 from ...prompts import ChunkView, render_chunk
 from ...prompts import one_line as neutral_line
 from ...text.tokens import estimate_tokens
 from ...text.wording import one_line
-from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
 from ..duplicates import find_duplicates
 from .assemble import ClaimGroup, build_claims
 from .calls import Run, Step, ask_validated, gather_or_cancel
+from .delta_answer import DELTA_SHAPE, DeltaReply, WireDelta, check_delta
 from .map import ChunkClaim, ChunkCounter, ChunkRebuttal, _globalise, citable
 from .reduce import reduce_claims
 
@@ -60,29 +58,6 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WireTouch(_Strict):
-    """What new comments add to a listed claim (``p``, ``r``) or rebuttal (``c``)."""
-
-    i: str
-    p: str = ""
-    r: list[WireRebuttal] = []
-    c: list[str] = []
-
-
-class WireDelta(_Strict):
-    """A delta answer as the model writes it: ``k`` new claims, ``a`` additions to listed ids."""
-
-    k: list[WireClaim] = []
-    a: list[WireTouch] = []
-
-
-DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?: [t]}]}"
-"""The delta answer's shape as the prompt shows it (``?``: may be left out)."""
-
 DELTA = Step(prompt="delta", schema_name="argument_delta", schema=answer_schema(WireDelta))
 
 REDUCE_PEERS: Final = 3
@@ -96,101 +71,8 @@ _COMMON = frozenset(
     "most than then been were will into only some such very also just does your them these "
     "those here because think really".split()
 )
-_ID_SPLIT = re.compile(r"[\s,;]+")
 _SPLIT_TAIL = re.compile(r"\s*(People split most over .*|No claim drew clear pushback\.)$")
 _TEMPLATE_HEAD = re.compile(r"^[\d,]+ comments?\b")
-
-
-class Touch(_Strict):
-    """Validated additions to one listed id, with batch-local sentence ids."""
-
-    target: str
-    supporters: list[str]
-    rebuttals: list[MapRebuttal]
-    counters: list[MapCounter]
-
-
-class DeltaReply(_Strict):
-    """A delta answer, validated."""
-
-    claims: list[MapClaim]
-    touches: list[Touch]
-
-
-def check_delta(
-    value: Any, valid_ids: set[str], claim_ids: set[str], rebuttal_ids: set[str]
-) -> Checked[DeltaReply]:
-    """Validate a parsed delta answer: ``k`` exactly as a map answer (:func:`check_map`), and
-    each ``a`` item naming a listed claim (``p``, ``r``) or rebuttal (``c``), citing only
-    ``valid_ids``. What is not grounded is dropped and reported; raises :class:`ReplyError`
-    when the answer does not fit the schema at all."""
-    try:
-        wire = WireDelta.model_validate(value)
-    except ValidationError as e:
-        raise ReplyError(
-            [f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-        ) from None
-    mapped = check_map({"k": [c.model_dump() for c in wire.k]}, valid_ids)
-    out: Checked[DeltaReply] = Checked(
-        DeltaReply(claims=mapped.reply.claims, touches=[]), list(mapped.errors), mapped.dropped
-    )
-
-    def keep(text: str, where: str) -> list[str]:
-        kept: list[str] = []
-        for item in _ID_SPLIT.split(text.strip()):
-            if not item:
-                continue
-            ids, bad = parse_ids(item)
-            missing = [sid for sid in ids if sid not in valid_ids]
-            if bad or missing:
-                why = bad[0] if bad else f"sentence id {missing[0]!r} is not a new comment's"
-                out.errors.append(f"{where}: {why}")
-                out.dropped += 1
-            kept.extend(s for s in ids if s in valid_ids and s not in kept)
-        return kept
-
-    def item(text: str, where: str) -> tuple[str, list[str]] | None:
-        ids, statement = split_item(text)
-        evidence = keep(ids, where)
-        if not one_line(statement) or not evidence:
-            out.errors.append(f"{where}: an item needs sentence ids and then a statement")
-            return None
-        return one_line(statement), evidence
-
-    for n, t in enumerate(wire.a, start=1):
-        where = f"a[{n}]"
-        is_claim, is_rebuttal = t.i in claim_ids, t.i in rebuttal_ids
-        if not (is_claim or is_rebuttal):
-            out.errors.append(f"{where}.i: {t.i!r} is not a listed claim or rebuttal ID")
-            continue
-        if is_rebuttal and (t.p or t.r):
-            out.errors.append(f"{where}: {t.i!r} is a rebuttal: only c (counters) fit it")
-        if is_claim and t.c:
-            out.errors.append(f"{where}: {t.i!r} is a claim: counters go under r")
-        supporters = keep(t.p, f"{where}.p") if is_claim else []
-        rebuttals = []
-        for j, r in enumerate(t.r if is_claim else [], start=1):
-            got = item(r.t, f"{where}.r[{j}].t")
-            if got is None:
-                continue
-            counters = [
-                MapCounter(statement=s, evidence=e)
-                for k, c in enumerate(r.c, start=1)
-                if (ce := item(c, f"{where}.r[{j}].c[{k}]")) is not None
-                for s, e in [ce]
-            ]
-            rebuttals.append(MapRebuttal(statement=got[0], evidence=got[1], counters=counters))
-        counters = [
-            MapCounter(statement=s, evidence=e)
-            for k, c in enumerate(t.c if is_rebuttal else [], start=1)
-            if (ce := item(c, f"{where}.c[{k}]")) is not None
-            for s, e in [ce]
-        ]
-        if supporters or rebuttals or counters:
-            out.reply.touches.append(
-                Touch(target=t.i, supporters=supporters, rebuttals=rebuttals, counters=counters)
-            )
-    return out
 
 
 def unusable(since: ThreadSummary, thread: Thread) -> str | None:
