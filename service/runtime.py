@@ -241,6 +241,11 @@ class Runtime:
             else:
                 AnswerCache(s.cache_dir, s.cache).close()
 
+    @property
+    def model_injected(self) -> bool:
+        """Whether the runtime was given its model (then no model client caps its calls)."""
+        return self._model is not None
+
     def model(self, settings: Settings | None = None) -> ChatModel:
         """The model ``settings`` (default: the runtime's) describe, built once and shared."""
         if self._model is not None:

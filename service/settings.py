@@ -200,7 +200,7 @@ class Settings(BaseSettings):
         4,
         ge=1,
         le=256,
-        description="Threads in the model at once (a quarter more are read or recorded).",
+        description="Threads summarized at once (a quarter more read meanwhile, see README).",
     )
     max_batch_items: int = Field(10_000, ge=1, description="Most threads in one batch.")
     max_batch_urls: int = Field(

@@ -282,7 +282,7 @@ def test_url_lines_are_fetched(tmp_path: Path) -> None:
 def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path) -> None:
     store = CountingStore(tmp_path / "jobs.sqlite")
     job = store.create_job([_line(_small(n)) for n in range(16)], JobOptions.from_settings(_llm()))
-    model = CrowdModel(crowd=4)  # holds the calls until four are in flight at once
+    model = CrowdModel(crowd=3)  # holds the calls until three are in flight at once
     try:
         status = asyncio.run(
             run_job(store, job, _llm(), concurrency=3, runtime=Runtime(model=model))
@@ -290,10 +290,9 @@ def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path)
     finally:
         store.close()
     assert status.status == "done" and status.done == 16 and status.failed == 0
-    # Three lines and one spare (read or recorded while the others are in the model) at once:
-    # this fake model has no cap of its own, so its calls reach four.
-    assert spare_workers(3) == 1 and model.max_in_flight == 4
-    assert store.most_started == 4  # and never a fifth item started before one finished
+    # A model of its own has no client to cap its calls: no spare lines, three at once.
+    assert model.max_in_flight == 3  # three threads summarised at once: one call each
+    assert store.most_started == 3  # and never a fourth item started before one finished
     assert len(model.calls) == 16
     # The status adds up what the summaries spent.
     assert status.llm_calls == 16 and status.cache_hits == 0
@@ -316,6 +315,23 @@ def test_spare_lines_never_give_the_model_server_more_calls_at_once(tmp_path: Pa
     assert status.status == "done" and status.done == 24 and status.failed == 0
     assert served["max_in_flight"] == 4  # the batch's concurrency, reached and never passed
     assert store.most_started == 4 + spare_workers(4)  # lines read or recorded meanwhile
+
+
+def test_no_spare_lines_where_the_client_allows_more_calls_than_the_batch(tmp_path: Path) -> None:
+    # THREADSUM_CONCURRENCY above --concurrency: spare lines would reach the model too, so the
+    # batch keeps to its concurrency in threads.
+    store = CountingStore(tmp_path / "jobs.sqlite")
+    with running(MockConfig(latency_ms=40)) as url:
+        s = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
+        s = s.model_copy(update={"concurrency": 8, "output_mode": "json_schema"})
+        job = store.create_job([_line(_small(n)) for n in range(12)], JobOptions.from_settings(s))
+        try:
+            status = asyncio.run(run_job(store, job, s, concurrency=2))
+        finally:
+            store.close()
+        served = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    assert status.status == "done" and status.done == 12
+    assert served["max_in_flight"] == 2 and store.most_started == 2
 
 
 # --- cancel, leases, resume ----------------------------------------------------------------------

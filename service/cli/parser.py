@@ -233,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         dest="batch_concurrency",
         metavar="N",
-        help="threads in the model at once; a quarter more lines are read and recorded "
-        f"meanwhile {_setting('batch_concurrency')}",
+        help="threads summarized at once (with the LLM engine a quarter more lines are read "
+        f"meanwhile) {_setting('batch_concurrency')}",
     )
     p.add_argument(
         "--resume",

@@ -2,8 +2,8 @@
 
 :func:`run_job` takes the job's lease, applies the job's stored options to the process's
 settings once, resolves the engine once, and runs a fixed pool of worker tasks over the pending
-items: the batch's concurrency and :func:`spare_workers` more, so the model's slots do not wait
-while a line is read or recorded (the model client caps the calls in flight). All of them share
+items: the batch's concurrency, and with a model client capped at it :func:`spare_workers` more,
+so the model's slots do not wait while a line is read or recorded. All of them share
 one :class:`~service.runtime.Runtime` (one answer cache, one model client). A heartbeat renews
 the lease while it runs. Each item is read (:func:`summarize_item`) and summarised through the
 one core, and its record made (:func:`summarize_record`, which the Ray runner calls too); the
@@ -148,8 +148,9 @@ def spare_workers(concurrency: int) -> int:
 
     A line spends part of its time off the model: claimed, read, chunked, validated, recorded,
     committed. With only ``concurrency`` lines in flight, a model slot would idle while its line
-    does that work; the spare lines do it meanwhile. The model sees no more calls at once for
-    it: the model client holds them to ``max(THREADSUM_CONCURRENCY, concurrency)``.
+    does that work; the spare lines do it meanwhile. They run only where the model sees no more
+    calls at once for them: with the LLM engine through a model client whose cap
+    (``max(THREADSUM_CONCURRENCY, concurrency)``) is the batch's concurrency.
     """
     return -(-concurrency // 4)
 
@@ -164,6 +165,7 @@ class _Run:
     runtime: Runtime
     on_progress: Callable[[JobStatus], None] | None
     stopped: bool = False
+    spare: bool = False  # run spare_workers() more workers
 
     async def worker(self, lines: Iterator[int]) -> None:
         for line in lines:  # shared by the workers: each line goes to one of them
@@ -213,7 +215,7 @@ class _Run:
     async def run(self, concurrency: int) -> None:
         lines = iter(await asyncio.to_thread(self.store.pending_lines, self.job_id))
         await self.report()
-        workers = concurrency + spare_workers(concurrency)
+        workers = concurrency + (spare_workers(concurrency) if self.spare else 0)
         tasks = [asyncio.create_task(self.worker(lines)) for _ in range(workers)]
         beat = asyncio.create_task(self.heartbeat())
         try:
@@ -233,8 +235,8 @@ async def run_job(
     on_progress: Callable[[JobStatus], None] | None = None,
     runtime: Runtime | None = None,
 ) -> JobStatus:
-    """Run a job's pending items, ``concurrency`` threads in the model at a time (and
-    :func:`spare_workers` more being read or recorded); its final status.
+    """Run a job's pending items, ``concurrency`` threads at a time (and, with a model client
+    capped at it, :func:`spare_workers` more being read or recorded); its final status.
 
     The job's stored options override ``settings`` (which supply secrets, paths and limits).
     ``runtime`` holds the model clients and caches the run shares (one is opened for the run
@@ -261,6 +263,14 @@ async def run_job(
             if runtime is None:
                 runtime = await stack.enter_async_context(Runtime(run_settings))
             run = _Run(store, job_id, owner, run_settings, engine, runtime, on_progress)
+            # Spare lines only where the model client holds the model to the concurrency: the
+            # LLM engine through a client whose cap is the batch's (THREADSUM_CONCURRENCY at
+            # most --concurrency). Elsewhere the batch's concurrency is its threads at once.
+            run.spare = (
+                engine.kind == "llm"
+                and not runtime.model_injected
+                and run_settings.concurrency == concurrency
+            )
             await run.run(concurrency)
     except Exception as e:
         # The fault boundary of the run: whatever failed, the job is marked failed, then raised.

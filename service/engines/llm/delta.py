@@ -9,8 +9,9 @@ ancestor is shown by an excerpt (:func:`excerpt`): the sentences the earlier map
 its first sentence, since the listed statements already say what the map took from it. The
 model answers in the compact format (:mod:`service.answer_format`) extended by ``a``
 (:mod:`.delta_answer`): which listed claim each new comment backs (``p``) or rebuts (``r``), or
-which listed rebuttal it counters (``c``); ``k`` holds new claims. Answers are validated and re-asked like map answers (only the
-batch's new sentences may be cited, only listed ids touched) and merged into the earlier map,
+which listed rebuttal it counters (``c``); ``k`` holds new claims. Answers are validated and
+re-asked like map answers (only the batch's new sentences may be cited, only listed ids
+touched) and merged into the earlier map,
 whose citations are carried over by source id, so every claim keeps its anchoring evidence and
 therefore its id. New claims then go through one small reduce (:func:`_fold`) with the earlier
 claims whose statements share words with them (at most :data:`REDUCE_PEERS` per new claim): a
