@@ -967,9 +967,10 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
   are balanced by prompt size into whole waves of calls, but map answers differ in length
   (a chunk's claims are not known before it is mapped), so a wave's maps do not finish
   together; while the client finds the server's output mode, the first call and a one-token
-  probe run alone for the server's fixed latency; and the last reduce, which writes the
-  overview and names and fills the topics, runs alone once every map is in (on the mock its
-  answer is about as long as a map's).
+  probe run alone for the server's fixed latency; and the last reduce (merges and topics), with
+  the overview asked beside it, runs once every map is in, two calls where eight slots wait.
+  Here the mock also computes each answer the first time it is asked, inside the calls' time;
+  `bench/answers.py` warms it first and so measures a little more of the slots busy.
 - *Calls: {_span(calls_big)} map_reduce's on 1,000 comments and up.* threadsum's chunks are
   fuller of markup (comment keys, reply-to, an id per sentence, ancestor context) and less full
   of text: units are whole subtrees, and chunk boundaries are content-defined anchors (so a
