@@ -65,8 +65,9 @@ _SENTENCE = re.compile(r"^(\d+) (.*)$")
 _LABELS = frozenset({"context:", "comments:"})
 
 TITLE_PREFIX = "Title: "
-"""How the map and reduce prompts start the line that carries the thread's title (the
-``Title: ${title}`` line of ``prompts/map.toml`` and ``prompts/reduce.toml``)."""
+"""How the map, reduce and overview prompts start the line that carries the thread's title (the
+``Title: ${title}`` line of ``prompts/map.toml``, ``prompts/reduce.toml`` and
+``prompts/overview.toml``)."""
 _TITLE = re.compile(rf"^{re.escape(TITLE_PREFIX)}(.*)$", re.MULTILINE)
 
 

@@ -28,7 +28,9 @@ from .conftest import EXAMPLE_PAGE, ROOT
 
 
 def test_every_prompt_loads_with_its_declared_variables() -> None:
-    for name in ("map", "reduce", "reask"):
+    names = sorted(path.stem for path in (ROOT / "prompts").glob("*.toml"))
+    assert {"map", "reduce", "overview", "reask", "delta", "stance"} <= set(names)
+    for name in names:
         p = load_prompt(name)
         assert p.version and p.digest and p.variables
 

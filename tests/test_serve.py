@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -256,3 +257,26 @@ def test_sigterm_stops_the_server_within_its_shutdown_timeout_with_cpu_work_in_f
     for r in answers:
         assert r.headers["content-type"] == "application/problem+json"
         assert "shutting down" in r.json()["detail"] and r.headers["retry-after"]
+
+
+def test_workers_get_time_to_start_and_to_answer_the_supervisor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvicorn's 5 s would kill a worker still importing on a loaded machine, or one holding the
+    # GIL through a long summary, and reset its connections.
+    from service.http import server
+
+    seen: list[Any] = []
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: list[Any]) -> None:
+            seen.append(config)
+
+        def run(self) -> None:
+            return None
+
+    monkeypatch.setattr(server, "Multiprocess", Supervisor)
+    monkeypatch.setenv(server.WORKER_SETTINGS, "{}")  # serve sets it: restored after the test
+    server.serve(Settings(), port=0, workers=2)
+    assert seen and seen[0].timeout_worker_healthcheck == server.WORKER_HEALTHCHECK_S >= 30
+    assert seen[0].workers == 2

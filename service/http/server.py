@@ -58,6 +58,13 @@ def _settings_json(settings: Settings) -> str:
     return json.dumps(settings.model_dump(), default=plain)
 
 
+WORKER_HEALTHCHECK_S: Final = 30
+"""Seconds a worker process has to start, and then to answer each of uvicorn's liveness pings,
+before the supervisor kills and replaces it. uvicorn's default of 5 s kills workers that are
+only slow: still importing on a loaded machine, or holding the GIL through a long summary so
+the ping thread waits; their connections are then reset mid-request."""
+
+
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
@@ -84,7 +91,13 @@ def serve(
         if workers > 1:
             os.environ[WORKER_SETTINGS] = _settings_json(settings)
             target = f"{app_factory.__module__}:{app_factory.__name__}"
-            config = server_config(settings, target, factory=True, workers=workers)
+            config = server_config(
+                settings,
+                target,
+                factory=True,
+                workers=workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+            )
             with tempfile.TemporaryDirectory(prefix="threadsum-metrics-") as folder:
                 os.environ[MULTIPROC_ENV] = folder
                 try:
