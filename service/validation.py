@@ -152,7 +152,8 @@ def parse_reply(text: str) -> Any:
     raise ReplyError(["the reply is not valid JSON"])
 
 
-def _schema_errors(e: ValidationError) -> list[str]:
+def schema_errors(e: ValidationError) -> list[str]:
+    """A schema failure as re-ask errors (the first 8), each naming where it is."""
     out = []
     for err in e.errors()[:8]:
         where = ".".join(str(x) for x in err["loc"]) or "(top level)"
@@ -172,6 +173,36 @@ class Checked(Generic[Reply]):
     dropped: int = 0  # citations of ids that are not in the data
 
 
+def keep_cited(
+    text: str, valid_ids: set[str], where: str, out: Checked[Any], data: str = "the data"
+) -> list[str]:
+    """The sentence ids an id string cites that are in ``valid_ids``, in order, each once.
+
+    Each item that is no id, or names a sentence outside ``valid_ids`` (``data`` says what they
+    are in the message), is reported in ``out.errors`` and counted in ``out.dropped``.
+    """
+    kept: list[str] = []
+    for item in _ID_SPLIT.split(text.strip()):
+        if not item:
+            continue
+        ids, bad = parse_ids(item)
+        if bad:
+            out.errors.append(f"{where}: {bad[0]}")
+            out.dropped += 1
+            continue
+        missing = [sid for sid in ids if sid not in valid_ids]
+        if missing:
+            if len(ids) == 1:
+                out.errors.append(f"{where}: sentence id {item!r} is not in {data}")
+            else:
+                out.errors.append(
+                    f"{where}: range {item!r} runs past {data} ({missing[0]!r} is not in it)"
+                )
+            out.dropped += 1
+        kept.extend(sid for sid in ids if sid in valid_ids and sid not in kept)
+    return kept
+
+
 def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
     """Validate a parsed map answer (the compact format); keep what is grounded, report the rest.
 
@@ -183,30 +214,11 @@ def check_map(value: Any, valid_ids: set[str]) -> Checked[MapReply]:
     try:
         wire = WireMap.model_validate(value)
     except ValidationError as e:
-        raise ReplyError(_schema_errors(e)) from None
+        raise ReplyError(schema_errors(e)) from None
     out = Checked(MapReply(claims=[]))
 
     def keep(text: str, where: str) -> list[str]:
-        kept: list[str] = []
-        for item in _ID_SPLIT.split(text.strip()):
-            if not item:
-                continue
-            ids, bad = parse_ids(item)
-            if bad:
-                out.errors.append(f"{where}: {bad[0]}")
-                out.dropped += 1
-                continue
-            missing = [sid for sid in ids if sid not in valid_ids]
-            if missing:
-                if len(ids) == 1:
-                    out.errors.append(f"{where}: sentence id {item!r} is not in the data")
-                else:
-                    out.errors.append(
-                        f"{where}: range {item!r} runs past the data ({missing[0]!r} is not in it)"
-                    )
-                out.dropped += 1
-            kept.extend(sid for sid in ids if sid in valid_ids and sid not in kept)
-        return kept
+        return keep_cited(text, valid_ids, where, out)
 
     seen_statements: set[str] = set()
     for i, claim in enumerate(wire.k, start=1):
@@ -288,7 +300,7 @@ def check_reduce(value: Any, inputs: dict[str, str]) -> Checked[ReduceReply]:
     try:
         wire = WireReduce.model_validate(value)
     except ValidationError as e:
-        raise ReplyError(_schema_errors(e)) from None
+        raise ReplyError(schema_errors(e)) from None
     order = {mid: n for n, mid in enumerate(inputs)}
     used: set[str] = set()
     errors: list[str] = []
@@ -389,7 +401,7 @@ def check_overview(value: Any) -> Checked[OverviewReply]:
     try:
         wire = WireOverview.model_validate(value)
     except ValidationError as e:
-        raise ReplyError(_schema_errors(e)) from None
+        raise ReplyError(schema_errors(e)) from None
     overview = one_line(wire.o)
     return Checked(OverviewReply(overview=overview), [] if overview else ["o: it is empty"])
 

@@ -8,15 +8,22 @@ may be cited, only listed ids touched; what is not grounded is dropped and repor
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ...answer_format import WireClaim, WireRebuttal, parse_ids, split_item
+from ...answer_format import WireClaim, WireRebuttal, split_item
 from ...errors import ReplyError
 from ...text.wording import one_line
-from ...validation import Checked, MapClaim, MapCounter, MapRebuttal, check_map
+from ...validation import (
+    Checked,
+    MapClaim,
+    MapCounter,
+    MapRebuttal,
+    check_map,
+    keep_cited,
+    schema_errors,
+)
 
 __all__ = ["DELTA_SHAPE", "DeltaReply", "Touch", "WireDelta", "check_delta"]
 
@@ -43,8 +50,6 @@ class WireDelta(_Strict):
 
 DELTA_SHAPE = "{k: [{t, p?, r?: [{t, c?: [t]}]}], a: [{i, p?, r?: [{t, c?}], c?: [t]}]}"
 """The delta answer's shape as the prompt shows it (``?``: may be left out)."""
-
-_ID_SPLIT = re.compile(r"[\s,;]+")
 
 
 class Touch(_Strict):
@@ -73,27 +78,14 @@ def check_delta(
     try:
         wire = WireDelta.model_validate(value)
     except ValidationError as e:
-        raise ReplyError(
-            [f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-        ) from None
+        raise ReplyError(schema_errors(e)) from None
     mapped = check_map({"k": [c.model_dump() for c in wire.k]}, valid_ids)
     out: Checked[DeltaReply] = Checked(
         DeltaReply(claims=mapped.reply.claims, touches=[]), list(mapped.errors), mapped.dropped
     )
 
     def keep(text: str, where: str) -> list[str]:
-        kept: list[str] = []
-        for item in _ID_SPLIT.split(text.strip()):
-            if not item:
-                continue
-            ids, bad = parse_ids(item)
-            missing = [sid for sid in ids if sid not in valid_ids]
-            if bad or missing:
-                why = bad[0] if bad else f"sentence id {missing[0]!r} is not a new comment's"
-                out.errors.append(f"{where}: {why}")
-                out.dropped += 1
-            kept.extend(s for s in ids if s in valid_ids and s not in kept)
-        return kept
+        return keep_cited(text, valid_ids, where, out, "the new comments")
 
     def item(text: str, where: str) -> tuple[str, list[str]] | None:
         ids, statement = split_item(text)
