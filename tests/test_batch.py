@@ -36,7 +36,7 @@ from service.jobs.lines import parse_jsonl
 from service.jobs.options import JobOptions
 from service.jobs.records import Usage
 from service.jobs.runner import JobBusyError, run_job, spare_workers
-from service.jobs.store import MAX_ATTEMPTS, Claim, ItemState, JobStore
+from service.jobs.store import MAX_ATTEMPTS, Claim, ItemState, JobStatus, JobStore
 from service.models import ThreadSummary
 from service.runtime import Runtime
 from service.settings import Settings
@@ -299,19 +299,29 @@ def test_concurrency_bound_is_respected_and_one_client_is_shared(tmp_path: Path)
     assert status.completion_tokens > 0  # (the fake model reports no prompt tokens)
 
 
-def test_spare_lines_never_give_the_model_server_more_calls_at_once(tmp_path: Path) -> None:
-    # Against a real model client, the spare lines wait for the client's slots: the server sees
-    # at most max(THREADSUM_CONCURRENCY, --concurrency) calls at once.
+def _against_mock(
+    tmp_path: Path, lines: int, client: int, batch: int
+) -> tuple[JobStatus, dict[str, Any], CountingStore]:
+    """A batch of one-call threads through a real model client (``client``: its
+    THREADSUM_CONCURRENCY) against mock-llm: its status, what the mock served, the store."""
     store = CountingStore(tmp_path / "jobs.sqlite")
     with running(MockConfig(latency_ms=40)) as url:
         s = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
-        s = s.model_copy(update={"concurrency": 2, "output_mode": "json_schema"})
-        job = store.create_job([_line(_small(n)) for n in range(24)], JobOptions.from_settings(s))
+        s = s.model_copy(update={"concurrency": client, "output_mode": "json_schema"})
+        items = [_line(_small(n)) for n in range(lines)]
+        job = store.create_job(items, JobOptions.from_settings(s))
         try:
-            status = asyncio.run(run_job(store, job, s, concurrency=4))
+            status = asyncio.run(run_job(store, job, s, concurrency=batch))
         finally:
             store.close()
         served = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    return status, served, store
+
+
+def test_spare_lines_never_give_the_model_server_more_calls_at_once(tmp_path: Path) -> None:
+    # Against a real model client, the spare lines wait for the client's slots: the server sees
+    # at most max(THREADSUM_CONCURRENCY, --concurrency) calls at once.
+    status, served, store = _against_mock(tmp_path, lines=24, client=2, batch=4)
     assert status.status == "done" and status.done == 24 and status.failed == 0
     assert served["max_in_flight"] == 4  # the batch's concurrency, reached and never passed
     assert store.most_started == 4 + spare_workers(4)  # lines read or recorded meanwhile
@@ -320,16 +330,7 @@ def test_spare_lines_never_give_the_model_server_more_calls_at_once(tmp_path: Pa
 def test_no_spare_lines_where_the_client_allows_more_calls_than_the_batch(tmp_path: Path) -> None:
     # THREADSUM_CONCURRENCY above --concurrency: spare lines would reach the model too, so the
     # batch keeps to its concurrency in threads.
-    store = CountingStore(tmp_path / "jobs.sqlite")
-    with running(MockConfig(latency_ms=40)) as url:
-        s = Settings(engine="llm", base_url=url, model="threadsum-mock", cache="off")
-        s = s.model_copy(update={"concurrency": 8, "output_mode": "json_schema"})
-        job = store.create_job([_line(_small(n)) for n in range(12)], JobOptions.from_settings(s))
-        try:
-            status = asyncio.run(run_job(store, job, s, concurrency=2))
-        finally:
-            store.close()
-        served = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
+    status, served, store = _against_mock(tmp_path, lines=12, client=8, batch=2)
     assert status.status == "done" and status.done == 12
     assert served["max_in_flight"] == 2 and store.most_started == 2
 
