@@ -164,8 +164,8 @@ class _Run:
     engine: EngineChoice
     runtime: Runtime
     on_progress: Callable[[JobStatus], None] | None
+    spare: bool  # run spare_workers() more workers
     stopped: bool = False
-    spare: bool = False  # run spare_workers() more workers
 
     async def worker(self, lines: Iterator[int]) -> None:
         for line in lines:  # shared by the workers: each line goes to one of them
@@ -262,15 +262,15 @@ async def run_job(
         async with contextlib.AsyncExitStack() as stack:
             if runtime is None:
                 runtime = await stack.enter_async_context(Runtime(run_settings))
-            run = _Run(store, job_id, owner, run_settings, engine, runtime, on_progress)
             # Spare lines only where the model client holds the model to the concurrency: the
             # LLM engine through a client whose cap is the batch's (THREADSUM_CONCURRENCY at
             # most --concurrency). Elsewhere the batch's concurrency is its threads at once.
-            run.spare = (
+            spare = (
                 engine.kind == "llm"
                 and not runtime.model_injected
                 and run_settings.concurrency == concurrency
             )
+            run = _Run(store, job_id, owner, run_settings, engine, runtime, on_progress, spare)
             await run.run(concurrency)
     except Exception as e:
         # The fault boundary of the run: whatever failed, the job is marked failed, then raised.
