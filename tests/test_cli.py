@@ -155,6 +155,17 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
     assert code == 2 and err.startswith("error: ")
 
 
+def test_an_invalid_flag_value_names_the_flag_as_typed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "batch", str(EXAMPLE_PAGE), "-o", str(tmp_path / "o.jsonl"), "--concurrency", "0"
+    )
+    assert code == 2 and err.startswith("error: --concurrency: ")
+    code, _, err = run(capsys, "summarize", str(EXAMPLE_PAGE), "--max-reasks", "-1")
+    assert code == 2 and err.startswith("error: --max-reasks: ")
+
+
 def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "summarize", "/nonexistent/thread.json")
     assert code == 1 and "no such file" in err

@@ -536,4 +536,10 @@ def apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
         "log_format",
     )
     given = {name: getattr(args, name, None) for name in names}
-    return settings.override(given, name_of=lambda field: "--" + field.replace("_", "-"))
+    return settings.override(
+        given, name_of=lambda field: _FLAGS.get(field, "--" + field.replace("_", "-"))
+    )
+
+
+#: Setting flags not spelled after their setting's name.
+_FLAGS: Final = {"batch_concurrency": "--concurrency"}
