@@ -10,7 +10,8 @@ of each and their ratio. Then a 5,000-comment thread (``--large``) is summarized
 posted again: prints the cached re-summary's time (median of 5, upload and answer included).
 Batch: 5-comment threads (one model call each) with the model's latency fixed at --latency-ms
 and the batch concurrency at --concurrency; prints threads/s against the ideal, concurrency ÷
-latency.
+latency, where the time went (before the first call, the mock's slots busy from the first
+call to the last answer, after the last answer).
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def main() -> None:
             mock = model_url.removesuffix("/v1")
             httpx.post(mock + "/mock/reset").raise_for_status()
             with httpx.Client(timeout=30) as client:
-                t0 = time.perf_counter()
+                t0 = time.monotonic()  # the mock's clock: it runs in this process
                 r = client.post(
                     url + "/v1/batches",
                     content=body,
@@ -178,14 +179,21 @@ def main() -> None:
                 job = r.json()["id"]
                 while client.get(f"{url}/v1/batches/{job}").json()["status"] != "done":
                     time.sleep(0.05)
-                elapsed = time.perf_counter() - t0
+                elapsed = time.monotonic() - t0
             rate = args.threads / elapsed
             ideal = args.concurrency / (args.latency_ms / 1000)
+            seen = httpx.get(mock + "/mock/stats").json()
+            span = seen["last_finished"] - seen["first_started"]
             print(
                 f"batch of {args.threads} threads, model latency {args.latency_ms:g} ms, "
                 f"concurrency {args.concurrency}: {rate:.1f} threads/s, ideal {ideal:.1f} "
                 f"({rate / ideal:.0%} of ideal); the model had at most "
-                f"{httpx.get(mock + '/mock/stats').json()['max_in_flight']} calls at once"
+                f"{seen['max_in_flight']} calls at once\n"
+                f"  where the time went: {(seen['first_started'] - t0) * 1000:.0f} ms to the "
+                f"first call, {span:.2f} s from the first call to the last answer with the "
+                f"slots {seen['busy_seconds'] / (args.concurrency * span):.0%} busy, "
+                f"{(t0 + elapsed - seen['last_finished']) * 1000:.0f} ms from the last answer "
+                "to the batch's end"
             )
         finally:
             proc.terminate()

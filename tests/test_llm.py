@@ -31,8 +31,10 @@ from service.errors import (
     ModelUnavailableError,
     TruncatedError,
 )
+from service.model import client as client_module
 from service.model.client import PROBE_MESSAGES, Completion, ModelClient
 from service.model.modes import TOOL_DESCRIPTION, ModeMemory, OutputMode
+from service.model.replies import json_body as read_json_body
 from service.retrying import RetryAfterWait, RetryPolicy, default_wait
 
 from .conftest import FIXTURES
@@ -924,6 +926,38 @@ def test_concurrency_is_bounded(chat: respx.Route) -> None:
     assert len(results) == 6
     assert chat.call_count == 6
     assert peak == 2
+
+
+def test_a_freed_slot_is_taken_before_its_answer_is_read(
+    chat: respx.Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call waiting for a slot is sent before the answer that freed it is read and worked
+    on, so the server is not left idle behind the client's CPU."""
+    order: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        order.append("sent " + json.loads(request.content)["messages"][-1]["content"])
+        return _ok()
+
+    def reading(response: httpx.Response, **kwargs: Any) -> Any:
+        order.append("read")
+        return read_json_body(response, **kwargs)
+
+    chat.mock(side_effect=answer)
+    monkeypatch.setattr(client_module, "json_body", reading)
+
+    async def two(client: ModelClient) -> list[Completion]:
+        asks = [
+            client.complete(
+                [{"role": "user", "content": name}], schema_name="s", schema={}, max_tokens=50
+            )
+            for name in ("first", "second")
+        ]
+        return await asyncio.gather(*asks)
+
+    _run(_client(concurrency=1, output_mode="json_schema"), two)
+
+    assert order == ["sent first", "sent second", "read", "read"]
 
 
 def test_auto_finds_the_mode_once_before_calls_fan_out(chat: respx.Route) -> None:

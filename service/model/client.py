@@ -401,6 +401,10 @@ class ModelClient:
         finally:
             if started:  # an attempt was made (not cancelled waiting for a slot)
                 events.model_request(self.model, status, time.perf_counter() - started)
+        if self._semaphore.locked():
+            # A call waits for the slot this one freed: let it be sent before this answer is
+            # read and worked on, so the server's slot is not idle behind this process's CPU.
+            await asyncio.sleep(0)
         return json_body(response, where=self._where, redact=self._redact)
 
     def _status_error(self, mode: OutputMode, response: httpx.Response) -> Exception:

@@ -234,15 +234,20 @@ class _Mock:
         """
         gate = self.gate()
         async with gate if gate is not None else contextlib.nullcontext():
-            self.stats.in_flight += 1
-            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+            stats = self.stats
+            stats.in_flight += 1
+            stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+            took = time.monotonic() - spent  # the call holds its slot from its arrival
+            stats.first_started = stats.first_started or took
             try:
                 cfg = self.config
                 delay = cfg.latency_ms + cfg.ms_per_token * answer.completion_tokens
                 delay += cfg.ms_per_prompt_token * answer.prompt_tokens
                 await asyncio.sleep(max(0.0, delay / 1000 - spent))
             finally:
-                self.stats.in_flight -= 1
+                stats.in_flight -= 1
+                stats.last_finished = time.monotonic()
+                stats.busy_seconds += stats.last_finished - took
 
 
 def create_app(config: MockConfig, *, drop_connections: bool = False) -> FastAPI:
