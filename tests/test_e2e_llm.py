@@ -185,13 +185,16 @@ def test_garbage_answers_are_reasked_and_recover(tmp_path: Path) -> None:
     thread = read_thread(EXAMPLE_PAGE.read_bytes())
     with running(MockConfig()) as url:
         clean = _run(thread, url, tmp_path / "clean")
-    # A seeded fault sequence with garbage answers that the re-asks recover from (a chunk
-    # whose three tries are all garbage is dropped with a warning, which is tested elsewhere).
+    # A seeded fault sequence with garbage answers that the re-asks recover from. A call whose
+    # every try is garbage (a chunk dropped, a reduce group or the overview kept as it was, each
+    # with a warning; tested elsewhere) makes a seed unfit: which call that is depends on the
+    # order the calls reach the server in, so the seed is checked, not assumed.
+    gave_up = ("no usable answer", "no valid answer")
     for seed in range(40):
         with running(MockConfig(fail_rate=0.3, seed=seed, faults=("garbage",))) as url:
             faulty = _run(thread, url, tmp_path / f"faulty{seed}")
             garbage = stats(url)["by_fault"]["garbage"]
-        if garbage and not any("no usable answer" in w for w in faulty.warnings):
+        if garbage and not any(g in w for w in faulty.warnings for g in gave_up):
             break
     assert garbage >= 1 and faulty.stats.reasks == garbage
     assert faulty.claims == clean.claims
