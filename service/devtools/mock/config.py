@@ -66,9 +66,10 @@ class Stats:
     completion_tokens: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    #: Seconds calls spent holding a slot, summed; and the span from the first call taking a
-    #: slot to the last one leaving it (``time.monotonic()`` readings, 0 before any call), so a
-    #: client can tell its gaps between calls from its costs before the first and after the last.
+    #: Seconds calls held a slot, summed (a call holds one for its whole latency, the time spent
+    #: making its answer included); and when the first call's latency began and the last one's
+    #: ended (``time.monotonic()`` readings, 0 before any call), so a client can tell its gaps
+    #: between calls from its costs before the first and after the last.
     busy_seconds: float = 0.0
     first_started: float = 0.0
     last_finished: float = 0.0
