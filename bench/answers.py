@@ -17,7 +17,10 @@ cost model summed over the calls served) ÷ (8 × wall time). The timed run is t
 first fills the mock's memo of its answers, so the mock's own CPU time (it computes each answer
 with the extractive engine) is not mistaken for the model's. The timed run starts cold, finding
 the server's output mode again (as a fresh process does; the probe counts as busy time); a third
-run keeps the mode it found, as a long-lived service does after its first summary.
+run keeps the mode it found, as a long-lived service does after its first summary. For that
+run it also prints, from the mock's call timeline, where the slots idle: the map that finished
+last, what ran after it, and the ceiling on slots busy that the same calls allow while the
+reduce waits for every map (the maps spread perfectly over the slots, the rest as it ran).
 
 ``--baseline DIR`` measures the same figures for the checkout in DIR (e.g. ``main``) in a child
 process in the same run, and prints the two side by side with their ratios. Only the public API
@@ -188,6 +191,36 @@ def _busy_s(s: dict[str, Any]) -> float:
     return float(busy_ms / 1000)
 
 
+def _schedule(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Where a run's slot time went, from the mock's call timeline (real seconds): the map that
+    finished last, what ran after it, and the ceiling on slots busy that the run's own calls
+    allow while every call after the maps waits for the last of them.
+
+    The ceiling's wall is the shortest any schedule of these maps could take on ``SLOTS`` slots
+    (the longest map, or their total spread evenly, whichever is longer), plus the time the run
+    really took after its last map; busy time is the same calls' time. None when the mock keeps
+    no timeline (an older checkout's) or the run made no map call.
+    """
+    maps = [c for c in calls if c["kind"] == "map"]
+    if not maps:
+        return None
+    t0 = min(c["started"] for c in calls)
+    last = max(maps, key=lambda c: c["finished"])
+    after = [c for c in calls if c["started"] >= last["finished"]]
+    tail = max((c["finished"] for c in after), default=last["finished"]) - last["finished"]
+    lengths = [c["finished"] - c["started"] for c in maps]
+    busy = sum(c["finished"] - c["started"] for c in calls)
+    fastest = max(max(lengths), sum(lengths) / SLOTS) + tail
+    return {
+        "last_map": [last["started"] - t0, last["finished"] - t0],
+        "last_map_tokens": last["completion_tokens"],
+        "map_lengths": [min(lengths), max(lengths)],
+        "after": sorted({c["kind"] for c in after}),
+        "tail_s": tail,
+        "ceiling": busy / (SLOTS * fastest),
+    }
+
+
 def slot_figures(n: int) -> dict[str, Any]:
     thread = read_thread(json.dumps(synthetic_thread(n, seed=SEED)))
     with _mock_process() as url, tempfile.TemporaryDirectory() as tmp:
@@ -213,6 +246,7 @@ def slot_figures(n: int) -> dict[str, Any]:
         "slots_busy": _busy_s(s) / (SLOTS * wall),
         "warm_wall_s": warm_wall,
         "warm_slots_busy": _busy_s(warm) / (SLOTS * warm_wall),
+        "warm_schedule": _schedule(warm.get("calls", [])),
         "claims": len(summary.claims),
     }
 
@@ -252,6 +286,17 @@ def _print(figures: dict[str, Any], label: str) -> None:
         f"slots busy {s['slots_busy']:.0%}; with the output mode known (a service after its "
         f"first summary): wall {s['warm_wall_s']:.1f} s, slots busy {s['warm_slots_busy']:.0%}"
     )
+    plan = s.get("warm_schedule")
+    if plan:
+        start, end = plan["last_map"]
+        low, high = plan["map_lengths"]
+        print(
+            f"  where the slots idle (mode known, real seconds from the first call): maps took "
+            f"{low:.2f}–{high:.2f} s each; the last map to finish ran {start:.2f} → {end:.2f} s "
+            f"({plan['last_map_tokens']:,} completion tokens), then {' and '.join(plan['after'])}"
+            f" took {plan['tail_s']:.2f} s more. Ceiling with every later call after the last "
+            f"map (these maps spread perfectly over {SLOTS} slots): {plan['ceiling']:.0%} busy"
+        )
 
 
 def _compare(before: dict[str, Any], after: dict[str, Any]) -> None:

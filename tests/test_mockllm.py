@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import subprocess
@@ -392,6 +393,16 @@ def test_latency_and_concurrency(reduce_messages: Messages) -> None:
         stats = httpx.get(url.removesuffix("/v1") + "/mock/stats").json()
     assert elapsed >= 0.3  # one at a time, 100 ms each at least
     assert stats["max_in_flight"] == 1 and stats["requests"] == 3
+    # The timeline: each call's slot, one after another, each held at least its latency.
+    calls = stats["calls"]
+    assert [c["kind"] for c in calls] == ["reduce"] * 3
+    assert all(c["finished"] - c["started"] >= 0.1 for c in calls)
+    # (a call's slot time counts from its arrival, so the next may start a moment before the
+    # last one ends; never a whole latency before)
+    assert all(b["started"] - a["started"] > 0.05 for a, b in itertools.pairwise(calls))
+    assert calls[0]["started"] == stats["first_started"]
+    assert calls[-1]["finished"] == stats["last_finished"]
+    assert sum(c["completion_tokens"] for c in calls) == stats["completion_tokens"]
 
 
 def test_faults_are_injected(reduce_messages: Messages) -> None:
@@ -455,6 +466,28 @@ def test_stats_and_reset(map_messages: Messages, reduce_messages: Messages) -> N
     assert stats["rejected"] == 1 and stats["faults"] == 0
     assert stats["prompt_tokens"] > 1000 and stats["completion_tokens"] > 0
     assert after["requests"] == 0 and after["prompt_tokens"] == 0
+    # The timeline holds the calls that were answered (a rejected one took no slot).
+    assert [c["kind"] for c in stats["calls"]] == ["map", "reduce"] and after["calls"] == []
+
+
+def test_the_timeline_keeps_the_latest_calls(
+    reduce_messages: Messages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("service.devtools.mock.server.CALLS_KEPT", 2)
+
+    async def go() -> dict[str, Any]:
+        app = create_app(MockConfig())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as http:
+            c = openai.AsyncOpenAI(base_url="http://mock/v1", api_key="x", http_client=http)
+            for _ in range(5):
+                await c.chat.completions.create(model="m", messages=reduce_messages)
+            stats: dict[str, Any] = (await http.get("/mock/stats")).json()
+            return stats
+
+    stats = asyncio.run(go())
+    assert stats["requests"] == 5 and len(stats["calls"]) == 2
+    assert stats["calls"][-1]["finished"] == stats["last_finished"]
 
 
 def test_bad_config() -> None:

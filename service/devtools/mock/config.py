@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 MODES = ("json_schema", "json_object", "tools", "text")
 """The output modes the mock answers in."""
@@ -13,6 +14,8 @@ REFUSABLE_MODES = ("json_schema", "json_object", "tools")
 FAULT_KINDS = ("429", "500", "503", "garbage", "disconnect")
 """The transient faults the mock can inject."""
 KINDS = ("map", "reduce", "overview", "other")
+#: The most calls :attr:`Stats.calls` keeps (the latest): a long-lived mock stays small.
+CALLS_KEPT: Final = 10_000
 """The kinds of prompt the mock counts."""
 
 
@@ -73,3 +76,8 @@ class Stats:
     busy_seconds: float = 0.0
     first_started: float = 0.0
     last_finished: float = 0.0
+    #: The calls that held a slot, oldest first (the last :data:`CALLS_KEPT`): each call's kind
+    #: (``map``, ``reduce``, ``overview``, ``other``), when its slot was taken and given back
+    #: (``time.monotonic()``), and its prompt and completion tokens; a client reads its own
+    #: schedule off it (which call was last, what ran beside it).
+    calls: list[dict[str, Any]] = field(default_factory=list)

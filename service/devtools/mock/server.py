@@ -25,7 +25,7 @@ from ...text.tokens import estimate_tokens
 from ...validation import OverviewReply, encode_map, encode_overview, encode_reduce
 from ..prompt_data import PromptKind, content_text, data_block, read_prompt
 from ..servers import LOOPBACK, in_thread
-from .config import MockConfig, Stats
+from .config import CALLS_KEPT, MockConfig, Stats
 from .generic import generic_answer
 from .mapping import delta_answer, map_answer
 from .protocol import (
@@ -206,7 +206,7 @@ class _Mock:
             if chat.mode == "text":
                 text = "Here is the JSON:\n```json\n" + text + "\n```"
         answer = self._capped(number, chat, text, asked)
-        await self._take_time(answer, time.perf_counter() - started)
+        await self._take_time(answer, time.perf_counter() - started, prompt.kind)
         self.stats.prompt_tokens += answer.prompt_tokens
         self.stats.completion_tokens += answer.completion_tokens
         return JSONResponse(completion_body(answer))
@@ -225,7 +225,7 @@ class _Mock:
         model = chat.model or self.config.model
         return Answer(number, model, chat.tool, text, finish, asked, completion_tokens)
 
-    async def _take_time(self, answer: Answer, spent: float) -> None:
+    async def _take_time(self, answer: Answer, spent: float, kind: str) -> None:
         """Wait as long as the configured latency says, within the concurrency cap.
 
         The latency is the call's whole time: ``spent`` (seconds already spent reading the
@@ -248,6 +248,17 @@ class _Mock:
                 stats.in_flight -= 1
                 stats.last_finished = time.monotonic()
                 stats.busy_seconds += stats.last_finished - took
+                stats.calls.append(
+                    {
+                        "kind": kind,
+                        "started": took,
+                        "finished": stats.last_finished,
+                        "prompt_tokens": answer.prompt_tokens,
+                        "completion_tokens": answer.completion_tokens,
+                    }
+                )
+                if len(stats.calls) > CALLS_KEPT:
+                    del stats.calls[: len(stats.calls) - CALLS_KEPT]
 
 
 def create_app(config: MockConfig, *, drop_connections: bool = False) -> FastAPI:
