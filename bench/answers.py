@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -191,34 +192,15 @@ def _busy_s(s: dict[str, Any]) -> float:
     return float(busy_ms / 1000)
 
 
-def _schedule(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Where a run's slot time went, from the mock's call timeline (real seconds): the map that
-    finished last, what ran after it, and the ceiling on slots busy that the run's own calls
-    allow while every call after the maps waits for the last of them.
-
-    The ceiling's wall is the shortest any schedule of these maps could take on ``SLOTS`` slots
-    (the longest map, or their total spread evenly, whichever is longer), plus the time the run
-    really took after its last map; busy time is the same calls' time. None when the mock keeps
-    no timeline (an older checkout's) or the run made no map call.
-    """
-    maps = [c for c in calls if c["kind"] == "map"]
-    if not maps:
+def _schedule(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the run's slots idled, from the mock's timeline (None where an older checkout,
+    measured with ``--baseline``, keeps none)."""
+    try:
+        from service.devtools.mock.timeline import after_maps
+    except ImportError:
         return None
-    t0 = min(c["started"] for c in calls)
-    last = max(maps, key=lambda c: c["finished"])
-    after = [c for c in calls if c["started"] >= last["finished"]]
-    tail = max((c["finished"] for c in after), default=last["finished"]) - last["finished"]
-    lengths = [c["finished"] - c["started"] for c in maps]
-    busy = sum(c["finished"] - c["started"] for c in calls)
-    fastest = max(max(lengths), sum(lengths) / SLOTS) + tail
-    return {
-        "last_map": [last["started"] - t0, last["finished"] - t0],
-        "last_map_tokens": last["completion_tokens"],
-        "map_lengths": [min(lengths), max(lengths)],
-        "after": sorted({c["kind"] for c in after}),
-        "tail_s": tail,
-        "ceiling": busy / (SLOTS * fastest),
-    }
+    plan = after_maps(stats.get("calls", []), SLOTS)
+    return dataclasses.asdict(plan) if plan is not None else None
 
 
 def slot_figures(n: int) -> dict[str, Any]:
@@ -246,7 +228,7 @@ def slot_figures(n: int) -> dict[str, Any]:
         "slots_busy": _busy_s(s) / (SLOTS * wall),
         "warm_wall_s": warm_wall,
         "warm_slots_busy": _busy_s(warm) / (SLOTS * warm_wall),
-        "warm_schedule": _schedule(warm.get("calls", [])),
+        "warm_schedule": _schedule(warm),
         "claims": len(summary.claims),
     }
 

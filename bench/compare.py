@@ -61,6 +61,7 @@ import openai
 
 from service import Settings, Thread, ThreadSummary, chunk_thread, read_thread, summarize
 from service.cli.batchfile import run_batch_file
+from service.devtools.mock.timeline import after_maps
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
 from service.text.tokens import estimate_tokens
@@ -924,6 +925,21 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
         if t.threads == 1 and 1000 <= t.comments < 4000
     ]
     mid = _pct_span(mid_util) if mid_util else "n/a"
+    plans = [
+        plan
+        for t in ts
+        if t.threads == 1
+        and 1000 <= t.comments < 4000
+        and (plan := after_maps(t.stats.get("calls", []), cost.max_concurrency)) is not None
+    ]
+    ceiling = (
+        f" Even spread perfectly over the slots, the same maps followed by that last step as it "
+        f"ran ({max(p.tail_s for p in plans):.1f} s) would keep at most "
+        f"{_pct_span([p.ceiling for p in plans])} of the slots busy: more needs the last reduce "
+        "to start before the last map ends."
+        if plans
+        else ""
+    )
     page_ts, page_mr = ts[0].stats["requests"], mr[0].stats["requests"]
     one_chunk = (
         f"- *One-chunk threads.* On the {works[0]} threadsum made {page_ts} "
@@ -968,7 +984,8 @@ def reading(rows: list[Row], gr: dict[str, Any], cost: Cost, chunk_tokens: int) 
   (a chunk's claims are not known before it is mapped), so a wave's maps do not finish
   together; while the client finds the server's output mode, the first call and a one-token
   probe run alone for the server's fixed latency; and the last reduce (merges and topics), with
-  the overview asked beside it, runs once every map is in, two calls where eight slots wait.
+  the overview asked beside it, runs once every map is in, two calls where eight slots
+  wait.{ceiling}
   Here the mock also computes each answer the first time it is asked, inside the calls' time;
   `bench/answers.py` warms it first and so measures a little more of the slots busy.
 - *Calls: {_span(calls_big)} map_reduce's on 1,000 comments and up.* threadsum's chunks are

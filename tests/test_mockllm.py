@@ -20,6 +20,7 @@ from service import Settings, summarize
 from service.answer_format import MAP_SHAPE, OVERVIEW_SHAPE, REDUCE_SHAPE, WireMap, answer_schema
 from service.chunker import chunk_thread
 from service.devtools.fake import FakeModel
+from service.devtools.mock.timeline import after_maps
 from service.devtools.mockllm import (
     GENERIC_TOKENS,
     MockConfig,
@@ -488,6 +489,40 @@ def test_the_timeline_keeps_the_latest_calls(
     stats = asyncio.run(go())
     assert stats["requests"] == 5 and len(stats["calls"]) == 2
     assert stats["calls"][-1]["finished"] == stats["last_finished"]
+
+
+def _call(kind: str, started: float, finished: float, tokens: int = 10) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "started": started,
+        "finished": finished,
+        "prompt_tokens": 100,
+        "completion_tokens": tokens,
+    }
+
+
+def test_the_schedule_after_the_last_map() -> None:
+    # Two slots: maps of 1, 3 and 2 s, then a reduce and the overview beside it for 1 s.
+    calls = [
+        _call("map", 10.0, 11.0),
+        _call("map", 10.0, 13.0, tokens=300),
+        _call("map", 11.0, 13.0),
+        _call("reduce", 13.0, 14.0),
+        _call("overview", 13.0, 13.5),
+    ]
+    plan = after_maps(calls, slots=2)
+    assert plan is not None
+    assert plan.last_map == (0.0, 3.0) and plan.last_map_tokens == 300
+    assert plan.map_lengths == (1.0, 3.0)
+    assert plan.after == ("overview", "reduce") and plan.tail_s == 1.0
+    # Busy 7.5 slot-seconds; no schedule of these maps ends before 3 s (the longest map),
+    # and the tail took 1 s: 7.5 / (2 × 4).
+    assert plan.ceiling == pytest.approx(7.5 / 8)
+    # Maps longer in all than the slots can run side by side: spread evenly, 6 s on 2 slots.
+    spread = [_call("map", 0.0, 4.0), _call("map", 0.0, 4.0), _call("map", 4.0, 8.0)]
+    wide = after_maps(spread, slots=2)
+    assert wide is not None and wide.ceiling == pytest.approx(12 / (2 * 6)) and wide.after == ()
+    assert after_maps([_call("reduce", 0.0, 1.0)], slots=2) is None
 
 
 def test_bad_config() -> None:
