@@ -11,7 +11,10 @@ posted again: prints the cached re-summary's time (median of 5, upload and answe
 Batch: 5-comment threads (one model call each) with the model's latency fixed at --latency-ms
 and the batch concurrency at --concurrency; prints threads/s against the ideal, concurrency ÷
 latency, where the time went (before the first call, the mock's slots busy from the first
-call to the last answer, after the last answer).
+call to the last answer, after the last answer), and, as the baseline in the same run, the same
+calls (the map call of each thread, as threadsum renders it) sent by a bare
+``openai.AsyncOpenAI`` loop at the same concurrency from a process of its own: the ceiling a
+client reaches with nothing else to do, and the batch's rate as a share of it.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 
+from service import Runtime, Settings, read_thread, summarize
+from service.devtools.fake import FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
+from service.engines.llm.map import MAP
+from service.model.modes import mode_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +129,57 @@ def _resummary(url: str, comments: int) -> None:
     )
 
 
+async def _batch_calls(threads: int) -> tuple[Settings, list[list[dict[str, str]]]]:
+    """The settings the batch runs with and the map calls its threads make (one each), read
+    off an in-memory model, so a bare loop can send exactly those."""
+    settings = Settings(engine="llm", model="threadsum-mock", cache="off")
+    settings = settings.model_copy(update={"output_mode": "json_schema"})
+    fake = FakeModel()
+    async with Runtime(settings, model=fake) as runtime:
+        for n in range(threads):
+            thread = read_thread(json.dumps(synthetic_thread(5, seed=n, thread_id=f"b{n}")))
+            await summarize(thread, settings, engine="llm", runtime=runtime)
+    return settings, fake.calls
+
+
+async def _bare_loop(url: str, threads: int, concurrency: int) -> None:
+    """(In a process of its own.) The batch's calls through a bare ``openai.AsyncOpenAI`` loop,
+    ``concurrency`` at a time, against the mock at ``url``; prints its wall time as JSON."""
+    settings, calls = await _batch_calls(threads)
+    fields = mode_fields("json_schema", MAP.schema_name, MAP.schema)
+    gate = asyncio.Semaphore(concurrency)
+    async with openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0) as bare:
+
+        async def one(messages: list[dict[str, str]]) -> None:
+            async with gate:
+                r = await bare.chat.completions.create(
+                    model="threadsum-mock",
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=settings.max_tokens,
+                    temperature=settings.temperature,
+                    seed=settings.seed,
+                    **fields,
+                )
+            if not r.choices[0].message.content:
+                raise RuntimeError("an empty answer")
+
+        await one(calls[0])  # a connection, as the batch has from its probe
+        t0 = time.monotonic()
+        await asyncio.gather(*(one(m) for m in calls))
+        print(json.dumps({"calls": len(calls), "elapsed": time.monotonic() - t0}))
+
+
+def _bare_figures(model_url: str, threads: int, concurrency: int) -> dict[str, float]:
+    """:func:`_bare_loop` in a child process (its own core and GIL, as the server has)."""
+    args = [sys.executable, __file__, "--bare-loop", model_url]
+    args += ["--threads", str(threads), "--concurrency", str(concurrency)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the bare loop failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10)
@@ -129,7 +188,11 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=200)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--threads", type=int, default=200)
+    ap.add_argument("--bare-loop", metavar="URL", help=argparse.SUPPRESS)  # the child's part
     args = ap.parse_args()
+    if args.bare_loop:
+        asyncio.run(_bare_loop(args.bare_loop, args.threads, args.concurrency))
+        return
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -194,6 +257,15 @@ def main() -> None:
                 f"slots {seen['busy_seconds'] / (args.concurrency * span):.0%} busy, "
                 f"{(t0 + elapsed - seen['last_finished']) * 1000:.0f} ms from the last answer "
                 "to the batch's end"
+            )
+            httpx.post(mock + "/mock/reset").raise_for_status()
+            bare = _bare_figures(model_url, args.threads, args.concurrency)
+            bare_rate = bare["calls"] / bare["elapsed"]
+            print(
+                f"  the same {bare['calls']:.0f} calls through a bare openai.AsyncOpenAI loop "
+                f"({args.concurrency} at once, a process of its own, nothing else to do): "
+                f"{bare_rate:.1f} calls/s ({bare_rate / ideal:.0%} of ideal); the batch ÷ the "
+                f"bare loop: {rate / bare_rate:.2f}"
             )
         finally:
             proc.terminate()
