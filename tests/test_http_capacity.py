@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -90,6 +91,29 @@ class HeldModel(FakeModel):
 
 
 # --- the pool itself -------------------------------------------------------------------------
+
+
+def test_a_cached_summary_is_answered_while_the_frameworks_thread_pool_is_full() -> None:
+    # FastAPI runs plain-function dependencies on anyio's worker threads, a thread hop per
+    # request; the request path of a cached summary takes none, so it is answered even while
+    # every one of those threads is taken.
+    async def scenario(c: httpx.AsyncClient, service: Service) -> tuple[int, int]:
+        first = await c.post("/v1/summaries", content=PAGE, headers=TEXT)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        holders = [object() for _ in range(int(limiter.total_tokens))]
+        for holder in holders:
+            await limiter.acquire_on_behalf_of(holder)
+        try:
+            again = await asyncio.wait_for(
+                c.post("/v1/summaries", content=PAGE, headers=TEXT), GUARD_S
+            )
+        finally:
+            for holder in holders:
+                limiter.release_on_behalf_of(holder)
+        assert again.json()["claims"] == first.json()["claims"]
+        return first.status_code, again.status_code
+
+    assert call_app(_settings(), scenario) == (200, 200)
 
 
 def test_a_lane_admits_workers_plus_queue_then_refuses_with_retry_after() -> None:

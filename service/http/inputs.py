@@ -44,7 +44,7 @@ _JSONL_TYPES: Final = frozenset(
 )
 
 
-def run_settings(
+async def run_settings(
     request: Request,
     engine: Annotated[
         EngineName | None, Query(description="Engine; default: the server's setting.")
@@ -62,7 +62,11 @@ def run_settings(
         ),
     ] = None,
 ) -> Settings:
-    """The server's settings with the request's options (query parameters) applied."""
+    """The server's settings with the request's options (query parameters) applied.
+
+    A coroutine, so FastAPI runs it on the event loop: as a plain function it would take a
+    worker-thread hop per request for what is, without options, a lookup.
+    """
     given = {"engine": engine, "output_mode": output_mode, "chunk_tokens": chunk_tokens}
     return service_of(request).settings.override(given, name_of=_query_parameter)
 
