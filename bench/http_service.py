@@ -35,11 +35,10 @@ import httpx
 import openai
 
 from service import Runtime, Settings, read_thread, summarize
+from service.devtools.bare import bare_map_call
 from service.devtools.fake import FakeModel
 from service.devtools.mockllm import MockConfig, running
 from service.devtools.synthetic import synthetic_thread
-from service.engines.llm.map import MAP
-from service.model.modes import mode_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,21 +145,13 @@ async def _bare_loop(url: str, threads: int, concurrency: int) -> None:
     """(In a process of its own.) The batch's calls through a bare ``openai.AsyncOpenAI`` loop,
     ``concurrency`` at a time, against the mock at ``url``; prints its wall time as JSON."""
     settings, calls = await _batch_calls(threads)
-    fields = mode_fields("json_schema", MAP.schema_name, MAP.schema)
     gate = asyncio.Semaphore(concurrency)
     async with openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0) as bare:
 
         async def one(messages: list[dict[str, str]]) -> None:
             async with gate:
-                r = await bare.chat.completions.create(
-                    model="threadsum-mock",
-                    messages=messages,  # type: ignore[arg-type]
-                    max_tokens=settings.max_tokens,
-                    temperature=settings.temperature,
-                    seed=settings.seed,
-                    **fields,
-                )
-            if not r.choices[0].message.content:
+                answer = await bare_map_call(bare, messages, settings)
+            if not answer:
                 raise RuntimeError("an empty answer")
 
         await one(calls[0])  # a connection, as the batch has from its probe

@@ -37,11 +37,11 @@ import openai
 
 from service import Settings, read_thread, summarize
 from service.cache import AnswerCache
+from service.devtools.bare import bare_map_call
 from service.devtools.synthetic import synthetic_thread
 from service.engines.llm.calls import Run
 from service.engines.llm.map import MAP
 from service.model.client import ModelClient
-from service.model.modes import mode_fields
 from service.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,18 +128,9 @@ async def _measure(url: str, comments: int, rounds: int, concurrency: int) -> No
                 return await run.ask(messages, MAP)
 
             bare = openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0)
-            fields = mode_fields("json_schema", MAP.schema_name, MAP.schema)
 
             async def bare_ask(messages: list[dict[str, str]]) -> str:
-                r = await bare.chat.completions.create(
-                    model="threadsum-mock",
-                    messages=messages,  # type: ignore[arg-type]
-                    max_tokens=settings.max_tokens,
-                    temperature=settings.temperature,
-                    seed=settings.seed,
-                    **fields,
-                )
-                return r.choices[0].message.content or ""
+                return await bare_map_call(bare, messages, settings)
 
             ways = {"threadsum": threadsum_ask, "bare SDK": bare_ask}
             for ask in ways.values():  # warm up: connections, the mock's memoised answers

@@ -19,6 +19,7 @@ import pytest
 from service import Settings, summarize
 from service.answer_format import MAP_SHAPE, OVERVIEW_SHAPE, REDUCE_SHAPE, WireMap, answer_schema
 from service.chunker import chunk_thread
+from service.devtools.bare import bare_map_call
 from service.devtools.fake import FakeModel
 from service.devtools.mock.timeline import after_maps
 from service.devtools.mockllm import (
@@ -523,6 +524,31 @@ def test_the_schedule_after_the_last_map() -> None:
     wide = after_maps(spread, slots=2)
     assert wide is not None and wide.ceiling == pytest.approx(12 / (2 * 6)) and wide.after == ()
     assert after_maps([_call("reduce", 0.0, 1.0)], slots=2) is None
+
+
+def test_the_bare_baseline_sends_a_map_call_as_threadsum_does(map_messages: Messages) -> None:
+    # The benchmarks' baseline: one SDK call, json_schema mode, the map's schema and settings.
+    async def go() -> tuple[str, dict[str, Any]]:
+        app = create_app(MockConfig())
+        sent: list[dict[str, Any]] = []
+
+        async def keep(request: httpx.Request) -> None:
+            sent.append(json.loads(request.content))
+
+        transport = httpx.ASGITransport(app=app)
+        hooks = {"request": [keep]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://mock", event_hooks=hooks
+        ) as http:
+            c = openai.AsyncOpenAI(base_url="http://mock/v1", api_key="x", http_client=http)
+            settings = Settings(model="m", seed=7)
+            return await bare_map_call(c, map_messages, settings), sent[0]
+
+    text, body = asyncio.run(go())
+    assert WireMap.model_validate_json(text).k  # the mock's map answer, claims and all
+    assert body["model"] == "m" and body["seed"] == 7 and body["messages"] == map_messages
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"] == answer_schema(WireMap)
 
 
 def test_bad_config() -> None:
