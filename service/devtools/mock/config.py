@@ -14,9 +14,9 @@ REFUSABLE_MODES = ("json_schema", "json_object", "tools")
 FAULT_KINDS = ("429", "500", "503", "garbage", "disconnect")
 """The transient faults the mock can inject."""
 KINDS = ("map", "reduce", "overview", "other")
-#: The most calls :attr:`Stats.calls` keeps (the latest): a long-lived mock stays small.
-CALLS_KEPT: Final = 10_000
 """The kinds of prompt the mock counts."""
+CALLS_KEPT: Final = 10_000
+"""The most calls :attr:`Stats.calls` keeps (the latest): a long-lived mock stays small."""
 
 
 @dataclass
