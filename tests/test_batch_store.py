@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -298,6 +299,68 @@ def test_a_new_file_gets_the_current_version(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite"
     JobStore(path).close()
     assert _version(path) == SCHEMA_VERSION == len(MIGRATIONS)
+
+
+def test_processes_opening_a_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    # serve --workers N starts its workers together, and each opens the one state file: SQLite
+    # refuses all but one switch of a new file to WAL at once ("database is locked", no busy
+    # wait), so without waiting that out a worker failed to start now and then.
+    for n in range(40):
+        path = tmp_path / f"jobs-{n}.sqlite"
+        start = threading.Barrier(6)
+        errors: list[BaseException] = []
+
+        def open_it(
+            path: Path = path,
+            start: threading.Barrier = start,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            start.wait()
+            try:
+                JobStore(path).close()
+            except BaseException as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+
+        openers = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in openers:
+            t.start()
+        for t in openers:
+            t.join()
+        assert errors == [], errors[0]
+
+
+class _LockedAtFirst:
+    """A connection whose first ``times`` switches to WAL meet another opener's lock."""
+
+    def __init__(self, conn: sqlite3.Connection, times: int) -> None:
+        self.conn = conn
+        self.times = times
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "PRAGMA journal_mode=WAL" and self.times > 0:
+            self.times -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.conn.execute(sql, *args)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_the_switch_to_wal_waits_out_a_lock_and_gives_up_after_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sqlite3.connect
+    times = 3
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        return _LockedAtFirst(real(*args, **kwargs), times)
+
+    monkeypatch.setattr("service.jobs.database.sqlite3.connect", connect)
+    Database(tmp_path / "a.sqlite").close()  # three refusals, then it opens
+    times = 10**9
+    monkeypatch.setattr("service.jobs.database.BUSY_TIMEOUT_S", 0.05)
+    with pytest.raises(OutputError, match="is unusable: database is locked"):
+        Database(tmp_path / "b.sqlite")
 
 
 def test_a_file_from_before_versions_is_migrated_and_keeps_its_jobs(tmp_path: Path) -> None:

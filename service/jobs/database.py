@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ from typing import Final
 from ..errors import OutputError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Database", "Migration", "migrate", "schema_version"]
+
+BUSY_TIMEOUT_S: Final = 30.0
+"""Seconds a connection waits for another process's lock on the file before giving up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,28 @@ def migrate(
     return latest
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out other processes that open it at the same moment.
+
+    Switching a new file's journal mode needs it alone, and SQLite answers "database is locked"
+    at once, without its busy timeout, while another connection is doing the same: the workers
+    of ``serve --workers N`` start together and open one state file. So the switch is retried,
+    as the busy timeout would, for up to :data:`BUSY_TIMEOUT_S`.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            busy = "locked" in str(e) or "busy" in str(e)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 class Database:
     """The state file at ``path``, migrated to :data:`SCHEMA_VERSION` when opened.
 
@@ -138,12 +164,12 @@ class Database:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+                str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as e:
             raise OutputError(f"the batch state file {path} is unusable: {e}") from None
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             migrate(self._conn, str(path), migrations)
         except sqlite3.Error as e:
