@@ -4,6 +4,7 @@ mid-batch, and SIGTERM with CPU work in flight."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -34,6 +35,10 @@ from .conftest import EXAMPLE_PAGE, ROOT
 pytestmark = pytest.mark.slow
 
 
+STOP_S = 15
+"""Seconds a server has to stop, workers included, after SIGTERM."""
+
+
 def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "service", "serve", *args]
 
@@ -43,7 +48,9 @@ def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Pop
     """``threadsum serve`` on a free port; yields its URL once it answers ``/healthz``.
 
     The server prints its URL once its socket listens, so the first request waits in the
-    socket's backlog until the app has started: nothing polls.
+    socket's backlog until the app has started: nothing polls. On the way out it gets SIGTERM
+    and must stop within :data:`STOP_S`, workers included; if it does not, its whole process
+    group is killed (no worker is left behind holding the log pipe) and the test fails.
     """
     proc = subprocess.Popen(
         _command("--port", "0", *args),
@@ -52,7 +59,9 @@ def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Pop
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: the workers can be killed with it
     )
+    stuck = False
     stderr = proc.stderr
     assert stderr is not None
     # Once the URL is read, the rest of stderr is read as it comes: the server never blocks on a
@@ -71,13 +80,21 @@ def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Pop
         if proc.poll() is None:
             proc.terminate()
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=STOP_S)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                stuck = True
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         if drain.ident is not None:
-            drain.join()  # the pipe ends when the server and its workers have exited
+            drain.join(timeout=STOP_S)  # the pipe ends when the server and its workers exit
+            if drain.is_alive():  # a worker outlived its supervisor
+                stuck = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                drain.join()
         stderr.close()
+    if stuck:
+        raise AssertionError(f"threadsum serve {' '.join(args)} did not stop within {STOP_S} s")
 
 
 def test_real_server_summarizes_and_refuses_with_problems(tmp_path: Path) -> None:
