@@ -131,8 +131,9 @@ def _resummary(url: str, comments: int) -> None:
 async def _batch_calls(threads: int) -> tuple[Settings, list[list[dict[str, str]]]]:
     """The settings the batch runs with and the map calls its threads make (one each), read
     off an in-memory model, so a bare loop can send exactly those."""
-    settings = Settings(engine="llm", model="threadsum-mock", cache="off")
-    settings = settings.model_copy(update={"output_mode": "json_schema"})
+    settings = Settings(
+        engine="llm", model="threadsum-mock", cache="off", output_mode="json_schema"
+    )
     fake = FakeModel()
     async with Runtime(settings, model=fake) as runtime:
         for n in range(threads):
