@@ -1,7 +1,8 @@
 """Train the extractive engine's stance model and report it on a held-out split.
 
     python3 -m pip install -e ".[train]"
-    python3 bench/train_stance.py /path/to/debagreement_dev.csv /path/to/debagreement_test.csv
+    python3 bench/train_stance.py /path/to/debagreement_dev.csv /path/to/debagreement_test.csv \
+        --pairs bench/data/stance/*.jsonl
 
 Data: DEBAGREEMENT (Pougué-Biyong, Semenova, Matton, Han, Kim, Lambiotte, Farmer, "DEBAGREEMENT:
 A comment-reply dataset for (dis)agreement detection in online debates", NeurIPS 2021 Datasets
@@ -16,6 +17,14 @@ any CSV with DEBAGREEMENT's columns (``label``, ``body_parent``, ``body_child``,
 
 Label mapping: DEBAGREEMENT ``0`` disagree → ``disagree``, ``1`` neutral → ``other``, ``2``
 agree → ``agree``.
+
+Hand-labelled pairs (``--pairs``, JSONL: ``parent``, ``reply``, ``label``, ``source``,
+``thread``; see ``bench/data/stance/README.md``) are real HN and Reddit pairs labelled by reading
+them, the register the engine reads most and DEBAGREEMENT lacks. They are split by thread the
+same way (20% of the threads held out) and reported on their own held-out split as well; a pair
+whose texts are in the evaluation gold set (``fixtures/eval/pairs.jsonl``) is dropped, never
+trained on. The weight of a hand-labelled pair in the fit is chosen by the cross-validation
+below, as the mean of the out-of-fold macro-F1 on each source, so neither source decides alone.
 
 Method (all deterministic, seed ``--seed``):
 
@@ -65,11 +74,13 @@ sys.path.insert(0, str(ROOT))
 
 from service.engines.stance.cues import classify as cue_classify  # noqa: E402
 from service.engines.stance.features import BUCKETS, features, split_quote  # noqa: E402
-from service.engines.stance.model import decide, encode  # noqa: E402
+from service.engines.stance.model import decide, decode, encode  # noqa: E402
 
 CLASSES = ["agree", "disagree", "other"]
 DEBAGREEMENT_LABELS = {"0": "disagree", "1": "other", "2": "agree"}
 C_GRID = (0.05, 0.1, 0.2)
+#: Weights of a hand-labelled pair tried by cross-validation (0: scored, not learnt from).
+HAND_WEIGHTS = (0.0, 1.0, 3.0, 6.0)
 HELD_OUT_SHARE = 0.2
 CUE_MARGINS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 
@@ -80,6 +91,7 @@ class Pair:
     reply: str
     label: str
     group: str
+    origin: str = "debagreement"  # or "hand": a pair of ``--pairs``
 
 
 def read_pairs(paths: list[Path]) -> list[Pair]:
@@ -103,6 +115,41 @@ def read_pairs(paths: list[Path]) -> list[Pair]:
                     )
                 )
     return pairs
+
+
+def read_hand_pairs(paths: list[Path], gold: Path) -> tuple[list[Pair], int]:
+    """Hand-labelled pairs (JSONL: ``parent``, ``reply``, ``label``, ``source``, ``thread``),
+    grouped by thread, and how many were dropped because the evaluation gold set
+    (``fixtures/eval/pairs.jsonl``) holds the same texts: it is never trained on."""
+
+    def key(parent: str, reply: str) -> tuple[str, str]:
+        return " ".join(parent.split()), " ".join(reply.split())
+
+    held_for_eval = {
+        key(row["parent"], row["reply"])
+        for line in gold.read_text(encoding="utf-8").splitlines()
+        if line.strip() and (row := json.loads(line))
+    }
+    pairs: list[Pair] = []
+    seen: set[tuple[str, str]] = set()
+    dropped = 0
+    for path in paths:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row["label"] not in CLASSES:
+                raise SystemExit(f"{path}:{n}: label {row['label']!r} is not one of {CLASSES}")
+            k = key(row["parent"], row["reply"])
+            if k in held_for_eval:
+                dropped += 1
+                continue
+            if k in seen:
+                continue
+            seen.add(k)
+            group = f"{row['source']}:{row['thread']}"
+            pairs.append(Pair(row["parent"], row["reply"], row["label"], group, "hand"))
+    return pairs, dropped
 
 
 def split(pairs: list[Pair], seed: int) -> tuple[list[Pair], list[Pair]]:
@@ -221,51 +268,97 @@ def table(name: str, s: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csv", nargs="+", type=Path, help="DEBAGREEMENT CSV files")
+    parser.add_argument(
+        "--pairs", nargs="*", type=Path, default=[], help="hand-labelled pairs (JSONL)"
+    )
+    parser.add_argument("--gold", type=Path, default=ROOT / "fixtures/eval/pairs.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "service/engines/stance/model.json")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a model.json to score on the same held-out splits (default: the one at --out)",
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--role-precision", type=float, default=0.75)
     parser.add_argument("--cue-precision", type=float, default=0.8)
     parser.add_argument("--c", type=float, help="regularisation; default: chosen by CV")
+    parser.add_argument(
+        "--hand-weight", type=float, help="weight of a hand-labelled pair; default: chosen by CV"
+    )
     args = parser.parse_args(argv)
 
     pairs = read_pairs(args.csv)
     train, held = split(pairs, args.seed)
     print(f"{len(pairs)} pairs: {len(train)} train, {len(held)} held out", flush=True)
-    x_train, x_held = matrix(train), matrix(held)
+    hand, dropped = read_hand_pairs(args.pairs, args.gold) if args.pairs else ([], 0)
+    hand_train, hand_held = split(hand, args.seed)
+    if hand:
+        print(
+            f"{len(hand)} hand-labelled pairs ({dropped} dropped: in the evaluation gold set): "
+            f"{len(hand_train)} train, {len(hand_held)} held out",
+            flush=True,
+        )
+    train = train + hand_train
+    x_train, x_held, x_hand_held = matrix(train), matrix(held), matrix(hand_held)
     y_train = np.array([p.label for p in train])
     gold_train = [p.label for p in train]
     groups = [p.group for p in train]
+    is_hand = np.array([p.origin == "hand" for p in train])
     folds = list(GroupKFold(n_splits=5).split(x_train, y_train, groups))
     cues_train = [cue_reading(p) for p in train]
     cues_held = [cue_reading(p) for p in held]
+    cues_hand_held = [cue_reading(p) for p in hand_held]
     cue_margin, cue_conf = choose_cue_margin(gold_train, cues_train, args.cue_precision)
 
-    def out_of_fold(c: float) -> tuple[list[str], np.ndarray]:
+    def weights_for(idx: np.ndarray, w: float) -> np.ndarray:
+        return np.where(is_hand[idx], w, 1.0)
+
+    def out_of_fold(c: float, w: float) -> tuple[list[str], np.ndarray]:
         labels: list[str] = [""] * len(train)
         confidence = np.zeros(len(train))
         for fit_idx, val_idx in folds:
-            fitted = model(c).fit(x_train[fit_idx], y_train[fit_idx])
+            fitted = model(c).fit(
+                x_train[fit_idx], y_train[fit_idx], sample_weight=weights_for(fit_idx, w)
+            )
             val_cues = [cues_train[i] for i in val_idx]
             got, conf = predict(fitted, x_train[val_idx], val_cues, cue_margin, cue_conf)
             for i, lab, cf in zip(val_idx, got, conf, strict=True):
                 labels[i], confidence[i] = lab, cf
         return labels, confidence
 
-    oof: dict[float, tuple[list[str], np.ndarray]] = {}
-    if args.c is None:
-        cv: dict[float, float] = {}
-        for c in C_GRID:
-            oof[c] = out_of_fold(c)
-            cv[c] = scores(gold_train, oof[c][0])["macro_f1"]
-            print(f"C={c}: out-of-fold macro-F1 {cv[c]:.3f}", flush=True)
-        chosen = max(C_GRID, key=lambda c: (round(cv[c], 3), -c))
-    else:
-        chosen = args.c
-        oof[chosen] = out_of_fold(chosen)
-    oof_labels, oof_conf = oof[chosen]
+    def cv_parts(labels: list[str]) -> list[float]:
+        """Out-of-fold macro-F1 of DEBAGREEMENT's pairs and of the hand-labelled ones."""
+        parts = []
+        for hand_part in (False, True) if hand else (False,):
+            idx = [i for i in range(len(train)) if is_hand[i] == hand_part]
+            parts.append(scores([gold_train[i] for i in idx], [labels[i] for i in idx])["macro_f1"])
+        return parts
+
+    c_grid = C_GRID if args.c is None else (args.c,)
+    w_grid = (
+        (1.0,) if not hand else HAND_WEIGHTS if args.hand_weight is None else (args.hand_weight,)
+    )
+    oof: dict[tuple[float, float], tuple[list[str], np.ndarray]] = {}
+    cv: dict[tuple[float, float], float] = {}
+    for c in c_grid:
+        for w in w_grid:
+            oof[(c, w)] = out_of_fold(c, w)
+            # The mean of the two sources, so neither decides for the other.
+            parts = cv_parts(oof[(c, w)][0])
+            cv[(c, w)] = sum(parts) / len(parts)
+            each = " and ".join(f"{v:.3f}" for v in parts)
+            print(
+                f"C={c} hand weight {w:g}: out-of-fold macro-F1 {cv[(c, w)]:.3f}"
+                + (f" (DEBAGREEMENT and hand-labelled: {each})" if hand else ""),
+                flush=True,
+            )
+    chosen, weight = max(cv, key=lambda k: (round(cv[k], 3), -k[0], -k[1]))
+    oof_labels, oof_conf = oof[(chosen, weight)]
     threshold = choose_threshold(gold_train, oof_labels, oof_conf, args.role_precision)
 
-    fitted = model(chosen).fit(x_train, y_train)
+    fitted = model(chosen).fit(
+        x_train, y_train, sample_weight=weights_for(np.arange(len(train)), weight)
+    )
     gold = [p.label for p in held]
     labels, confidence = predict(fitted, x_held, cues_held, cue_margin, cue_conf)
     alone, _ = predict(fitted, x_held, None, cue_margin, cue_conf)
@@ -277,10 +370,23 @@ def main(argv: list[str] | None = None) -> int:
         "majority": scores(gold, [majority] * len(gold)),
         "cues": scores(gold, cue),
     }
+    if hand_held:
+        hand_gold = [p.label for p in hand_held]
+        got, _ = predict(fitted, x_hand_held, cues_hand_held, cue_margin, cue_conf)
+        result["hand_model"] = scores(hand_gold, got)
+        result["hand_majority"] = scores(hand_gold, [majority] * len(hand_gold))
+    before = args.baseline or args.out
+    if before.is_file():  # the model this run would replace, on the same splits
+        old = decode(json.loads(before.read_text(encoding="utf-8")))
+        result["before"] = scores(gold, [old.classify(p.parent, p.reply)[0] for p in held])
+        if hand_held:
+            result["hand_before"] = scores(
+                hand_gold, [old.classify(p.parent, p.reply)[0] for p in hand_held]
+            )
     precision, recall = role_calls(gold, labels, confidence, threshold)
     print(
-        f"C={chosen}; role_confidence {threshold:.2f}; cue margin {cue_margin} "
-        f"(train precision {cue_conf:.3f})"
+        f"C={chosen}; hand weight {weight:g}; role_confidence {threshold:.2f}; cue margin "
+        f"{cue_margin} (train precision {cue_conf:.3f})"
     )
     for name, s in result.items():
         print(table(name, s))
@@ -306,10 +412,18 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
         for name, s in result.items()
+        if "before" not in name  # the replaced model's figures are printed, not kept
     }
     meta = {
-        "trained_on": "DEBAGREEMENT (NeurIPS 2021), CC BY 4.0 + Scale/Oxford terms",
-        "pairs": {"train": len(train), "held_out": len(held)},
+        "trained_on": "DEBAGREEMENT (NeurIPS 2021), CC BY 4.0 + Scale/Oxford terms"
+        + (", and hand-labelled HN/Reddit pairs (bench/data/stance)" if hand else ""),
+        "pairs": {
+            "train": len(train),
+            "held_out": len(held),
+            "hand_train": len(hand_train),
+            "hand_held_out": len(hand_held),
+        },
+        "hand_weight": weight,
         "split": f"by submission_id, {HELD_OUT_SHARE:.0%} held out, seed {args.seed}",
         "c": chosen,
         "held_out": rounded,
