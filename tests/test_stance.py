@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -85,6 +86,31 @@ def test_the_shipped_model_beats_the_cues_on_its_held_out_split() -> None:
     meta = load().meta["held_out"]
     assert meta["model"]["macro_f1"] >= 0.55
     assert meta["model"]["macro_f1"] > meta["cues"]["macro_f1"] > meta["majority"]["macro_f1"]
+    # The hand-labelled HN and Reddit pairs' own held-out split.
+    assert meta["hand_model"]["macro_f1"] > meta["hand_majority"]["macro_f1"]
+
+
+def _jsonl(path: os.PathLike[str]) -> list[dict[str, str]]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_the_hand_labelled_training_pairs_are_well_formed_and_apart_from_the_gold_set() -> None:
+    rows = [row for f in sorted((ROOT / "bench/data/stance").glob("*.jsonl")) for row in _jsonl(f)]
+    assert len(rows) >= 900
+    assert len({row["id"] for row in rows}) == len(rows)
+    for row in rows:
+        assert row["label"] in LABELS, row["id"]
+        assert row["source"] in ("hn", "reddit"), row["id"]
+        assert row["parent"].strip() and row["reply"].strip(), row["id"]
+        assert row["thread"] and row["repo"] and row["path"], row["id"]
+    # Evaluation data is never trained on: no thread and no text of the gold pairs is here.
+    gold = _jsonl(ROOT / "fixtures/eval/pairs.jsonl")
+    assert {(g["source"], g["thread"]) for g in gold}.isdisjoint(
+        (row["source"], row["thread"]) for row in rows
+    )
+    texts = {" ".join(g[k].split()) for g in gold for k in ("parent", "reply")}
+    assert not any(" ".join(row["reply"].split()) in texts for row in rows)
 
 
 def test_a_malformed_model_file_is_a_clear_error() -> None:
