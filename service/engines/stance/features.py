@@ -86,7 +86,8 @@ def split_quote(parent: str, reply: str) -> tuple[str, bool]:
 
 
 @lru_cache(maxsize=1 << 17)
-def _bucket(name: str) -> int:
+def bucket(name: str) -> int:
+    """The feature slot of a named feature (CRC-32: the same in every process)."""
     return zlib.crc32(name.encode("utf-8")) % BUCKETS
 
 
@@ -169,6 +170,6 @@ def features(parent: str, reply: str) -> dict[int, float]:
     """The pair's hashed features: slot → value."""
     hashed: dict[int, float] = {}
     for name, value in named_features(parent, reply).items():
-        slot = _bucket(name)
+        slot = bucket(name)
         hashed[slot] = hashed.get(slot, 0.0) + value
     return hashed

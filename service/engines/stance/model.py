@@ -2,8 +2,7 @@
 
 ``model.json`` (written by ``bench/train_stance.py``) holds a multinomial logistic regression
 over the hashed features of :mod:`.features`: one bias per class and, per class, one weight per
-feature slot, quantised to 16-bit integers (``scale`` turns them back into floats), stored
-little-endian, class-major, zlib-compressed and base64-encoded. Beside the weights it records how
+feature slot, stored as :mod:`..linear` packs them. Beside the weights it records how
 the model was trained and what it scored on the held-out split, the confidence below which the
 map gives a reply no role (``role_confidence``), and when an explicit opening declaration
 decides ("I completely disagree.", "Can relate"): a cue margin of at least ``cue_margin``
@@ -17,10 +16,7 @@ installed wheel as well as from a checkout. Inference needs nothing beyond the s
 
 from __future__ import annotations
 
-import base64
 import json
-import math
-import sys
 import zlib
 from array import array
 from dataclasses import dataclass, field
@@ -29,6 +25,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import StanceModelError
+from ..linear import pack, probabilities, unpack
 from .cues import classify as cue_classify
 from .features import BUCKETS, features, split_quote
 
@@ -59,18 +56,7 @@ class StanceModel:
 
     def probabilities(self, parent: str, reply: str) -> list[float]:
         """The probability of each class, in :attr:`classes` order, for one pair."""
-        k = len(self.classes)
-        sums = [0.0] * k
-        weights = self.weights
-        for slot, value in features(parent, reply).items():
-            base = slot * k
-            for c in range(k):
-                sums[c] += weights[base + c] * value
-        logits = [b + t * self.scale for b, t in zip(self.bias, sums, strict=True)]
-        top = max(logits)
-        exps = [math.exp(z - top) for z in logits]
-        norm = sum(exps)
-        return [e / norm for e in exps]
+        return probabilities(self.weights, self.bias, self.scale, features(parent, reply))
 
 
 def decide(
@@ -98,22 +84,14 @@ def decode(doc: dict[str, Any]) -> StanceModel:
     buckets = int(doc["buckets"])
     if buckets != BUCKETS:
         raise StanceModelError(f"stance model: {buckets} feature slots, the features use {BUCKETS}")
-    weights = array("h")
-    weights.frombytes(zlib.decompress(base64.b64decode(doc["weights"])))
-    if sys.byteorder == "big":
-        weights.byteswap()
-    if len(weights) != len(classes) * buckets:
-        raise StanceModelError("stance model: the weights do not match the classes and slots")
-    # Stored class-major (it compresses better); read slot-major, so one pass over a pair's
-    # features scores every class.
-    k = len(classes)
-    interleaved = array("h", bytes(2 * len(weights)))
-    for c in range(k):
-        interleaved[c::k] = weights[c * buckets : (c + 1) * buckets]
+    try:
+        weights = unpack(doc["weights"], len(classes), buckets)
+    except ValueError as e:
+        raise StanceModelError(f"stance model: {e}") from e
     return StanceModel(
         classes=classes,
         bias=tuple(float(b) for b in doc["bias"]),
-        weights=interleaved,
+        weights=weights,
         scale=float(doc["scale"]),
         buckets=buckets,
         role_confidence=float(doc["role_confidence"]),
@@ -133,12 +111,7 @@ def encode(
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
-    peak = max((abs(w) for row in weights for w in row), default=0.0) or 1.0
-    scale = peak / 32767
-    packed = array("h", (round(w / scale) for row in weights for w in row))
-    if sys.byteorder == "big":
-        packed.byteswap()
-    blob = base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii")
+    scale, blob = pack(weights)
     return {
         "format": FORMAT,
         **meta,

@@ -1,0 +1,60 @@
+"""Linear models over hashed features, as the package ships them (the stance and claim models).
+
+Weights are one per class and feature slot, quantised to 16-bit integers (``scale`` turns them
+back into floats), stored little-endian, class-major (it compresses better), zlib-compressed and
+base64-encoded. In memory they are slot-major, so one pass over a text's features scores every
+class. Inference needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+import zlib
+from array import array
+
+
+def pack(weights: list[list[float]]) -> tuple[float, str]:
+    """``(scale, blob)`` for trained float weights (``weights[class][slot]``)."""
+    peak = max((abs(w) for row in weights for w in row), default=0.0) or 1.0
+    scale = peak / 32767
+    packed = array("h", (round(w / scale) for row in weights for w in row))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return scale, base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii")
+
+
+def unpack(blob: str, classes: int, buckets: int) -> array[int]:
+    """The weights of :func:`pack`, slot-major (``weights[slot * classes + class]``).
+
+    Raises :class:`ValueError` (or :class:`zlib.error`) when the blob is not ``classes`` ×
+    ``buckets`` weights.
+    """
+    weights = array("h")
+    weights.frombytes(zlib.decompress(base64.b64decode(blob)))
+    if sys.byteorder == "big":
+        weights.byteswap()
+    if len(weights) != classes * buckets:
+        raise ValueError("the weights do not match the classes and slots")
+    interleaved = array("h", bytes(2 * len(weights)))
+    for c in range(classes):
+        interleaved[c::classes] = weights[c * buckets : (c + 1) * buckets]
+    return interleaved
+
+
+def probabilities(
+    weights: array[int], bias: tuple[float, ...], scale: float, features: dict[int, float]
+) -> list[float]:
+    """The softmax over classes of ``bias + scale · weights · features``."""
+    k = len(bias)
+    sums = [0.0] * k
+    for slot, value in features.items():
+        base = slot * k
+        for c in range(k):
+            sums[c] += weights[base + c] * value
+    logits = [b + t * scale for b, t in zip(bias, sums, strict=True)]
+    top = max(logits)
+    exps = [math.exp(z - top) for z in logits]
+    norm = sum(exps)
+    return [e / norm for e in exps]
