@@ -176,23 +176,23 @@ def model(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
 
 
-def scores(gold: list[str], predicted: list[str]) -> dict[str, Any]:
+def scores(gold: list[str], predicted: list[str], classes: list[str] = CLASSES) -> dict[str, Any]:
     """Confusion matrix, per-class precision/recall/F1, macro-F1 and accuracy."""
     confusion = Counter(zip(gold, predicted, strict=True))
     per_class: dict[str, dict[str, float]] = {}
-    for c in CLASSES:
+    for c in classes:
         tp = confusion[(c, c)]
-        called = sum(confusion[(g, c)] for g in CLASSES)
-        actual = sum(confusion[(c, p)] for p in CLASSES)
+        called = sum(confusion[(g, c)] for g in classes)
+        actual = sum(confusion[(c, p)] for p in classes)
         precision = tp / called if called else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[c] = {"precision": precision, "recall": recall, "f1": f1, "support": actual}
     return {
-        "macro_f1": sum(v["f1"] for v in per_class.values()) / len(CLASSES),
-        "accuracy": sum(confusion[(c, c)] for c in CLASSES) / len(gold),
+        "macro_f1": sum(v["f1"] for v in per_class.values()) / len(classes),
+        "accuracy": sum(confusion[(c, c)] for c in classes) / len(gold),
         "per_class": per_class,
-        "confusion": {g: {p: confusion[(g, p)] for p in CLASSES} for g in CLASSES},
+        "confusion": {g: {p: confusion[(g, p)] for p in classes} for g in classes},
     }
 
 

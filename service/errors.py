@@ -35,6 +35,7 @@ responses, batch error records and the CLI's ``error:`` line all show::
     ├── OutputError                     (500) the result could not be written
     ├── PromptError                     (500) a prompt template is missing or malformed
     ├── StanceModelError                (500) the shipped stance model is missing or malformed
+    ├── ClaimModelError                 (500) the shipped claim model is missing or malformed
     ├── ServeError                      (500) a server cannot listen on its address
     ├── ServiceBusyError                (503) the HTTP service's CPU lanes are full (Retry-After)
     ├── DeadlineError                   (504) an HTTP request ran past its deadline
@@ -268,6 +269,12 @@ class PromptError(ThreadsumError):
 
 class StanceModelError(ThreadsumError):
     """The stance model file shipped in the package is missing or malformed."""
+
+    status = 500
+
+
+class ClaimModelError(ThreadsumError):
+    """The claim model file shipped in the package is missing or malformed."""
 
     status = 500
 

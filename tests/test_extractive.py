@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.devtools.synthetic import synthetic_thread
-from service.engines.extractive import StanceFn, summarize_extractive
+from service.engines.argues import claim_probability, not_a_claim_confidence
+from service.engines.extractive import StanceFn, reading, summarize_extractive
 from service.engines.extractive.reading import argues
 from service.engines.stance import Label, StanceResult
 from service.grounding import check_summary, cite
@@ -556,3 +557,34 @@ def test_the_claimant_answering_a_rebuttal_defends_unless_he_concedes() -> None:
     (rebuttal,) = claim.rebuttals
     assert [co.evidence[0].comment_id for co in rebuttal.counters] == ["3"]
     assert [e.comment_id for e in rebuttal.evidence] == ["2"]  # no concession backs it
+
+
+def test_a_comment_the_claim_model_is_sure_argues_nothing_starts_no_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    banter = "That keyboard is glorious, my cat would sleep on it all day."
+    point = "Mechanical keyboards last far longer than membrane ones."
+    assert argues(banter)  # the rules alone would make it a claim
+    thread = _thread(("1", None, "a", banter), ("2", None, "b", point))
+    sure = {banter: 0.1, point: 0.9}  # the probability that each argues a point
+    monkeypatch.setattr(reading, "claim_probability", lambda text: sure[text])
+    monkeypatch.setattr(reading, "not_a_claim_confidence", lambda: 0.8)
+    assert [c.statement for c in summarize_extractive(thread).claims] == [point]
+    # Not sure enough: the rules decide.
+    sure[banter] = 0.3
+    claims = summarize_extractive(thread).claims
+    assert sorted(c.statement for c in claims) == sorted([banter, point])
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Open weights commoditise the model layer.",
+        "Hardware is the real bottleneck here.",
+        "They should have released the weights years ago.",
+        "Remote work makes most software teams more productive.",
+        "No, the vote is on the 14th, not the 8th.",
+    ],
+)
+def test_the_shipped_claim_model_never_vetoes_a_plain_claim(comment: str) -> None:
+    assert 1 - claim_probability(comment) < not_a_claim_confidence()

@@ -4,7 +4,9 @@ How it reads a thread:
 
 * **Lines of argument.** Top-level comments that argue something, or that someone confidently
   disagrees with, start claims. When a top-level comment does neither (a question, framing, a
-  greeting), its direct answers that argue start claims instead. A deeper comment that takes no
+  greeting), its direct answers that argue start claims instead. Whether a comment argues is
+  read by rules, with a veto by the claim model (:mod:`~service.engines.argues`) where it is
+  sure the comment argues nothing. A deeper comment that takes no
   side on what it answers (with confidence), argues and draws :data:`~.placing.DEEP_REPLIES` or
   more replies also starts a claim of its own; one whose side cannot be told does not.
 * **Statements** are verbatim *thesis sentences*: in each comment, the sentence that argues
@@ -52,7 +54,7 @@ from .reading import Reader, StanceFn
 
 __all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
 
-ENGINE_VERSION = "extractive-3"
+ENGINE_VERSION = "extractive-4"
 
 
 def summarize_extractive(

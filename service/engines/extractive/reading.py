@@ -10,7 +10,11 @@ What argues (:func:`argues`): a sentence that can stand as a statement (not a qu
 bare link; at most :data:`MAX_STATEMENT_WORDS` words and :data:`MAX_STATEMENT_CHARS`
 characters, so merged run-on text never becomes one) and is not a question, a greeting, thanks or
 condolences, a joke, or framing and background (the writer's own past activity, "I just noticed
-…", or a sentence told only in the past tense: a report of what happened, not a point).
+…", or a sentence told only in the past tense: a report of what happened, not a point). A
+comment argues when one of its sentences does, unless the claim model
+(:mod:`~service.engines.argues`) is sure the comment as a whole argues nothing (a joke, kind
+words, an anecdote with no point): that veto is what the rules cannot tell from the words of
+one sentence.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Literal
 from ...models import Comment, Thread
 from ...text.wording import one_line
 from ...text.words import STOP_WORDS, WORD
+from ..argues import claim_probability, not_a_claim_confidence
 from ..stance import Label, StanceResult, classify_pair, role_confidence
 
 StanceFn = Callable[[str, str], StanceResult]
@@ -172,6 +177,16 @@ class Reader:
             if parent is not None and self.ok(c.id) and self.ok(parent.id):
                 self._stances[c.id] = stance(parent.text, c.text)
         self._thesis: dict[str, int] = {}
+        self._veto = not_a_claim_confidence()
+        self._argues_nothing: dict[str, bool] = {}
+
+    def argues_nothing(self, comment: Comment) -> bool:
+        """Whether the claim model is sure the comment argues no point (see the module)."""
+        known = self._argues_nothing.get(comment.id)
+        if known is None:
+            known = 1.0 - claim_probability(comment.text) >= self._veto
+            self._argues_nothing[comment.id] = known
+        return known
 
     def side(self, cid: str) -> Side:
         """The side a reply takes toward its parent; ``unknown`` below the role confidence.
@@ -197,7 +212,8 @@ class Reader:
 
         A comment that opens with a social formula (thanks, sympathy, a greeting) argues only
         where it turns to a point with a contrast ("Thanks. But …"): the kind words that
-        follow condolences are not a claim.
+        follow condolences are not a claim. Nor is a comment the claim model is sure argues
+        nothing (:meth:`argues_nothing`).
         """
         if not self.ok(comment.id):
             return False
@@ -205,9 +221,10 @@ class Reader:
         if not any(argues(s.text) for s in sents):
             return False
         first = one_line(sents[0].text)
-        if _SOCIAL.match(first) or _SOCIAL_ANYWHERE.search(first):
-            return any(_CONTRAST.search(s.text) and argues(s.text) for s in sents[1:])
-        return True
+        social = bool(_SOCIAL.match(first) or _SOCIAL_ANYWHERE.search(first))
+        if social and not any(_CONTRAST.search(s.text) and argues(s.text) for s in sents[1:]):
+            return False
+        return not self.argues_nothing(comment)
 
     def draws_pushback(self, comment: Comment) -> bool:
         """Whether a reply confidently disagrees with the comment, which then makes a point even

@@ -1,0 +1,145 @@
+"""Whether a comment argues a point: a trained model the extractive map asks before a comment
+starts a claim.
+
+:func:`claim_probability` reads one comment's text and answers the probability that it argues
+a point of its own (a position, judgment, prediction, recommendation or correction someone could
+dispute), against everything else a thread holds: jokes, questions, thanks, condolences and
+kind wishes, anecdotes with no point, framing, bare links, one-word agreement.
+
+The model is a logistic regression over what the stance model reads of a reply
+(:func:`~service.engines.stance.features.named_features`, with no parent: the comment's opening
+words and characters, its words and word pairs, the discourse cues, whether it asks, exclaims or
+quotes), but not its length or its count of negations (:func:`comment_features`): in labelled
+threads short comments are mostly jokes and thanks, and a model that learns that vetoes a short
+plain claim ("Hardware is the real bottleneck here."). Trained by
+``bench/train_claims.py`` on comments labelled by hand (``bench/data/claims/``); ``MODEL.md``
+beside this file says how, on what, and what it scores. The map uses it as a veto only: a
+comment the rules read as arguing is not a claim when the model is sure it argues nothing, at
+:func:`not_a_claim_confidence` or above, a threshold the training script chose on its own
+training data (out-of-fold), never on a fixture. Inference is deterministic and needs only the
+standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ...errors import ClaimModelError
+from ..linear import pack, probabilities, unpack
+from ..stance.features import BUCKETS, bucket, named_features
+
+__all__ = [
+    "CLASSES",
+    "ClaimModel",
+    "claim_probability",
+    "comment_features",
+    "load",
+    "not_a_claim_confidence",
+]
+
+MODEL_FILE = "model.json"
+FORMAT = 1
+CLASSES = ("claim", "none")
+#: Features of the stance model's that say how long a text is, not what it says.
+_LENGTH_FEATURES = ("len:", "neg:", "overlap:")
+
+
+def comment_features(text: str) -> dict[int, float]:
+    """The hashed features of one comment: slot → value."""
+    hashed: dict[int, float] = {}
+    for name, value in named_features("", text).items():
+        if not name.startswith(_LENGTH_FEATURES):
+            slot = bucket(name)
+            hashed[slot] = hashed.get(slot, 0.0) + value
+    return hashed
+
+
+@dataclass(frozen=True)
+class ClaimModel:
+    """A logistic regression over hashed comment features."""
+
+    classes: tuple[str, ...]
+    bias: tuple[float, ...]
+    weights: array[int]  # slot-major, see :func:`~service.engines.linear.unpack`
+    scale: float
+    not_a_claim_confidence: float
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def claim_probability(self, text: str) -> float:
+        """The probability that ``text`` argues a point."""
+        probs = probabilities(self.weights, self.bias, self.scale, comment_features(text))
+        return probs[self.classes.index("claim")]
+
+
+def decode(doc: dict[str, Any]) -> ClaimModel:
+    """A model from the parsed ``model.json`` document; a wrong file is a clear error."""
+    if doc.get("format") != FORMAT:
+        raise ClaimModelError(f"claim model: unsupported format {doc.get('format')!r}")
+    classes = tuple(str(c) for c in doc["classes"])
+    if sorted(classes) != sorted(CLASSES):
+        raise ClaimModelError(f"claim model: classes {classes}, expected {CLASSES}")
+    if int(doc["buckets"]) != BUCKETS:
+        raise ClaimModelError(f"claim model: {doc['buckets']} feature slots, expected {BUCKETS}")
+    try:
+        weights = unpack(doc["weights"], len(classes), BUCKETS)
+    except ValueError as e:
+        raise ClaimModelError(f"claim model: {e}") from e
+    return ClaimModel(
+        classes=classes,
+        bias=tuple(float(b) for b in doc["bias"]),
+        weights=weights,
+        scale=float(doc["scale"]),
+        not_a_claim_confidence=float(doc["not_a_claim_confidence"]),
+        meta={k: v for k, v in doc.items() if k not in ("weights", "bias")},
+    )
+
+
+def encode(
+    classes: list[str],
+    bias: list[float],
+    weights: list[list[float]],
+    not_a_claim_confidence: float,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
+    scale, blob = pack(weights)
+    return {
+        "format": FORMAT,
+        **meta,
+        "classes": classes,
+        "buckets": BUCKETS,
+        "not_a_claim_confidence": not_a_claim_confidence,
+        "scale": scale,
+        "bias": bias,
+        "weights": blob,
+    }
+
+
+@cache
+def load() -> ClaimModel:
+    """The shipped model, read once from the installed package."""
+    path = resources.files(__name__).joinpath(MODEL_FILE)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ClaimModelError(f"claim model: cannot read {MODEL_FILE}: {e}") from e
+    try:
+        return decode(doc)
+    except (KeyError, TypeError, ValueError, zlib.error) as e:
+        raise ClaimModelError(f"claim model: malformed {MODEL_FILE}: {e}") from e
+
+
+def claim_probability(text: str) -> float:
+    """The probability that the comment ``text`` argues a point (see the module docstring)."""
+    return load().claim_probability(text)
+
+
+def not_a_claim_confidence() -> float:
+    """How sure the model must be that a comment argues nothing before the map vetoes it."""
+    return load().not_a_claim_confidence
