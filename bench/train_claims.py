@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -45,7 +44,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_stance import scores, table  # noqa: E402
+from train_stance import (  # noqa: E402
+    HELD_OUT_SHARE,
+    kept_scores,
+    matrix,
+    scores,
+    split,
+    table,
+)
 
 from service.engines.argues import CLASSES, comment_features, encode  # noqa: E402
 from service.engines.extractive.reading import argues  # noqa: E402
@@ -54,7 +60,6 @@ from service.text.sentences import split_sentences  # noqa: E402
 
 LABELS = list(CLASSES)
 C_GRID = (0.1, 0.3, 1.0)
-HELD_OUT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -82,23 +87,8 @@ def read_items(paths: list[Path]) -> list[Item]:
     return items
 
 
-def split(items: list[Item], seed: int) -> tuple[list[Item], list[Item]]:
-    groups = sorted({i.group for i in items})
-    random.Random(seed).shuffle(groups)
-    held = set(groups[: round(len(groups) * HELD_OUT_SHARE)])
-    return [i for i in items if i.group not in held], [i for i in items if i.group in held]
-
-
-def matrix(items: list[Item]) -> csr_matrix:
-    data: list[float] = []
-    indices: list[int] = []
-    indptr = [0]
-    for item in items:
-        for slot, value in sorted(comment_features(item.text).items()):
-            indices.append(slot)
-            data.append(value)
-        indptr.append(len(indices))
-    return csr_matrix((data, indices, indptr), shape=(len(items), BUCKETS))
+def featurize(item: Item) -> dict[int, float]:
+    return comment_features(item.text)
 
 
 def model(c: float) -> LogisticRegression:
@@ -148,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(held)} held out",
         flush=True,
     )
-    x_train, x_held = matrix(train), matrix(held)
+    x_train, x_held = matrix(train, featurize), matrix(held, featurize)
     y_train = np.array([i.label for i in train])
     gold_train = [i.label for i in train]
     folds = list(GroupKFold(n_splits=5).split(x_train, y_train, [i.group for i in train]))
@@ -199,16 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         weights[order[0]] = [-w for w in row]
         half = float(fitted.intercept_[0]) / 2
         bias[order[1]], bias[order[0]] = half, -half
-    rounded = {
-        name: {
-            "macro_f1": round(s["macro_f1"], 4),
-            "accuracy": round(s["accuracy"], 4),
-            "per_class": {
-                c: {m: round(v, 4) for m, v in cs.items()} for c, cs in s["per_class"].items()
-            },
-        }
-        for name, s in result.items()
-    }
+    rounded = kept_scores(result)
     meta = {
         "trained_on": "HN and Reddit comments labelled by hand (bench/data/claims)",
         "comments": {"train": len(train), "held_out": len(held)},

@@ -60,9 +60,10 @@ import json
 import random
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -76,6 +77,7 @@ from service.engines.stance.cues import classify as cue_classify  # noqa: E402
 from service.engines.stance.features import BUCKETS, features, split_quote  # noqa: E402
 from service.engines.stance.model import decide, decode, encode  # noqa: E402
 
+T = TypeVar("T")
 CLASSES = ["agree", "disagree", "other"]
 DEBAGREEMENT_LABELS = {"0": "disagree", "1": "other", "2": "agree"}
 C_GRID = (0.05, 0.1, 0.2)
@@ -152,24 +154,38 @@ def read_hand_pairs(paths: list[Path], gold: Path) -> tuple[list[Pair], int]:
     return pairs, dropped
 
 
-def split(pairs: list[Pair], seed: int) -> tuple[list[Pair], list[Pair]]:
-    """(train, held-out): the pairs of a seeded 20% of the submissions are held out."""
-    groups = sorted({p.group for p in pairs})
+class Grouped(Protocol):
+    @property
+    def group(self) -> str: ...
+
+
+G = TypeVar("G", bound=Grouped)
+
+
+def split(items: list[G], seed: int) -> tuple[list[G], list[G]]:
+    """(train, held-out): the items of a seeded 20% of the groups (submissions, threads) are
+    held out, so no discussion is on both sides."""
+    groups = sorted({i.group for i in items})
     random.Random(seed).shuffle(groups)
     held = set(groups[: round(len(groups) * HELD_OUT_SHARE)])
-    return [p for p in pairs if p.group not in held], [p for p in pairs if p.group in held]
+    return [i for i in items if i.group not in held], [i for i in items if i.group in held]
 
 
-def matrix(pairs: list[Pair]) -> csr_matrix:
+def matrix(items: list[T], featurize: Callable[[T], dict[int, float]]) -> csr_matrix:
+    """The items' hashed features as a sparse matrix, a row each."""
     data: list[float] = []
     indices: list[int] = []
     indptr = [0]
-    for p in pairs:
-        for slot, value in sorted(features(p.parent, p.reply).items()):
+    for item in items:
+        for slot, value in sorted(featurize(item).items()):
             indices.append(slot)
             data.append(value)
         indptr.append(len(indices))
-    return csr_matrix((data, indices, indptr), shape=(len(pairs), BUCKETS))
+    return csr_matrix((data, indices, indptr), shape=(len(items), BUCKETS))
+
+
+def pair_features(p: Pair) -> dict[int, float]:
+    return features(p.parent, p.reply)
 
 
 def model(c: float) -> LogisticRegression:
@@ -193,6 +209,21 @@ def scores(gold: list[str], predicted: list[str], classes: list[str] = CLASSES) 
         "accuracy": sum(confusion[(c, c)] for c in classes) / len(gold),
         "per_class": per_class,
         "confusion": {g: {p: confusion[(g, p)] for p in classes} for g in classes},
+    }
+
+
+def kept_scores(result: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each result's macro-F1, accuracy and per-class figures, rounded, as a model file keeps
+    them (without the confusion matrix)."""
+    return {
+        name: {
+            "macro_f1": round(s["macro_f1"], 4),
+            "accuracy": round(s["accuracy"], 4),
+            "per_class": {
+                c: {m: round(v, 4) for m, v in cs.items()} for c, cs in s["per_class"].items()
+            },
+        }
+        for name, s in result.items()
     }
 
 
@@ -299,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     train = train + hand_train
-    x_train, x_held, x_hand_held = matrix(train), matrix(held), matrix(hand_held)
+    x_train, x_held = matrix(train, pair_features), matrix(held, pair_features)
+    x_hand_held = matrix(hand_held, pair_features)
     y_train = np.array([p.label for p in train])
     gold_train = [p.label for p in train]
     groups = [p.group for p in train]
@@ -403,17 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     for row, k in enumerate(order):
         weights[k] = [float(w) for w in fitted.coef_[row]]
         bias[k] = float(fitted.intercept_[row])
-    rounded = {
-        name: {
-            "macro_f1": round(s["macro_f1"], 4),
-            "accuracy": round(s["accuracy"], 4),
-            "per_class": {
-                c: {m: round(v, 4) for m, v in cs.items()} for c, cs in s["per_class"].items()
-            },
-        }
-        for name, s in result.items()
-        if "before" not in name  # the replaced model's figures are printed, not kept
-    }
+    # The replaced model's figures are printed, not kept.
+    rounded = kept_scores({n: s for n, s in result.items() if "before" not in n})
     meta = {
         "trained_on": "DEBAGREEMENT (NeurIPS 2021), CC BY 4.0 + Scale/Oxford terms"
         + (", and hand-labelled HN/Reddit pairs (bench/data/stance)" if hand else ""),

@@ -13,6 +13,11 @@ import math
 import sys
 import zlib
 from array import array
+from dataclasses import dataclass
+from typing import Any
+
+#: The version of the ``model.json`` layout.
+FORMAT = 1
 
 
 def pack(weights: list[list[float]]) -> tuple[float, str]:
@@ -58,3 +63,53 @@ def probabilities(
     exps = [math.exp(z - top) for z in logits]
     norm = sum(exps)
     return [e / norm for e in exps]
+
+
+@dataclass(frozen=True)
+class Linear:
+    """The weights of a ``model.json`` document, ready to score."""
+
+    classes: tuple[str, ...]
+    bias: tuple[float, ...]
+    weights: array[int]  # slot-major
+    scale: float
+
+
+def read(doc: dict[str, Any], expected: tuple[str, ...], buckets: int) -> Linear:
+    """The weights of a parsed ``model.json``; :class:`ValueError` naming what is wrong."""
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"unsupported format {doc.get('format')!r}")
+    classes = tuple(str(c) for c in doc["classes"])
+    if sorted(classes) != sorted(expected):
+        raise ValueError(f"classes {classes}, expected {expected}")
+    if int(doc["buckets"]) != buckets:
+        raise ValueError(f"{doc['buckets']} feature slots, the features use {buckets}")
+    return Linear(
+        classes=classes,
+        bias=tuple(float(b) for b in doc["bias"]),
+        weights=unpack(doc["weights"], len(classes), buckets),
+        scale=float(doc["scale"]),
+    )
+
+
+def document(
+    classes: list[str],
+    bias: list[float],
+    weights: list[list[float]],
+    buckets: int,
+    fields: dict[str, Any],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``model.json`` document for trained float weights (``weights[class][slot]``), with
+    the model's own ``fields`` (its thresholds) and ``meta`` (how it was trained, its scores)."""
+    scale, blob = pack(weights)
+    return {
+        "format": FORMAT,
+        **meta,
+        "classes": classes,
+        "buckets": buckets,
+        **fields,
+        "scale": scale,
+        "bias": bias,
+        "weights": blob,
+    }

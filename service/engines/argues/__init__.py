@@ -31,7 +31,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import ClaimModelError
-from ..linear import pack, probabilities, unpack
+from ..linear import document, probabilities, read
 from ..stance.features import BUCKETS, bucket, named_features
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.json"
-FORMAT = 1
 CLASSES = ("claim", "none")
 #: Features of the stance model's that say how long a text is, not what it says.
 _LENGTH_FEATURES = ("len:", "neg:", "overlap:")
@@ -79,22 +78,15 @@ class ClaimModel:
 
 def decode(doc: dict[str, Any]) -> ClaimModel:
     """A model from the parsed ``model.json`` document; a wrong file is a clear error."""
-    if doc.get("format") != FORMAT:
-        raise ClaimModelError(f"claim model: unsupported format {doc.get('format')!r}")
-    classes = tuple(str(c) for c in doc["classes"])
-    if sorted(classes) != sorted(CLASSES):
-        raise ClaimModelError(f"claim model: classes {classes}, expected {CLASSES}")
-    if int(doc["buckets"]) != BUCKETS:
-        raise ClaimModelError(f"claim model: {doc['buckets']} feature slots, expected {BUCKETS}")
     try:
-        weights = unpack(doc["weights"], len(classes), BUCKETS)
+        linear = read(doc, CLASSES, BUCKETS)
     except ValueError as e:
         raise ClaimModelError(f"claim model: {e}") from e
     return ClaimModel(
-        classes=classes,
-        bias=tuple(float(b) for b in doc["bias"]),
-        weights=weights,
-        scale=float(doc["scale"]),
+        classes=linear.classes,
+        bias=linear.bias,
+        weights=linear.weights,
+        scale=linear.scale,
         not_a_claim_confidence=float(doc["not_a_claim_confidence"]),
         meta={k: v for k, v in doc.items() if k not in ("weights", "bias")},
     )
@@ -108,17 +100,8 @@ def encode(
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
-    scale, blob = pack(weights)
-    return {
-        "format": FORMAT,
-        **meta,
-        "classes": classes,
-        "buckets": BUCKETS,
-        "not_a_claim_confidence": not_a_claim_confidence,
-        "scale": scale,
-        "bias": bias,
-        "weights": blob,
-    }
+    fields = {"not_a_claim_confidence": not_a_claim_confidence}
+    return document(classes, bias, weights, BUCKETS, fields, meta)
 
 
 @cache

@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any
 
 from ...errors import StanceModelError
-from ..linear import pack, probabilities, unpack
+from ..linear import document, probabilities, read
 from .cues import classify as cue_classify
 from .features import BUCKETS, features, split_quote
 
@@ -76,24 +76,16 @@ def decide(
 
 def decode(doc: dict[str, Any]) -> StanceModel:
     """A model from the parsed ``model.json`` document; a wrong file is a clear error."""
-    if doc.get("format") != FORMAT:
-        raise StanceModelError(f"stance model: unsupported format {doc.get('format')!r}")
-    classes = tuple(str(c) for c in doc["classes"])
-    if sorted(classes) != sorted(CLASSES):
-        raise StanceModelError(f"stance model: classes {classes}, expected {CLASSES}")
-    buckets = int(doc["buckets"])
-    if buckets != BUCKETS:
-        raise StanceModelError(f"stance model: {buckets} feature slots, the features use {BUCKETS}")
     try:
-        weights = unpack(doc["weights"], len(classes), buckets)
+        linear = read(doc, CLASSES, BUCKETS)
     except ValueError as e:
         raise StanceModelError(f"stance model: {e}") from e
     return StanceModel(
-        classes=classes,
-        bias=tuple(float(b) for b in doc["bias"]),
-        weights=weights,
-        scale=float(doc["scale"]),
-        buckets=buckets,
+        classes=linear.classes,
+        bias=linear.bias,
+        weights=linear.weights,
+        scale=linear.scale,
+        buckets=BUCKETS,
         role_confidence=float(doc["role_confidence"]),
         cue_margin=float(doc["cue_margin"]),
         cue_confidence=float(doc["cue_confidence"]),
@@ -111,19 +103,12 @@ def encode(
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``model.json`` document for trained float weights (``weights[class][slot]``)."""
-    scale, blob = pack(weights)
-    return {
-        "format": FORMAT,
-        **meta,
-        "classes": classes,
-        "buckets": BUCKETS,
+    fields = {
         "role_confidence": role_confidence,
         "cue_margin": cue_margin,
         "cue_confidence": cue_confidence,
-        "scale": scale,
-        "bias": bias,
-        "weights": blob,
     }
+    return document(classes, bias, weights, BUCKETS, fields, meta)
 
 
 @cache
