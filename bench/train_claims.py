@@ -53,7 +53,7 @@ from train_stance import (  # noqa: E402
     table,
 )
 
-from service.engines.argues import CLASSES, comment_features, encode  # noqa: E402
+from service.engines.argues import CLASSES, comment_features, decode, encode  # noqa: E402
 from service.engines.extractive.reading import argues  # noqa: E402
 from service.engines.stance.features import BUCKETS  # noqa: E402
 from service.text.sentences import split_sentences  # noqa: E402
@@ -180,15 +180,16 @@ def main(argv: list[str] | None = None) -> int:
         f"them argue nothing; {cost:.3f} of the held-out claims are vetoed"
     )
 
-    order = [LABELS.index(str(c)) for c in fitted.classes_]
+    # Binary: one row of weights w and an intercept b, for classes_[1]: p = sigmoid(w·x + b).
+    # As two classes scored by softmax, that is +(w·x + b)/2 for it and -(w·x + b)/2 for the
+    # other (softmax of [z, -z] is sigmoid(2z)).
+    first, second = (LABELS.index(str(c)) for c in fitted.classes_)
+    half_row = [float(w) / 2 for w in fitted.coef_[0]]
+    half_bias = float(fitted.intercept_[0]) / 2
     weights = [[0.0] * BUCKETS for _ in LABELS]
     bias = [0.0] * len(LABELS)
-    if len(fitted.classes_) == 2:  # binary: one row of weights, for classes_[1]
-        row = [float(w) for w in fitted.coef_[0]]
-        weights[order[1]] = row
-        weights[order[0]] = [-w for w in row]
-        half = float(fitted.intercept_[0]) / 2
-        bias[order[1]], bias[order[0]] = half, -half
+    weights[second], weights[first] = half_row, [-w for w in half_row]
+    bias[second], bias[first] = half_bias, -half_bias
     rounded = kept_scores(result)
     meta = {
         "trained_on": "HN and Reddit comments labelled by hand (bench/data/claims)",
@@ -199,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         "vetoes_held_out": {"precision": round(precision, 4), "claims_vetoed": round(cost, 4)},
     }
     doc = encode(LABELS, bias, weights, threshold, meta)
+    # The package's own inference must give the probabilities the figures above were read from.
+    shipped = decode(json.loads(json.dumps(doc)))
+    for item, p in zip(held, p_held, strict=True):
+        if abs((1 - shipped.claim_probability(item.text)) - p) > 0.01:
+            raise SystemExit(f"the encoded model disagrees with the fitted one on {item.text!r}")
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
     return 0
