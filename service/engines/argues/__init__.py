@@ -32,7 +32,7 @@ from typing import Any
 
 from ...errors import ClaimModelError
 from ..linear import document, probabilities, read
-from ..stance.features import BUCKETS, bucket, named_features
+from ..stance.features import BUCKETS, hashed, named_features
 
 __all__ = [
     "CLASSES",
@@ -51,12 +51,8 @@ _LENGTH_FEATURES = ("len:", "neg:", "overlap:")
 
 def comment_features(text: str) -> dict[int, float]:
     """The hashed features of one comment: slot → value."""
-    hashed: dict[int, float] = {}
-    for name, value in named_features("", text).items():
-        if not name.startswith(_LENGTH_FEATURES):
-            slot = bucket(name)
-            hashed[slot] = hashed.get(slot, 0.0) + value
-    return hashed
+    named = named_features("", text)
+    return hashed({k: v for k, v in named.items() if not k.startswith(_LENGTH_FEATURES)})
 
 
 @dataclass(frozen=True)

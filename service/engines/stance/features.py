@@ -168,8 +168,13 @@ def named_features(parent: str, reply: str) -> dict[str, float]:
 
 def features(parent: str, reply: str) -> dict[int, float]:
     """The pair's hashed features: slot → value."""
-    hashed: dict[int, float] = {}
-    for name, value in named_features(parent, reply).items():
+    return hashed(named_features(parent, reply))
+
+
+def hashed(named: dict[str, float]) -> dict[int, float]:
+    """Named features hashed into their slots (values of names sharing a slot add up)."""
+    out: dict[int, float] = {}
+    for name, value in named.items():
         slot = bucket(name)
-        hashed[slot] = hashed.get(slot, 0.0) + value
-    return hashed
+        out[slot] = out.get(slot, 0.0) + value
+    return out
