@@ -588,3 +588,34 @@ def test_a_comment_the_claim_model_is_sure_argues_nothing_starts_no_claim(
 )
 def test_the_shipped_claim_model_never_vetoes_a_plain_claim(comment: str) -> None:
     assert 1 - claim_probability(comment) < not_a_claim_confidence()
+
+
+def _read_as(probs: dict[str, tuple[float, float, float]]) -> StanceFn:
+    """A stance reader answering with the model's kind of result: class probabilities."""
+
+    def read(parent: str, reply: str) -> StanceResult:
+        p = probs[reply]
+        best = max(range(3), key=lambda i: p[i])
+        labels: tuple[Label, ...] = ("agree", "disagree", "other")
+        return StanceResult(labels[best], p[best], p, ("other", 0.0))
+
+    return read
+
+
+@pytest.mark.parametrize(("others", "role"), [((0.1, 0.8, 0.1), True), ((0.1, 0.1, 0.8), False)])
+def test_a_doubtful_reply_is_read_in_the_light_of_its_thread(
+    others: tuple[float, float, float], role: bool
+) -> None:
+    """Alone, a reply leaning to disagreement is below the role confidence; among a dozen
+    confident disagreements it is a rebuttal, among a dozen side remarks it is nothing."""
+    doubtful = "Maybe, though the trials I saw were mostly about desk jobs and not shifts."
+    replies = [f"Reply {i} says the studies measured the wrong thing entirely." for i in range(12)]
+    probs = {r: others for r in replies} | {doubtful: (0.25, 0.45, 0.30)}
+    thread = _thread(
+        ("1", None, "ana", "A four-day week would not lower output for most office jobs."),
+        *((f"r{i}", "1", f"u{i}", r) for i, r in enumerate(replies)),
+        ("d", "1", "dee", doubtful),
+    )
+    summary = summarize_extractive(thread, stance=_read_as(probs))
+    assert any(r.endswith(" rebuttal") for r in _roles(summary).get("d", [])) is role
+    assert reading.role_confidence() > 0.45  # the reply alone would have no role

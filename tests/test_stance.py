@@ -188,3 +188,61 @@ def test_no_phrase_of_the_example_page_is_a_cue() -> None:
 )
 def test_cue_baseline(text: str, stance: str) -> None:
     assert classify(text)[0] == stance
+
+
+# The thread prior: a map reads each reply against its thread's mix of sides.
+
+from service.engines.stance import in_thread  # noqa: E402
+from service.engines.stance.model import thread_prior  # noqa: E402
+
+_BORDERLINE = [0.25, 0.40, 0.35]  # agree, disagree, other: leaning disagree, not sure
+
+
+def test_a_heated_thread_makes_a_borderline_disagreement_surer() -> None:
+    heated = [[0.1, 0.8, 0.1]] * 40 + [_BORDERLINE]
+    alone = thread_prior([_BORDERLINE], 30.0)[0]
+    among = thread_prior(heated, 30.0)[-1]
+    assert among[1] > alone[1] > 0.39
+    assert among[1] > 0.5  # the thread's disagreement carries the doubtful one over
+
+
+def test_a_thread_of_banter_makes_a_borderline_disagreement_doubtful() -> None:
+    banter = [[0.15, 0.1, 0.75]] * 40 + [_BORDERLINE]
+    (*_, among) = thread_prior(banter, 30.0)
+    assert among[1] < _BORDERLINE[1]
+    assert max(range(3), key=lambda c: among[c]) == 2  # now reads as neither side
+
+
+def test_the_thread_prior_keeps_probabilities_and_is_off_at_strength_zero() -> None:
+    rows = [[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.3, 0.3, 0.4]]
+    assert thread_prior(rows, 0.0) == rows
+    assert thread_prior([], 30.0) == []
+    for row in thread_prior(rows, 3.0):
+        assert sum(row) == pytest.approx(1.0)
+        assert all(0.0 <= p <= 1.0 for p in row)
+    assert thread_prior(rows, 3.0) == thread_prior(rows, 3.0)
+
+
+def test_a_few_replies_move_their_prior_less_than_many() -> None:
+    few = thread_prior([[0.1, 0.8, 0.1]] * 3 + [_BORDERLINE], 30.0)[-1]
+    many = thread_prior([[0.1, 0.8, 0.1]] * 300 + [_BORDERLINE], 30.0)[-1]
+    assert _BORDERLINE[1] < few[1] < many[1]
+
+
+def test_in_thread_decides_again_but_leaves_declarations_and_foreign_results() -> None:
+    heated = [classify_pair(CLAIM, "No, that is wrong, the studies show the opposite.")] * 30
+    doubtful = classify_pair(CLAIM, "Hmm, remote teams I know ship less, but it depends.")
+    declared = classify_pair(CLAIM, "I completely disagree.")
+    foreign = StanceResult("agree", 0.99)  # a stance reader other than the model's
+    out = in_thread([*heated, doubtful, declared, foreign])
+    assert out[-1] == foreign
+    assert out[-2].label == "disagree" and out[-2].confidence >= declared.confidence
+    assert out[-3].probabilities == doubtful.probabilities  # what it was read from is kept
+    assert out[-3].confidence != doubtful.confidence or out[-3].label != doubtful.label
+    assert in_thread([]) == []
+
+
+def test_the_shipped_model_reads_replies_in_their_thread() -> None:
+    assert load().thread_prior > 0
+    meta = json.loads(resources.files("service.engines.stance").joinpath("model.json").read_text())
+    assert meta["thread_prior"] == load().thread_prior

@@ -111,3 +111,19 @@ def test_the_memo_key_names_no_text_and_moves_with_the_thread() -> None:
     key = memo_key("hn", "4242")
     assert key.startswith("stances:") and "4242" not in key
     assert key != memo_key("reddit", "4242") != memo_key("hn", "4243")
+
+
+def test_a_memo_keeps_what_the_thread_prior_decides_from(counted: list[int]) -> None:
+    """A stored stance carries the model's probabilities and cue reading; an entry without them
+    (a label and confidence only) cannot be decided again in its thread, so it is read anew."""
+    first = StanceMemo()
+    result = first("Cars are the future.", "No, trains are much better.")
+    assert result.probabilities is not None and result.cue is not None
+    stored = json.loads(json.dumps(first.value()))  # as the cache keeps it
+    counted[0] = 0
+    assert StanceMemo(stored)("Cars are the future.", "No, trains are much better.") == result
+    assert counted[0] == 0
+    key = next(iter(stored["pairs"]))
+    stored["pairs"][key] = [result.label, result.confidence]
+    assert StanceMemo(stored)("Cars are the future.", "No, trains are much better.") == result
+    assert counted[0] == 1

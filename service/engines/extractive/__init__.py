@@ -14,7 +14,9 @@ How it reads a thread:
   about (TF-IDF cosine over content words), with a preference for early, mid-length sentences;
   quotes, code, bare links and run-on text are never statements.
 * **Stance.** Each reply's stance toward the comment it answers comes from
-  :func:`..stance.classify_pair` (a trained model); below the model's role confidence a reply
+  :func:`..stance.classify_pair` (a trained model), decided again against the thread's own mix
+  of sides (:func:`..stance.in_thread`: in a heated argument a doubtful reply leans to
+  disagreement, among condolences to neither); below the model's role confidence a reply
   takes no side. Walking down from a claim (:mod:`.placing`): disagreeing with the claim or a
   supporter is a rebuttal, agreeing a supporter; disagreeing with a rebuttal is a counter;
   agreement backs what it answers; a reply that takes no side has no role, nor has anything
@@ -54,7 +56,7 @@ from .reading import Reader, StanceFn
 
 __all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
 
-ENGINE_VERSION = "extractive-4"
+ENGINE_VERSION = "extractive-5"
 
 
 def summarize_extractive(

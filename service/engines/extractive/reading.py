@@ -29,7 +29,7 @@ from ...models import Comment, Thread
 from ...text.wording import one_line
 from ...text.words import STOP_WORDS, WORD
 from ..argues import claim_probability, not_a_claim_confidence
-from ..stance import Label, StanceResult, classify_pair, role_confidence
+from ..stance import Label, StanceResult, classify_pair, in_thread, role_confidence
 
 StanceFn = Callable[[str, str], StanceResult]
 
@@ -170,12 +170,14 @@ class Reader:
         n = max(1, len(thread.comments))
         self.idf = {w: math.log((n + 1) / (f + 0.5)) for w, f in df.items()}
         del df
-        # Each reply's stance toward the comment it answers (never toward the claim).
-        self._stances: dict[str, StanceResult] = {}
+        # Each reply's stance toward the comment it answers (never toward the claim), read
+        # against the thread's own mix of sides.
+        read: dict[str, StanceResult] = {}
         for c in thread.comments:
             parent = thread.by_id.get(c.parent_id or "")
             if parent is not None and self.ok(c.id) and self.ok(parent.id):
-                self._stances[c.id] = stance(parent.text, c.text)
+                read[c.id] = stance(parent.text, c.text)
+        self._stances = dict(zip(read, in_thread(list(read.values())), strict=True))
         self._thesis: dict[str, int] = {}
         self._veto = not_a_claim_confidence()
         self._argues_nothing: dict[str, bool] = {}

@@ -6,7 +6,9 @@ thread stored, and reads only the pairs it has not seen: a reply added, or a com
 stored value is kept in the answer cache under :func:`memo_key` (thread source and id, and the
 digest of the stance model, so a new model never reuses an old model's answers) and holds the
 pairs of the latest run only, keyed by a digest of the two texts: a memo never holds comment text.
-A result is the model's own, so a summary read through the memo is the one read without it.
+A result is the model's own (its label, confidence, class probabilities and cue reading, what
+the thread prior decides again from), so a summary read through the memo is the one read
+without it.
 """
 
 from __future__ import annotations
@@ -50,14 +52,9 @@ class StanceMemo:
         self._stored: set[str] = set(pairs) if isinstance(pairs, dict) else set()
         if isinstance(pairs, dict):
             for key, value in pairs.items():
-                if (
-                    isinstance(value, list)
-                    and len(value) == 2
-                    and value[0] in _LABELS
-                    and isinstance(value[1], int | float)
-                ):
-                    label: Label = value[0]
-                    self._known[key] = StanceResult(label, float(value[1]))
+                found = _result(value)
+                if found is not None:
+                    self._known[key] = found
         self._used: dict[str, StanceResult] = {}
         #: Pairs the model read in this run (not answered from the memo).
         self.read = 0
@@ -78,4 +75,33 @@ class StanceMemo:
 
     def value(self) -> dict[str, Any]:
         """What to store: the pairs this run used, and nothing else."""
-        return {"pairs": {k: [r.label, r.confidence] for k, r in self._used.items()}}
+        return {"pairs": {k: _stored(r) for k, r in self._used.items()}}
+
+
+def _stored(r: StanceResult) -> list[Any]:
+    """A result as the memo stores it: label, confidence, probabilities, cue label and margin."""
+    cue = r.cue or ("other", 0.0)
+    return [r.label, r.confidence, list(r.probabilities or ()), cue[0], cue[1]]
+
+
+def _result(value: object) -> StanceResult | None:
+    """A stored result read back; ``None`` when it is not one (the pair is read again)."""
+    if not (isinstance(value, list) and len(value) == 5):
+        return None
+    label, confidence, probs, cue_label, margin = value
+    numbers = isinstance(probs, list) and all(isinstance(p, int | float) for p in probs)
+    if (
+        label not in _LABELS
+        or not isinstance(confidence, int | float)
+        or not numbers
+        or not isinstance(cue_label, str)
+        or not isinstance(margin, int | float)
+    ):
+        return None
+    kept: Label = label
+    return StanceResult(
+        kept,
+        float(confidence),
+        tuple(float(p) for p in probs) if probs else None,
+        (cue_label, float(margin)),
+    )
