@@ -287,3 +287,14 @@ def test_a_reply_cannot_close_the_pair_data_block() -> None:
     (user,) = [m for m in load_stance_prompts()["stance"].render(**rendered) if m["role"] == "user"]
     assert user["content"].count("</pair_data>") == 1  # only the prompt's own closing tag
     assert "‹/pair_data>" in user["content"]
+
+
+def test_the_share_right_carries_an_interval_that_narrows_with_more_items() -> None:
+    from service.eval.metrics import wilson_interval
+
+    low, high = wilson_interval(9, 12)
+    assert (round(low, 3), round(high, 3)) == (0.468, 0.911)
+    wide, narrow = wilson_interval(3, 4), wilson_interval(300, 400)
+    assert wide[0] < narrow[0] < 0.75 < narrow[1] < wide[1]
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(5, 5)[1] == 1.0 and wilson_interval(0, 5)[0] == 0.0

@@ -11,8 +11,10 @@ A shown item is right when the comment's gold role is the role shown and, for a 
 rebuttal or counter, when it sits under the right claim: the shown claim's evidence holds the
 gold claim the comment belongs to (the gold claim itself, or a comment that belongs to it).
 Per role, precision is right / shown and recall is right / gold; "none" is scored the same way
-over the comments shown nowhere. The share right is right / shown over all four shown roles:
-the issue's "at least 85% of the claims, rebuttals, counters and supporters shown are right".
+over the comments shown nowhere. The share right is right / shown over all four shown roles (with
+its 95% Wilson interval: a few gold threads show few items):
+the figure the map is held to (at least 85% of the claims, rebuttals, counters and supporters
+shown right).
 
 Topics (:func:`score_topics`): a shown claim stands for the gold topics of the comments it cites
 as evidence (a gold claim's ``topic``, or that of the claim a comment belongs to). For each gold
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 
 from ..models import Citation, ThreadSummary
 from .gold import ROLES, SHOWN_ROLES, GoldThread, Role
-from .metrics import ClassScore, score_counts
+from .metrics import ClassScore, score_counts, wilson_interval
 
 __all__ = [
     "MapScore",
@@ -154,6 +156,11 @@ class MapScore:
     def share_right(self) -> float:
         """Right items over shown items (0 when the map shows nothing)."""
         return self.right / self.shown if self.shown else 0.0
+
+    @property
+    def share_right_interval(self) -> tuple[float, float]:
+        """The 95% Wilson interval of :attr:`share_right`: how little a few items pin it down."""
+        return wilson_interval(self.right, self.shown)
 
 
 def _claims_of(gold: GoldThread, evidence: Iterable[str]) -> set[str]:

@@ -10,18 +10,46 @@ set of the task, not the labels that happened to occur.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["ClassScore", "Confusion", "Scores", "f1", "majority_label", "score", "score_counts"]
+__all__ = [
+    "ClassScore",
+    "Confusion",
+    "Scores",
+    "f1",
+    "majority_label",
+    "score",
+    "score_counts",
+    "wilson_interval",
+]
+
+#: The normal quantile of a two-sided 95% interval.
+Z_95 = 1.959964
 
 
 def f1(precision: float, recall: float) -> float:
     """The harmonic mean of ``precision`` and ``recall`` (0 when both are 0)."""
     total = precision + recall
     return 0.0 if total == 0 else 2 * precision * recall / total
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a share (95% by default): where the true rate may lie
+    given ``successes`` of ``trials``; (0, 1) when there are no trials. Unlike the normal
+    approximation it stays inside [0, 1] and is honest for the handful of items a few gold
+    threads show (Wilson, JASA 1927)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    z2 = z * z
+    denominator = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _ratio(part: int, whole: int) -> float:

@@ -151,7 +151,8 @@ def map_text(report: MapReport) -> str:
         table(["role", "shown", "right", "gold", "precision", "recall", "f1"], _role_rows(total)),
         "",
         f"shown items right (claims, supporters, rebuttals, counters): {total.right} of "
-        f"{total.shown} ({100 * total.share_right:.1f}%)",
+        f"{total.shown} ({100 * total.share_right:.1f}%; 95% interval "
+        f"{100 * total.share_right_interval[0]:.1f}-{100 * total.share_right_interval[1]:.1f}%)",
     ]
     if total.undisputed_threads:
         parts.append(
@@ -199,6 +200,7 @@ def _map_score_json(score: MapScore) -> dict[str, Any]:
         "shown": score.shown,
         "right": score.right,
         "share_right": score.share_right,
+        "share_right_interval": list(score.share_right_interval),
         "shown_roles": list(SHOWN_ROLES),
         "undisputed_threads": score.undisputed_threads,
         "rebuttals_on_undisputed": score.rebuttals_undisputed,
