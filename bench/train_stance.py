@@ -474,22 +474,19 @@ def main(argv: list[str] | None = None) -> int:
             result["hand_before"] = scores(
                 hand_gold, [old.classify(p.parent, p.reply)[0] for p in hand_held]
             )
+
     # How a map reads them: each discussion's pairs against its own mix of sides.
-    in_thread = decisions(
-        in_threads(probabilities(fitted, x_held), [p.group for p in held], prior),
-        cues_held,
-        cue_margin,
-        cue_conf,
-    )
+    def read_in_threads(
+        items: list[Pair], x: csr_matrix, cues: list[Cue]
+    ) -> tuple[list[str], np.ndarray]:
+        adapted = in_threads(probabilities(fitted, x), [p.group for p in items], prior)
+        return decisions(adapted, cues, cue_margin, cue_conf)
+
+    in_thread = read_in_threads(held, x_held, cues_held)
     result["model_in_thread"] = scores(gold, in_thread[0])
     calls = {"debagreement": role_calls(gold, *in_thread, threshold)}
     if hand_held:
-        hand_in_thread = decisions(
-            in_threads(probabilities(fitted, x_hand_held), [p.group for p in hand_held], prior),
-            cues_hand_held,
-            cue_margin,
-            cue_conf,
-        )
+        hand_in_thread = read_in_threads(hand_held, x_hand_held, cues_hand_held)
         result["hand_model_in_thread"] = scores(hand_gold, hand_in_thread[0])
         calls["hand"] = role_calls(hand_gold, *hand_in_thread, threshold)
     print(
