@@ -1,7 +1,8 @@
 """Reading a thread for the extractive engine: content words, sentence vectors, thesis choice.
 
 :class:`Reader` computes a thread's word statistics (TF-IDF over content words) and every
-reply's stance toward its parent once, then answers what the claim map needs to know about a
+reply's stance toward its parent once (read against the thread's own mix of sides,
+:func:`..stance.in_thread`), then answers what the claim map needs to know about a
 comment: the side it takes (a stance below the model's role confidence takes none), whether it
 argues something, its thesis sentence, the sentence that takes its stance, the parent sentence
 it quotes, whether it asks.
