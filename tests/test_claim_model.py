@@ -27,10 +27,13 @@ def test_the_shipped_model_is_package_data_and_loads() -> None:
 def test_on_its_held_out_split_the_veto_improves_on_the_rules_and_is_mostly_right() -> None:
     meta = load().meta
     held = meta["held_out"]
-    assert held["rules_and_veto"]["macro_f1"] > held["rules"]["macro_f1"]
+    assert held["rules_and_veto"]["macro_f1"] > held["rules"]["macro_f1"] + 0.1
     assert held["model"]["macro_f1"] > held["majority"]["macro_f1"]
-    assert meta["vetoes_held_out"]["precision"] >= 0.8
-    assert meta["vetoes_held_out"]["claims_vetoed"] <= 0.1
+    claim = held["rules_and_veto"]["per_class"]["claim"]
+    assert claim["precision"] > held["rules"]["per_class"]["claim"]["precision"]
+    assert meta["vetoes_held_out"]["precision"] >= 0.75
+    assert meta["vetoes_held_out"]["claims_vetoed"] <= 0.25
+    assert load().not_a_claim_confidence >= 0.5  # it vetoes only what it reads as no point
 
 
 def test_a_malformed_model_file_is_a_clear_error() -> None:
