@@ -409,19 +409,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     oof: dict[tuple[float, float], tuple[list[str], np.ndarray]] = {}
     oof_probs: dict[tuple[float, float], np.ndarray] = {}
+
+    def judged(setting: str, labels: list[str]) -> tuple[float, float]:
+        """The :func:`criterion` of a setting's out-of-fold labels, printed with its parts."""
+        parts = cv_parts(labels)
+        score = criterion(parts)
+        each = " and ".join(f"{v:.3f}" for v in parts)
+        print(
+            f"{setting}: out-of-fold macro-F1, worse source {score[0]:.3f}, mean {score[1]:.3f}"
+            + (f" (DEBAGREEMENT and hand-labelled: {each})" if hand else ""),
+            flush=True,
+        )
+        return score
+
     cv: dict[tuple[float, float], tuple[float, float]] = {}
     for c in c_grid:
         for w in w_grid:
             oof[(c, w)] = out_of_fold(c, w)
-            parts = cv_parts(oof[(c, w)][0])
-            cv[(c, w)] = criterion(parts)
-            each = " and ".join(f"{v:.3f}" for v in parts)
-            print(
-                f"C={c} hand weight {w:g}: out-of-fold macro-F1, worse source "
-                f"{cv[(c, w)][0]:.3f}, mean {cv[(c, w)][1]:.3f}"
-                + (f" (DEBAGREEMENT and hand-labelled: {each})" if hand else ""),
-                flush=True,
-            )
+            cv[(c, w)] = judged(f"C={c} hand weight {w:g}", oof[(c, w)][0])
     chosen, weight = max(cv, key=lambda k: (*cv[k], -k[0], -k[1]))
 
     # The thread prior: how strongly a map reads each reply against its thread's mix of sides,
@@ -431,15 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     for strength in THREAD_PRIORS:
         adapted = in_threads(oof_probs[(chosen, weight)], groups, strength)
         by_prior[strength] = decisions(adapted, cues_train, cue_margin, cue_conf)
-        parts = cv_parts(by_prior[strength][0])
-        prior_cv[strength] = criterion(parts)
-        each = " and ".join(f"{v:.3f}" for v in parts)
-        print(
-            f"thread prior {strength:g}: out-of-fold macro-F1, worse source "
-            f"{prior_cv[strength][0]:.3f}, mean {prior_cv[strength][1]:.3f}"
-            + (f" (DEBAGREEMENT and hand-labelled: {each})" if hand else ""),
-            flush=True,
-        )
+        prior_cv[strength] = judged(f"thread prior {strength:g}", by_prior[strength][0])
     prior = max(prior_cv, key=lambda k: (*prior_cv[k], -k))
     oof_labels, oof_conf = by_prior[prior]
     threshold = choose_threshold(gold_train, oof_labels, oof_conf, args.role_precision)
