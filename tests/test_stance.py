@@ -246,3 +246,23 @@ def test_the_shipped_model_reads_replies_in_their_thread() -> None:
     assert load().thread_prior > 0
     meta = json.loads(resources.files("service.engines.stance").joinpath("model.json").read_text())
     assert meta["thread_prior"] == load().thread_prior
+
+
+_ROW = st.lists(st.floats(0.01, 1.0), min_size=3, max_size=3).map(lambda r: [v / sum(r) for v in r])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ROW, min_size=1, max_size=40), st.floats(0.5, 100.0))
+def test_the_thread_prior_gives_probabilities_and_keeps_each_reply_s_order(
+    rows: list[list[float]], strength: float
+) -> None:
+    """Every row stays a distribution, and the prior re-weighs each class by one factor for
+    the whole thread: no reply is moved differently from another with the same reading."""
+    out = thread_prior(rows, strength)
+    assert len(out) == len(rows)
+    for row in out:
+        assert sum(row) == pytest.approx(1.0)
+        assert all(0.0 <= p <= 1.0 for p in row)
+    # The ratio p'(a)/p(a) : p'(b)/p(b) is the same for every reply.
+    ratios = [(o[0] / r[0]) / (o[1] / r[1]) for r, o in zip(rows, out, strict=True)]
+    assert all(x == pytest.approx(ratios[0], rel=1e-6) for x in ratios)
