@@ -127,3 +127,6 @@ def test_a_memo_keeps_what_the_thread_prior_decides_from(counted: list[int]) -> 
     stored["pairs"][key] = [result.label, result.confidence]
     assert StanceMemo(stored)("Cars are the future.", "No, trains are much better.") == result
     assert counted[0] == 1
+    stored["pairs"][key] = [result.label, result.confidence, [0.5, 0.5], "other", 0.0]
+    assert StanceMemo(stored)("Cars are the future.", "No, trains are much better.") == result
+    assert counted[0] == 2  # two probabilities for three sides: not a stored result

@@ -89,7 +89,11 @@ def _result(value: object) -> StanceResult | None:
     if not (isinstance(value, list) and len(value) == 5):
         return None
     label, confidence, probs, cue_label, margin = value
-    numbers = isinstance(probs, list) and all(isinstance(p, int | float) for p in probs)
+    numbers = (
+        isinstance(probs, list)
+        and len(probs) in (0, len(_LABELS))
+        and all(isinstance(p, int | float) for p in probs)
+    )
     if (
         label not in _LABELS
         or not isinstance(confidence, int | float)
