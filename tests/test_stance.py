@@ -266,3 +266,19 @@ def test_the_thread_prior_gives_probabilities_and_keeps_each_reply_s_order(
     # The ratio p'(a)/p(a) : p'(b)/p(b) is the same for every reply.
     ratios = [(o[0] / r[0]) / (o[1] / r[1]) for r, o in zip(rows, out, strict=True)]
     assert all(x == pytest.approx(ratios[0], rel=1e-6) for x in ratios)
+
+
+def test_a_shipped_model_file_that_cannot_be_read_or_decoded_is_a_clear_error() -> None:
+    from service.engines.linear import shipped
+
+    package = "service.engines.stance"
+    with pytest.raises(StanceModelError, match=r"stance model: cannot read absent\.json"):
+        shipped(package, "absent.json", decode, StanceModelError, "stance model")
+    with pytest.raises(StanceModelError, match=r"cannot read MODEL\.md"):  # not JSON
+        shipped(package, "MODEL.md", decode, StanceModelError, "stance model")
+
+    def missing_field(doc: dict[str, object]) -> object:
+        return doc["no such field"]
+
+    with pytest.raises(StanceModelError, match=r"stance model: malformed model\.json"):
+        shipped(package, "model.json", missing_field, StanceModelError, "stance model")

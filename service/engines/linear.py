@@ -9,12 +9,17 @@ class. Inference needs nothing beyond the standard library.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import sys
 import zlib
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from importlib import resources
+from typing import Any, TypeVar
+
+M = TypeVar("M")
 
 #: The version of the ``model.json`` layout.
 FORMAT = 1
@@ -113,3 +118,24 @@ def document(
         "bias": bias,
         "weights": blob,
     }
+
+
+def shipped(
+    package: str,
+    filename: str,
+    decode: Callable[[dict[str, Any]], M],
+    error: Callable[[str], Exception],
+    what: str,
+) -> M:
+    """The model in ``filename`` of ``package``, read through :mod:`importlib.resources` (so
+    from an installed wheel as from a checkout) and decoded; an unreadable or malformed file is
+    ``error`` naming ``what`` and the file."""
+    path = resources.files(package).joinpath(filename)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise error(f"{what}: cannot read {filename}: {e}") from e
+    try:
+        return decode(doc)
+    except (KeyError, TypeError, ValueError, zlib.error) as e:
+        raise error(f"{what}: malformed {filename}: {e}") from e

@@ -22,16 +22,13 @@ standard library.
 
 from __future__ import annotations
 
-import json
-import zlib
 from array import array
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ...errors import ClaimModelError
-from ..linear import document, probabilities, read
+from ..linear import document, probabilities, read, shipped
 from ..stance.features import BUCKETS, hashed, named_features
 
 __all__ = [
@@ -103,15 +100,7 @@ def encode(
 @cache
 def load() -> ClaimModel:
     """The shipped model, read once from the installed package."""
-    path = resources.files(__name__).joinpath(MODEL_FILE)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ClaimModelError(f"claim model: cannot read {MODEL_FILE}: {e}") from e
-    try:
-        return decode(doc)
-    except (KeyError, TypeError, ValueError, zlib.error) as e:
-        raise ClaimModelError(f"claim model: malformed {MODEL_FILE}: {e}") from e
+    return shipped(__name__, MODEL_FILE, decode, ClaimModelError, "claim model")
 
 
 def claim_probability(text: str) -> float:

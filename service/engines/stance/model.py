@@ -16,16 +16,13 @@ installed wheel as well as from a checkout. Inference needs nothing beyond the s
 
 from __future__ import annotations
 
-import json
-import zlib
 from array import array
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ...errors import StanceModelError
-from ..linear import document, probabilities, read
+from ..linear import document, probabilities, read, shipped
 from .cues import classify as cue_classify
 from .features import BUCKETS, features, split_quote
 
@@ -169,12 +166,6 @@ def encode(
 @cache
 def load() -> StanceModel:
     """The shipped model, read once from the installed package."""
-    path = resources.files(__name__.rpartition(".")[0]).joinpath(MODEL_FILE)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise StanceModelError(f"stance model: cannot read {MODEL_FILE}: {e}") from e
-    try:
-        return decode(doc)
-    except (KeyError, TypeError, ValueError, zlib.error) as e:
-        raise StanceModelError(f"stance model: malformed {MODEL_FILE}: {e}") from e
+    return shipped(
+        __name__.rpartition(".")[0], MODEL_FILE, decode, StanceModelError, "stance model"
+    )
