@@ -45,13 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from splits import HELD_OUT_SHARE, split  # noqa: E402
 from train_stance import (  # noqa: E402
-    HELD_OUT_SHARE,
+    READS_HELP,
     kept_scores,
     matrix,
     scores,
-    split,
     table,
+    write_reads,
 )
 
 from service.engines.argues import CLASSES, comment_features, decode, encode  # noqa: E402
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("jsonl", nargs="+", type=Path, help="labelled comments")
     parser.add_argument("--out", type=Path, default=ROOT / "service/engines/argues/model.json")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--reads", type=Path, help=READS_HELP)
     args = parser.parse_args(argv)
 
     items = read_items(args.jsonl)
@@ -171,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = max(C_GRID, key=lambda c: (round(cv[c], 3), -c))
     passed_train = [rules(i.text) for i in train]
     threshold = choose_threshold(gold_train, passed_train, oof_none[chosen])
+    if args.reads:
+        rows = [
+            {"text": i.text, "claim_probability": 1.0 - float(p)}
+            for i, p in zip(train, oof_none[chosen], strict=True)
+        ]
+        write_reads(args.reads, rows)
 
     fitted = model(chosen).fit(x_train, y_train)
     gold = [i.label for i in held]

@@ -64,13 +64,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -79,6 +78,9 @@ from sklearn.model_selection import GroupKFold
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from splits import HELD_OUT_SHARE, split  # noqa: E402
 
 from service.engines.stance.cues import classify as cue_classify  # noqa: E402
 from service.engines.stance.features import BUCKETS, features, split_quote  # noqa: E402
@@ -90,7 +92,6 @@ DEBAGREEMENT_LABELS = {"0": "disagree", "1": "other", "2": "agree"}
 C_GRID = (0.05, 0.1, 0.2)
 #: Weights of a hand-labelled pair tried by cross-validation (0: scored, not learnt from).
 HAND_WEIGHTS = (0.0, 1.0, 3.0, 6.0)
-HELD_OUT_SHARE = 0.2
 CUE_MARGINS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 #: Strengths of the thread prior tried on the out-of-fold probabilities (0: no prior).
 THREAD_PRIORS = (0.0, 3.0, 10.0, 30.0, 100.0)
@@ -161,23 +162,6 @@ def read_hand_pairs(paths: list[Path], gold: Path) -> tuple[list[Pair], int]:
             group = f"{row['source']}:{row['thread']}"
             pairs.append(Pair(row["parent"], row["reply"], row["label"], group, "hand"))
     return pairs, dropped
-
-
-class Grouped(Protocol):
-    @property
-    def group(self) -> str: ...
-
-
-G = TypeVar("G", bound=Grouped)
-
-
-def split(items: list[G], seed: int) -> tuple[list[G], list[G]]:
-    """(train, held-out): the items of a seeded 20% of the groups (submissions, threads) are
-    held out, so no discussion is on both sides."""
-    groups = sorted({i.group for i in items})
-    random.Random(seed).shuffle(groups)
-    held = set(groups[: round(len(groups) * HELD_OUT_SHARE)])
-    return [i for i in items if i.group not in held], [i for i in items if i.group in held]
 
 
 def matrix(items: list[T], featurize: Callable[[T], dict[int, float]]) -> csr_matrix:
@@ -336,6 +320,18 @@ def table(name: str, s: dict[str, Any]) -> str:
     return f"{name:<10} macro-F1 {s['macro_f1']:.3f}  acc {s['accuracy']:.3f}  {cells}"
 
 
+def write_reads(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Out-of-fold reads of the training split, a JSON object a line, for
+    ``bench/map_threads.py --split train``: each comes from a model that never saw its thread."""
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows)} out-of-fold reads to {path}", flush=True)
+
+
+READS_HELP = "write the chosen setting's out-of-fold reads of the training split here (JSONL)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csv", nargs="+", type=Path, help="DEBAGREEMENT CSV files")
@@ -356,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hand-weight", type=float, help="weight of a hand-labelled pair; default: chosen by CV"
     )
+    parser.add_argument("--reads", type=Path, help=READS_HELP)
     args = parser.parse_args(argv)
 
     pairs = read_pairs(args.csv)
@@ -438,6 +435,16 @@ def main(argv: list[str] | None = None) -> int:
         by_prior[strength] = decisions(adapted, cues_train, cue_margin, cue_conf)
         prior_cv[strength] = judged(f"thread prior {strength:g}", by_prior[strength][0])
     prior = max(prior_cv, key=lambda k: (*prior_cv[k], -k))
+    if args.reads:
+        raw = oof_probs[(chosen, weight)]
+        write_reads(
+            args.reads,
+            [
+                {"parent": p.parent, "reply": p.reply, "probabilities": [float(v) for v in raw[i]]}
+                for i, p in enumerate(train)
+                if p.origin == "hand"
+            ],
+        )
     oof_labels, oof_conf = by_prior[prior]
     threshold = choose_threshold(gold_train, oof_labels, oof_conf, args.role_precision)
     if hand:

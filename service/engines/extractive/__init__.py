@@ -52,9 +52,9 @@ from ..topics import build_topics
 from .building import build_claim, overview
 from .merging import MERGE_JACCARD, merge_claims
 from .placing import claim_roots, map_thread
-from .reading import Reader, StanceFn
+from .reading import ClaimFn, Reader, StanceFn
 
-__all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "StanceFn", "summarize_extractive"]
+__all__ = ["ENGINE_VERSION", "MERGE_JACCARD", "ClaimFn", "StanceFn", "summarize_extractive"]
 
 ENGINE_VERSION = "extractive-5"
 
@@ -66,19 +66,21 @@ def summarize_extractive(
     stance: StanceFn = classify_pair,
     threshold: float | None = None,
     stage: Callable[[str], None] | None = None,
+    argues: ClaimFn | None = None,
 ) -> ThreadSummary:
     """The argument map of ``thread`` without a model.
 
     ``max_claims`` is the ``THREADSUM_MAX_CLAIMS`` setting (None: a limit that grows with the
     thread; 0: no limit). ``stance`` reads a (parent, reply) pair (the shipped model by default);
     a stance below ``threshold`` (the model's role confidence by default) gives the reply no
-    role. ``stage`` is told each coarse stage as it starts: ``reading``, ``mapping``,
+    role. ``argues`` reads whether a comment argues a point (the shipped claim model by
+    default). ``stage`` is told each coarse stage as it starts: ``reading``, ``mapping``,
     ``merging``, ``building``.
     """
     tell = stage or (lambda _: None)
     started = time.perf_counter()
     tell("reading")
-    reader = Reader(thread, stance, threshold)
+    reader = Reader(thread, stance, threshold, argues)
     roots = claim_roots(reader)
     tell("mapping")
     drafts = map_thread(reader, roots.claims)

@@ -33,6 +33,7 @@ from ..argues import claim_probability, not_a_claim_confidence
 from ..stance import Label, StanceResult, classify_pair, in_thread, role_confidence
 
 StanceFn = Callable[[str, str], StanceResult]
+ClaimFn = Callable[[str], float]  # a comment's text → the probability that it argues a point
 
 #: A reply's side toward its parent as the map reads it: a confident label, or ``unknown`` when
 #: the stance is below the role confidence (the reply may well take a side; it cannot be told).
@@ -158,9 +159,14 @@ class Reader:
     """Per-thread state: word statistics, stances and theses, computed once."""
 
     def __init__(
-        self, thread: Thread, stance: StanceFn = classify_pair, threshold: float | None = None
+        self,
+        thread: Thread,
+        stance: StanceFn = classify_pair,
+        threshold: float | None = None,
+        argues: ClaimFn | None = None,
     ) -> None:
         self.thread = thread
+        self._claim_probability = claim_probability if argues is None else argues
         self.threshold = role_confidence() if threshold is None else threshold
         # Word statistics are counted in one pass and the words let go: a large thread's words,
         # a tuple per sentence, were the biggest thing the engine held. The comments whose
@@ -187,7 +193,7 @@ class Reader:
         """Whether the claim model is sure the comment argues no point (see the module)."""
         known = self._argues_nothing.get(comment.id)
         if known is None:
-            known = 1.0 - claim_probability(comment.text) >= self._veto
+            known = 1.0 - self._claim_probability(comment.text) >= self._veto
             self._argues_nothing[comment.id] = known
         return known
 

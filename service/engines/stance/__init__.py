@@ -35,7 +35,15 @@ Label = Literal["agree", "disagree", "other"]
 LABELS: tuple[Label, ...] = ("agree", "disagree", "other")
 _AS_LABEL: dict[str, Label] = {label: label for label in LABELS}
 
-__all__ = ["LABELS", "Label", "StanceResult", "classify_pair", "in_thread", "role_confidence"]
+__all__ = [
+    "LABELS",
+    "Label",
+    "StanceResult",
+    "classify_pair",
+    "decided",
+    "in_thread",
+    "role_confidence",
+]
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,17 @@ class StanceResult:
 def classify_pair(parent_text: str, reply_text: str) -> StanceResult:
     """The stance of ``reply_text`` toward ``parent_text``, with the model's confidence."""
     model = load()
-    probs = model.probabilities(parent_text, reply_text)
-    cue = model.cue(parent_text, reply_text)
-    label, confidence = model.decide(probs, cue)
+    return decided(model.probabilities(parent_text, reply_text), model.cue(parent_text, reply_text))
+
+
+def decided(probabilities: Sequence[float], cue: tuple[str, float]) -> StanceResult:
+    """The stance the model decides from its class probabilities (in :data:`LABELS` order) and
+    a cue reading (label and margin) of the pair."""
+    label, confidence = load().decide(list(probabilities), cue)
     return StanceResult(
         label=_AS_LABEL[label],
         confidence=round(confidence, 6),
-        probabilities=tuple(round(p, 6) for p in probs),
+        probabilities=tuple(round(p, 6) for p in probabilities),
         cue=(cue[0], round(cue[1], 6)),
     )
 
