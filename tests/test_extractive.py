@@ -431,6 +431,40 @@ def test_a_framing_comment_is_no_claim_and_its_answers_are() -> None:
     assert [c.statement for c in summary.claims] == [answer]
 
 
+@pytest.mark.usefixtures("rules_only")
+def test_an_answer_of_untold_side_starts_a_claim_under_a_question_not_under_framing() -> None:
+    """Under a comment that asks, an answer takes no side by nature; under framing, one whose
+    side cannot be told may rebut a point the rules missed, and starts no claim."""
+    answer = "The screenshot is cropped to hide the second account, which changes the story."
+    untold = _scripted({answer: ("disagree", 0.3)})
+    framing = "I just noticed something strange in the screenshot."
+    asking = "Why would they crop the screenshot like that? I saw it on the train this morning."
+    for top, claims in ((framing, []), (asking, [answer])):
+        thread = _thread(("1", None, "a", top), ("2", "1", "b", answer))
+        summary = summarize_extractive(thread, stance=untold, threshold=0.5)
+        assert [c.statement for c in summary.claims] == claims, top
+    # Told with confidence that it takes no side, it is a claim under framing too.
+    thread = _thread(("1", None, "a", framing), ("2", "1", "b", answer))
+    told = summarize_extractive(thread, stance=_scripted({answer: ("other", 0.9)}), threshold=0.5)
+    assert [c.statement for c in told.claims] == [answer]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("This looks great. How does it handle arrays? Most tools do not.", True),
+        ("Does it support YAML? Half my configs are YAML.", True),
+        ("I read it to the end. I think I got smarter?", False),
+        ("I just noticed something strange in the screenshot.", False),
+    ],
+)
+def test_a_comment_asks_when_any_sentence_is_a_question_that_asks(text: str, asks: bool) -> None:
+    from service.engines.extractive.reading import Reader
+
+    thread = _thread(("1", None, "a", text))
+    assert Reader(thread, _scripted({})).asks(thread.comments[0]) is asks
+
+
 def test_run_on_merged_text_never_becomes_a_statement() -> None:
     run_on = (
         " ".join(f"we went to the {w} and it was nice and then we came home" for w in "abcdefg")

@@ -4,7 +4,8 @@ How it reads a thread:
 
 * **Lines of argument.** Top-level comments that argue something, or that someone confidently
   disagrees with, start claims. When a top-level comment does neither (a question, framing, a
-  greeting), its direct answers that argue start claims instead. Whether a comment argues is
+  greeting), its direct answers that argue start claims instead (where it asks nothing, only
+  those whose side can be told). Whether a comment argues is
   read by rules, with a veto by the claim model (:mod:`~service.engines.argues`) where it is
   sure the comment argues nothing. A deeper comment that takes no
   side on what it answers (with confidence), argues and draws :data:`~.placing.DEEP_REPLIES` or

@@ -354,6 +354,14 @@ class Reader:
         last = one_line(sents[-1].text)
         return last.rstrip().endswith("?") and bool(_ASKING.match(last))
 
+    def asks(self, comment: Comment) -> bool:
+        """Whether any sentence of the comment is a question that asks ("How does it …?")."""
+        for s in comment.sentences:
+            t = one_line(s.text).rstrip()
+            if _eligible(s.text) and t.endswith("?") and _ASKING.match(t):
+                return True
+        return False
+
     def quoted_sentence(self, reply: Comment, parent: Comment) -> str | None:
         """The parent's sentence a reply quotes (``> …``), if any."""
         for s in reply.sentences:
