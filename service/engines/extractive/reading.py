@@ -126,6 +126,13 @@ def argues(text: str) -> bool:
     return not (_PAST.search(t) and not _ARGUING.search(t))
 
 
+def _asks(sentence: str) -> bool:
+    """A question that asks: it opens with an interrogative word or an auxiliary ("What …?",
+    "Does anyone …?"); a statement that ends in a question mark does not."""
+    t = one_line(sentence).rstrip()
+    return t.endswith("?") and bool(_ASKING.match(t))
+
+
 def _eligible(text: str) -> bool:
     """Not a quote, code or a bare link."""
     t = text.lstrip()
@@ -343,24 +350,14 @@ class Reader:
         return []
 
     def is_question(self, comment: Comment) -> bool:
-        """A comment that mainly asks: short, and its last sentence a question that asks.
-
-        A question asks when it opens with an interrogative word or an auxiliary ("What …?",
-        "Does anyone …?"); a statement that ends in a question mark does not.
-        """
+        """A comment that mainly asks: short, and its last sentence a question that asks
+        (:func:`_asks`)."""
         sents = [s for s in comment.sentences if _eligible(s.text)]
-        if not sents or len(sents) > 3:
-            return False
-        last = one_line(sents[-1].text)
-        return last.rstrip().endswith("?") and bool(_ASKING.match(last))
+        return 0 < len(sents) <= 3 and _asks(sents[-1].text)
 
     def asks(self, comment: Comment) -> bool:
         """Whether any sentence of the comment is a question that asks ("How does it …?")."""
-        for s in comment.sentences:
-            t = one_line(s.text).rstrip()
-            if _eligible(s.text) and t.endswith("?") and _ASKING.match(t):
-                return True
-        return False
+        return any(_eligible(s.text) and _asks(s.text) for s in comment.sentences)
 
     def quoted_sentence(self, reply: Comment, parent: Comment) -> str | None:
         """The parent's sentence a reply quotes (``> …``), if any."""
