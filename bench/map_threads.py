@@ -238,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.reads and args.split != "train":
         parser.error("--reads holds reads of the training threads only: use --split train")
+    for path in args.reads or ():
+        if not path.is_file():
+            parser.error(
+                f"no such file: {path} (bench/train_stance.py and bench/train_claims.py "
+                "write it with --reads)"
+            )
     data = ROOT / "bench" / "data"
     threads = read_threads(
         sorted((data / "stance").glob("*.jsonl")), sorted((data / "claims").glob("*.jsonl"))
