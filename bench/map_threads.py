@@ -250,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     usable = [t for t in threads if t.complete() and _acyclic(t)]
     if len(usable) != len(threads):
-        print(f"{len(threads) - len(usable)} thread(s) left out: a comment without a claim label")
+        print(
+            f"{len(threads) - len(usable)} thread(s) left out: a comment without a claim label",
+            file=sys.stderr,
+        )
     train, held = split(usable, args.seed)
     chosen = {"held": held, "train": train, "all": usable}[args.split]
     out = args.out or Path(tempfile.mkdtemp(prefix="threadsum-map-"))
@@ -264,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     comments = sum(len(t.texts) for t in chosen)
     print(
         f"{len(chosen)} {args.split} thread(s), {comments} comments, written to {target}",
+        file=sys.stderr,
         flush=True,
     )
     if args.reads:

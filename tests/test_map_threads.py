@@ -102,3 +102,13 @@ def test_reads_must_cover_every_pair(tmp_path: Path) -> None:
         read_stance("A point.", "Something else.")
     with pytest.raises(SystemExit, match="no out-of-fold claim read"):
         read_claim("Another comment.")
+
+
+def test_json_report_is_all_that_reaches_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert map_threads.main(["--out", str(tmp_path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["kind"] == "map" and report["total"]["shown"] > 0
+    assert "held thread(s)" in err
