@@ -419,34 +419,34 @@ def test_points_argue(sentence: str) -> None:
     assert argues(sentence)
 
 
-def test_a_framing_comment_is_no_claim_and_its_answers_are() -> None:
+def test_a_framing_comment_is_no_claim_and_its_answers_start_none() -> None:
+    """Answers under framing talk about it: where they argue, they mostly take a side of a point
+    the rules missed, so none of them starts a claim, whatever side it is read to take."""
     answer = "The screenshot is cropped to hide the second account, which changes the story."
-    thread = _thread(
-        ("1", None, "a", "I just noticed something strange in the screenshot."),
-        ("2", "1", "b", answer),
-        ("3", "1", "c", "Same, I saw it too."),
-    )
-    stance = _scripted({"Same, I saw it too.": ("agree", 0.9)})
-    summary = summarize_extractive(thread, stance=stance, threshold=0.5)
-    assert [c.statement for c in summary.claims] == [answer]
+    framing = "I just noticed something strange in the screenshot."
+    for side in (("other", 0.9), ("disagree", 0.3), ("other", 0.3)):
+        thread = _thread(
+            ("1", None, "a", framing),
+            ("2", "1", "b", answer),
+            ("3", "1", "c", "Same, I saw it too."),
+        )
+        stance = _scripted({answer: side, "Same, I saw it too.": ("agree", 0.9)})
+        summary = summarize_extractive(thread, stance=stance, threshold=0.5)
+        assert summary.claims == [], side
 
 
 @pytest.mark.usefixtures("rules_only")
-def test_an_answer_of_untold_side_starts_a_claim_under_a_question_not_under_framing() -> None:
-    """Under a comment that asks, an answer takes no side by nature; under framing, one whose
-    side cannot be told may rebut a point the rules missed, and starts no claim."""
+def test_an_answer_that_argues_starts_a_claim_under_a_comment_that_asks() -> None:
+    """An answer to a question takes no side by nature, told or not."""
     answer = "The screenshot is cropped to hide the second account, which changes the story."
-    untold = _scripted({answer: ("disagree", 0.3)})
-    framing = "I just noticed something strange in the screenshot."
     asking = "Why would they crop the screenshot like that? I saw it on the train this morning."
-    for top, claims in ((framing, []), (asking, [answer])):
-        thread = _thread(("1", None, "a", top), ("2", "1", "b", answer))
-        summary = summarize_extractive(thread, stance=untold, threshold=0.5)
-        assert [c.statement for c in summary.claims] == claims, top
-    # Told with confidence that it takes no side, it is a claim under framing too.
-    thread = _thread(("1", None, "a", framing), ("2", "1", "b", answer))
-    told = summarize_extractive(thread, stance=_scripted({answer: ("other", 0.9)}), threshold=0.5)
-    assert [c.statement for c in told.claims] == [answer]
+    for side in (("other", 0.9), ("disagree", 0.3)):
+        thread = _thread(("1", None, "a", asking), ("2", "1", "b", answer))
+        summary = summarize_extractive(thread, stance=_scripted({answer: side}), threshold=0.5)
+        assert [c.statement for c in summary.claims] == [answer], side
+    agreeing = _scripted({answer: ("agree", 0.9)})
+    thread = _thread(("1", None, "a", asking), ("2", "1", "b", answer))
+    assert summarize_extractive(thread, stance=agreeing, threshold=0.5).claims == []
 
 
 @pytest.mark.parametrize(
@@ -551,7 +551,7 @@ def test_a_pushed_back_comment_is_a_claim_though_no_sentence_reads_as_one() -> N
     kind = "So sorry for your loss. Looking back on all of it, quite the year."
     thread = _thread(("1", None, "a", kind), ("2", "1", "b", rebut))
     summary = summarize_extractive(thread, stance=_scripted({rebut: ("disagree", 0.9)}))
-    assert [c.evidence[0].comment_id for c in summary.claims] == ["2"]  # kind words: no claim
+    assert summary.claims == []  # kind words are no claim, and an answer to them starts none
 
 
 @pytest.mark.parametrize(
