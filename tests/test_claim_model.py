@@ -19,7 +19,7 @@ def test_the_shipped_model_is_package_data_and_loads() -> None:
     assert path.is_file()
     assert len(path.read_bytes()) < 3_000_000  # a few MB at most
     assert set(load().classes) == set(CLASSES)
-    assert 0.5 < not_a_claim_confidence() < 1
+    assert 0.5 <= not_a_claim_confidence() < 1  # the grid the training script searches
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "engines/argues/model.json" in package_data["package-data"]["service"]
 

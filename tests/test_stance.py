@@ -172,6 +172,13 @@ def test_no_phrase_of_the_example_page_is_a_cue() -> None:
     ("text", "stance"),
     [
         ("No, that's not how licensing works.", "disagree"),
+        ("Nope. It never shipped.", "disagree"),
+        ("No it isn't, the docs say so.", "disagree"),
+        ("No doubt it will be huge, and soon.", "agree"),
+        ("No kidding, that is exactly it.", "agree"),
+        ("No idea why you were downvoted, the numbers are public.", "neutral"),
+        ("No one uses the old client any more.", "neutral"),
+        ("No wonder the project stalled after the license change.", "neutral"),
         ("I don't think that's right. The numbers say otherwise.", "disagree"),
         ("Yes, but the cost is the problem.", "disagree"),
         ("> They give it away\n\nSo they are charities now?", "disagree"),

@@ -38,7 +38,15 @@ def _cue(name: str, side: Side, pattern: str, weight: float) -> Cue:
 
 
 CUES: tuple[Cue, ...] = (
-    _cue("no", "disagree", r"^(no|nope|nah|wrong|false|incorrect|untrue)\b", 2.0),
+    # "No" as an answer, not the determiner of an idiom that opens a sentence ("No doubt …",
+    # "No one …", "No idea why you were downvoted").
+    _cue(
+        "no",
+        "disagree",
+        r"^((no|nope|nah)\b(?![ -](doubt|question|kidding|wonder|joke|idea|worries|problem|"
+        r"matter|one|body|longer|more|need|offen[cs]e|surprise)\b)|(wrong|false|incorrect|untrue)\b)",
+        2.0,
+    ),
     _cue(
         "yes-but",
         "disagree",
@@ -114,6 +122,7 @@ CUES: tuple[Cue, ...] = (
         2.0,
     ),
     _cue("yes", "agree", r"^(yes|yeah|true|right|yea)\b[.!,]", 1.5),
+    _cue("no-doubt", "agree", r"^(no doubt|no question|no kidding)\b", 1.5),
     _cue(
         "i-agree",
         "agree",
