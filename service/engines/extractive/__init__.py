@@ -3,10 +3,10 @@
 How it reads a thread:
 
 * **Lines of argument.** Top-level comments that argue something, or that someone confidently
-  disagrees with, start claims. When a top-level comment does neither (a question, framing, a
-  greeting), its direct answers that argue start claims instead (where it asks nothing, only
-  those whose side can be told). Whether a comment argues is
-  read by rules, with a veto by the claim model (:mod:`~service.engines.argues`) where it is
+  disagrees with, start claims. When a top-level comment does neither but asks something, its
+  direct answers that argue and do not simply agree start claims instead; under one that asks
+  nothing (framing, an anecdote, a greeting) no answer does. Whether a comment argues is read
+  by rules, with a veto by the claim model (:mod:`~service.engines.argues`) where it is
   sure the comment argues nothing. A deeper comment that takes no
   side on what it answers (with confidence), argues and draws :data:`~.placing.DEEP_REPLIES` or
   more replies also starts a claim of its own; one whose side cannot be told does not.
