@@ -991,20 +991,30 @@ def test_auto_finds_the_mode_once_before_calls_fan_out(chat: respx.Route) -> Non
 
 
 def _peak_in_flight(chat: respx.Route, client: ModelClient, calls: int) -> tuple[int, int]:
-    """(most requests in flight at once after the first answer, requests sent) for ``calls``."""
+    """(most requests in flight at once after the first answer, requests sent) for ``calls``.
+
+    After the first answer, requests are held until four have been in flight at once, so the
+    peak shows how many the client lets go together however slowly each is built. The hold
+    gives up once, after a few seconds: a guard against a client that lets fewer go (then the
+    peak stays low), not a timing.
+    """
     in_flight = 0
     peak = 0
     answered = 0
+    gave_up = False
 
     async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak, answered
+        nonlocal in_flight, peak, answered, gave_up
         in_flight += 1
         if answered:
             peak = max(peak, in_flight)
-        for _ in range(200):  # let other requests start, if they may (no wall-clock wait)
-            if not answered or in_flight >= 4:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while answered and peak < 4 and not gave_up:
+            if loop.time() > deadline:
+                gave_up = True
                 break
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.001)
         in_flight -= 1
         answered += 1
         return _ok()
